@@ -12,6 +12,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
+
 
 def option(default: Any, help: str, **kwargs: Any) -> Any:
     """A dataclass field whose help text becomes the ``--flag`` help of ``train.py``."""
@@ -40,7 +42,36 @@ class RunConfig:
     eval_episodes: int = option(1000, "episodes of the fixed split used for each validation")
     test_episodes: int = option(0, "test episodes at the end (0: the whole fixed test split)")
     checkpoint_every: int = option(100_000, "write a checkpoint every this many env steps")
-    env_kwargs: dict = option({}, "extra keyword arguments for gym.make, as JSON")
+    env_kwargs: dict = option({}, "extra keyword arguments for gym.make, as JSON")  # noqa: RUF009
+    threads: int = option(0, "torch CPU threads (0: torch's default)")
+
+
+def iteration_seed(seed: int, iteration: int, *stream: int) -> int:
+    """A 63-bit seed that is a pure function of ``(seed, iteration, *stream)``.
+
+    Trainers draw each iteration's randomness (env resets, torch sampling) from generators seeded
+    with this, so a run resumed at iteration ``i`` continues exactly as the uninterrupted run.
+    """
+    words = np.random.SeedSequence([int(seed), int(iteration), *map(int, stream), 2014])
+    return int(words.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def env_family(env_id: str) -> str:
+    """``"visual"`` for glimpse ids, ``"tape"`` for memory ids (from the observation keys)."""
+    import gymnasium as gym
+
+    import glimpse_envs  # noqa: F401  (registers the ids)
+
+    env = gym.make(env_id)
+    try:
+        keys = set(env.observation_space.spaces)
+    finally:
+        env.close()
+    if "glimpse" in keys:
+        return "visual"
+    if "memory" in keys:
+        return "tape"
+    raise ValueError(f"{env_id!r} is neither a glimpse nor a tape env (observation keys {keys})")
 
 
 def config_fields(cls: type) -> list[dataclasses.Field]:
@@ -99,6 +130,17 @@ class Trainer(abc.ABC):
     def num_parameters(self) -> int:
         """Trainable parameters (for the benchmark tables)."""
         return 0
+
+    def default_episodes(self, split: str) -> int:
+        """How many fixed episodes ``train.py`` scores when asked for "all" (0) of ``split``.
+
+        Visual agents: the whole split (10,000 test, 5,000 validation canvases). Tape agents
+        override it with their own evaluation protocol's size.
+        """
+        return {"test": 10_000, "validation": 5_000}.get(split, 1_000)
+
+    def close(self) -> None:
+        """Release envs and other resources (``train.py`` calls it at the end; default: nothing)."""
 
     @abc.abstractmethod
     def trace(self, split: str, index: int) -> dict[str, Any]:

@@ -1,0 +1,414 @@
+"""Recurrent Attention Model (Mnih, Heess, Graves, Kavukcuoglu, NIPS 2014), trained through the env.
+
+The agent plays the suite's own native vector env, ``gym.make_vec(id, num_envs=N,
+vectorization_mode="vector_entry_point", continuous=True)``, whose action is
+``(x, y, decision scores)``: it keeps looking (decision 0) for the first ``T - 1`` steps and answers
+with its classifier at the last glimpse, which ends the episode. The label it learns from is the one
+the env reports in ``info["label"]`` when the episode ends; the reward is the env's (1 if correct).
+
+Networks (the paper's sizes)::
+
+    glimpse net   h_g = ReLU(W_g rho(x, l))  (128)   h_l = ReLU(W_l l)  (128)
+                  g   = ReLU(W_1 h_g + W_2 h_l)     (256)
+    core          h_t = ReLU(W_h h_{t-1} + W_x g_t) (256, "rnn") or an LSTM cell (core="lstm")
+    location      mu_t = tanh(W_mu h_t);  l_{t+1} ~ N(mu_t, loc_std^2 I)  (fixed std)
+    baseline      b_t = w_b . h_t + c
+    classifier    p(y | h_T) = softmax(W_a h_T)
+
+Hybrid loss (the paper's):
+
+* cross-entropy of the classifier on the env's label -- it trains the classifier, the core and
+  the glimpse net. The sampled locations are *detached* (``Normal.sample`` has no gradient), so
+  this loss cannot move the location policy through the glimpses it caused.
+* REINFORCE for the locations: ``-sum_t log pi(l_t | h_t) * (R - b_t).detach()``. The location
+  head reads ``h_t.detach()`` (``reinforce_core=False``, the default), so this term moves only the
+  location head and never the classifier, core or glimpse net. ``reinforce_core=True`` lets it
+  flow into the core and glimpse net, as the paper's gradient over all parameters does.
+* squared error ``(R - b_t)^2`` for the baseline, which reads ``h_t.detach()``.
+
+``pure_rl=True`` samples the answer from the classifier too and learns it by REINFORCE with the
+same advantage (no cross-entropy, no label used in the loss).
+
+Evaluation uses the mean location (no sampling) and the classifier's argmax, one pass per image.
+``mc_samples=K > 1`` additionally runs K sampled passes per image and averages their class
+probabilities; this is reported separately as ``error_mc`` with ``glimpses_mc = K * T`` (it senses
+K times as many pixels), never as the main number.
+
+Every random draw of iteration ``i`` (the env resets and the location noise) comes from seeds that
+are a pure function of ``(run.seed, i)``, so a resumed run continues the same curve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from agents.base import RunConfig, Trainer, iteration_seed, option
+
+
+@dataclass
+class Config:
+    """RAM hyperparameters (``train.py --agent ram`` flags)."""
+
+    glimpse_hidden: int = option(128, "units of the glimpse-content layer h_g")
+    loc_hidden: int = option(128, "units of the glimpse-location layer h_l")
+    glimpse_out: int = option(256, "units of the glimpse feature g (input of the core)")
+    core_hidden: int = option(256, "units of the recurrent core")
+    core: str = option("rnn", "recurrent core: rnn (the paper's ReLU RNN) or lstm")
+    loc_std: float = option(0.15, "fixed standard deviation of the Gaussian location policy")
+    lr: float = option(3e-4, "Adam learning rate (train.py --lr overrides it when > 0)")
+    lr_final: float = option(0.0, "if > 0, decay the learning rate linearly to this by the end")
+    reinforce_weight: float = option(1.0, "weight of the REINFORCE (location) term")
+    baseline_weight: float = option(1.0, "weight of the baseline's squared error")
+    reinforce_core: bool = option(
+        False, "let the REINFORCE gradient reach the core and glimpse net (default: head only)"
+    )
+    pure_rl: bool = option(False, "sample the answer and learn it by REINFORCE (no cross-entropy)")
+    grad_clip: float = option(5.0, "clip the global gradient norm to this (0: no clipping)")
+    mc_samples: int = option(
+        1, "test-time Monte Carlo: K > 1 also reports error_mc averaging K sampled passes"
+    )
+    eval_batch: int = option(500, "episodes played in parallel during evaluation")
+
+
+class RAMNet(nn.Module):
+    """Glimpse net, recurrent core, location head, baseline and classifier."""
+
+    def __init__(self, glimpse_shape: tuple[int, ...], num_classes: int, cfg: Config):
+        super().__init__()
+        self.cfg = cfg
+        n_in = int(np.prod(glimpse_shape))
+        self.fc_glimpse = nn.Linear(n_in, cfg.glimpse_hidden)
+        self.fc_loc = nn.Linear(2, cfg.loc_hidden)
+        self.fc_g1 = nn.Linear(cfg.glimpse_hidden, cfg.glimpse_out)
+        self.fc_g2 = nn.Linear(cfg.loc_hidden, cfg.glimpse_out)
+        if cfg.core == "rnn":
+            self.core_in = nn.Linear(cfg.glimpse_out, cfg.core_hidden)
+            self.core_h = nn.Linear(cfg.core_hidden, cfg.core_hidden)
+        elif cfg.core == "lstm":
+            self.lstm = nn.LSTMCell(cfg.glimpse_out, cfg.core_hidden)
+        else:
+            raise ValueError(f"core must be 'rnn' or 'lstm', got {cfg.core!r}")
+        self.location = nn.Linear(cfg.core_hidden, 2)
+        self.baseline = nn.Linear(cfg.core_hidden, 1)
+        self.classifier = nn.Linear(cfg.core_hidden, num_classes)
+
+    def initial_state(self, batch: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+        h = torch.zeros(batch, self.cfg.core_hidden, device=device)
+        return (h, torch.zeros_like(h)) if self.cfg.core == "lstm" else (h,)
+
+    def step(
+        self, glimpse: torch.Tensor, loc: torch.Tensor, state: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """One glimpse into the core: returns ``h_t`` and the new recurrent state."""
+        hg = F.relu(self.fc_glimpse(glimpse.flatten(1)))
+        hl = F.relu(self.fc_loc(loc))
+        g = F.relu(self.fc_g1(hg) + self.fc_g2(hl))
+        if self.cfg.core == "lstm":
+            h, c = self.lstm(g, state)
+            return h, (h, c)
+        h = F.relu(self.core_in(g) + self.core_h(state[0]))
+        return h, (h,)
+
+    def location_mean(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.location(h if self.cfg.reinforce_core else h.detach()))
+
+    def value(self, h: torch.Tensor) -> torch.Tensor:
+        return self.baseline(h.detach()).squeeze(-1)
+
+
+def hybrid_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    loc_logp: torch.Tensor,
+    baselines: torch.Tensor,
+    returns: torch.Tensor,
+    cfg: Config,
+    answer_logp: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """RAM's loss terms.
+
+    ``loc_logp`` (B, T-1): log pi of each sampled location; ``baselines`` (B, T'): b_t for each
+    decision (T' = T-1, plus one for the answer when ``answer_logp`` is given); ``returns``
+    (B, T'): the return following each decision. The advantage is detached, so REINFORCE moves
+    only the policy; the baseline learns from the squared error alone.
+    """
+    adv = (returns - baselines).detach()
+    n_loc = loc_logp.shape[1]
+    reinforce = -(loc_logp * adv[:, :n_loc]).sum(1).mean()
+    if answer_logp is not None:
+        reinforce = reinforce - (answer_logp * adv[:, n_loc]).mean()
+        classifier = torch.zeros((), device=logits.device)
+    else:
+        classifier = F.cross_entropy(logits, labels)
+    baseline = F.mse_loss(baselines, returns)
+    total = classifier + cfg.reinforce_weight * reinforce + cfg.baseline_weight * baseline
+    return {"total": total, "classifier": classifier, "reinforce": reinforce, "baseline": baseline}
+
+
+def _decision(index: np.ndarray, size: int) -> np.ndarray:
+    """Decision scores in [-1, 1] whose argmax is ``index`` (0 keeps looking, c+1 answers c)."""
+    scores = -np.ones((len(index), size), dtype=np.float32)
+    scores[np.arange(len(index)), index] = 1.0
+    return scores
+
+
+class RAMTrainer(Trainer):
+    """Recurrent Attention Model on a glimpse env's native vector env (continuous locations)."""
+
+    name = "ram"
+    description = "Recurrent Attention Model: Gaussian glimpse policy by REINFORCE + classifier"
+    families = ("visual",)
+    attention = "hard"
+    Config = Config
+
+    def __init__(self, run: RunConfig, cfg: Config):
+        super().__init__(run, cfg)
+        import glimpse_envs  # noqa: F401  (registers the ids)
+
+        self.device = torch.device(run.device)
+        self.env_kwargs = {**run.env_kwargs, "continuous": True}
+        self.vec = self._make_vec(run.num_envs)
+        space = self.vec.single_observation_space
+        if "emitted" in space.spaces:
+            raise ValueError(
+                f"RAM answers one digit per episode; {run.env} asks for a sequence (use ppo or "
+                "recurrent-ppo there)"
+            )
+        self.glimpses = int(space["step"].n) - 1
+        self.glimpse_shape = tuple(space["glimpse"].shape)
+        self.decision_size = int(self.vec.single_action_space.shape[0]) - 2
+        self.num_classes = self.decision_size - 1
+        torch.manual_seed(run.seed)
+        self.model = RAMNet(self.glimpse_shape, self.num_classes, cfg).to(self.device)
+        self.lr = run.lr or cfg.lr
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        self.iteration = 0
+        self.env_steps = 0
+        self._eval_vec: Any = None
+
+    # -- env plumbing ---------------------------------------------------------------------------
+    def _make_vec(self, n: int):
+        return gym.make_vec(
+            self.run.env, num_envs=n, vectorization_mode="vector_entry_point", **self.env_kwargs
+        )
+
+    def _obs(self, obs: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        glimpse = torch.as_tensor(obs["glimpse"], dtype=torch.float32, device=self.device)
+        loc = torch.as_tensor(obs["location"], dtype=torch.float32, device=self.device)
+        return glimpse, loc
+
+    def _action(self, loc: np.ndarray, decision: np.ndarray) -> np.ndarray:
+        return np.concatenate(
+            [np.clip(loc, -1.0, 1.0).astype(np.float32), _decision(decision, self.decision_size)], 1
+        )
+
+    def _play(
+        self,
+        vec,
+        obs: dict[str, np.ndarray],
+        generator: torch.Generator | None,
+        n: int,
+        sample_answer: bool = False,
+    ) -> dict[str, Any]:
+        """Play one batch of episodes to the answer; ``generator=None`` uses the mean location."""
+        state = self.model.initial_state(n, self.device)
+        loc_logp, baselines, rewards, locations = [], [], [], []
+        keep = np.zeros(n, dtype=np.int64)
+        info: dict[str, Any] = {}
+        for t in range(self.glimpses):
+            glimpse, loc = self._obs(obs)
+            locations.append(obs["location"].copy())
+            h, state = self.model.step(glimpse, loc, state)
+            baselines.append(self.model.value(h))
+            if t < self.glimpses - 1:
+                mu = self.model.location_mean(h)
+                if generator is None:
+                    sample = mu.detach()
+                else:
+                    noise = torch.randn(mu.shape, generator=generator, device=self.device)
+                    sample = (mu + self.cfg.loc_std * noise).detach()
+                    dist = torch.distributions.Normal(mu, self.cfg.loc_std)
+                    loc_logp.append(dist.log_prob(sample).sum(-1))
+                action = self._action(sample.cpu().numpy(), keep)
+            else:
+                logits = self.model.classifier(h)
+                if sample_answer:
+                    answer = torch.multinomial(F.softmax(logits, -1), 1, generator=generator)[:, 0]
+                else:
+                    answer = logits.argmax(-1)
+                action = self._action(np.zeros((n, 2), np.float32), answer.cpu().numpy() + 1)
+            obs, reward, terminated, truncated, info = vec.step(action)
+            rewards.append(np.asarray(reward, dtype=np.float32))
+            done = np.asarray(terminated) | np.asarray(truncated)
+            if t < self.glimpses - 1 and done.any():
+                raise RuntimeError(f"{self.run.env} ended an episode before the answer (step {t})")
+        if not done.all():
+            raise RuntimeError(f"{self.run.env} did not end the episode at the answer")
+        return {
+            "logits": logits,
+            "answer": answer,
+            "label": np.asarray(info["label"]).reshape(n),
+            "rewards": np.stack(rewards, 1),
+            "loc_logp": torch.stack(loc_logp, 1) if loc_logp else None,
+            "baselines": torch.stack(baselines, 1),
+            "locations": np.stack(locations, 1),
+            "info": info,
+        }
+
+    # -- Trainer API ----------------------------------------------------------------------------
+    def episode_losses(self, iteration: int) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """Play iteration ``iteration``'s batch of episodes and build RAM's loss terms."""
+        seed = iteration_seed(self.run.seed, iteration)
+        generator = torch.Generator(device=self.device).manual_seed(seed & 0x7FFF_FFFF_FFFF)
+        obs, _ = self.vec.reset(seed=seed)
+        ep = self._play(self.vec, obs, generator, self.run.num_envs, sample_answer=self.cfg.pure_rl)
+        rewards = torch.as_tensor(ep["rewards"], device=self.device)
+        # return after decision t (locations t = 0..T-2, then the answer) = rewards of steps >= t
+        returns = rewards.flip(1).cumsum(1).flip(1)
+        labels = torch.as_tensor(ep["label"], dtype=torch.long, device=self.device)
+        # decision t (t < T-1: the location of glimpse t+1; t = T-1: the answer) is taken from h_t
+        # and judged against b_t = baseline(h_t)
+        answer_logp = None
+        if self.cfg.pure_rl:
+            answer_logp = F.log_softmax(ep["logits"], -1).gather(1, ep["answer"][:, None])[:, 0]
+            baselines = ep["baselines"]
+        else:
+            baselines = ep["baselines"][:, :-1]
+            returns = returns[:, :-1]
+        losses = hybrid_loss(
+            ep["logits"], labels, ep["loc_logp"], baselines, returns, self.cfg, answer_logp
+        )
+        return ep, losses
+
+    def train_iteration(self) -> dict[str, float]:
+        self.model.train()
+        ep, losses = self.episode_losses(self.iteration)
+        n = self.run.num_envs
+        self._set_lr()
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else float("inf")
+        grad_norm = float(nn.utils.clip_grad_norm_(self.model.parameters(), clip))
+        self.optimizer.step()
+        self.iteration += 1
+        steps = n * self.glimpses
+        self.env_steps += steps
+        correct = ep["answer"].cpu().numpy() == ep["label"]
+        return {
+            "env_steps": steps,
+            "charts/reward": float(ep["rewards"].sum(1).mean()),
+            "charts/accuracy": float(correct.mean()),
+            "charts/learning_rate": self.optimizer.param_groups[0]["lr"],
+            "losses/total": float(losses["total"].detach()),
+            "losses/classifier": float(losses["classifier"].detach()),
+            "losses/reinforce": float(losses["reinforce"].detach()),
+            "losses/baseline": float(losses["baseline"].detach()),
+            "losses/grad_norm": grad_norm,
+        }
+
+    def _set_lr(self) -> None:
+        if self.cfg.lr_final <= 0:
+            return
+        total = max(1, self.run.steps)
+        frac = min(1.0, self.env_steps / total)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr + frac * (self.cfg.lr_final - self.lr)
+
+    @torch.no_grad()
+    def evaluate(self, split: str, episodes: int) -> dict[str, float]:
+        self.model.eval()
+        batch = min(self.cfg.eval_batch, episodes)
+        if self._eval_vec is None or self._eval_vec.num_envs != batch:
+            if self._eval_vec is not None:
+                self._eval_vec.close()
+            self._eval_vec = self._make_vec(batch)
+        vec = self._eval_vec
+        wrong = glimpses = pixels = 0.0
+        wrong_mc = 0.0
+        k = max(1, self.cfg.mc_samples)
+        for start in range(0, episodes, batch):
+            index = np.arange(start, start + batch) % max(episodes, 1)
+            used = min(batch, episodes - start)
+            obs, _ = vec.reset(options={"split": split, "index": index})
+            ep = self._play(vec, obs, None, batch)
+            wrong += float((ep["answer"].cpu().numpy() != ep["label"])[:used].sum())
+            glimpses += float(np.asarray(ep["info"]["glimpses"])[:used].sum())
+            pixels += float(np.asarray(ep["info"]["pixels_sensed"])[:used].sum())
+            if k > 1:
+                probs = 0.0
+                for j in range(k):
+                    gen = torch.Generator(device=self.device).manual_seed(
+                        iteration_seed(self.run.seed, start, j, 7) & 0x7FFF_FFFF_FFFF
+                    )
+                    obs, _ = vec.reset(options={"split": split, "index": index})
+                    probs = probs + F.softmax(self._play(vec, obs, gen, batch)["logits"], -1)
+                answer = probs.argmax(-1).cpu().numpy()
+                wrong_mc += float((answer != ep["label"])[:used].sum())
+        out = {
+            "error": 100.0 * wrong / episodes,
+            "glimpses": glimpses / episodes,
+            "pixels": pixels / episodes,
+            "episodes": float(episodes),
+        }
+        if k > 1:
+            out["error_mc"] = 100.0 * wrong_mc / episodes
+            out["glimpses_mc"] = out["glimpses"] * k
+            out["mc_samples"] = float(k)
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.iteration = int(state["iteration"])
+        self.env_steps = int(state["env_steps"])
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+
+    @torch.no_grad()
+    def trace(self, split: str, index: int) -> dict[str, Any]:
+        self.model.eval()
+        vec = self._make_vec(1)
+        try:
+            obs, _ = vec.reset(options={"split": split, "index": np.array([index])})
+            ep = self._play(vec, obs, None, 1)
+            image = _fixed_image(self.run.env, self.env_kwargs, split, index)
+        finally:
+            vec.close()
+        return {
+            "image": image,
+            "label": int(ep["label"][0]),
+            "prediction": int(ep["answer"][0]),
+            "locations": ep["locations"][0],
+            "probabilities": F.softmax(ep["logits"], -1)[0].cpu().numpy(),
+        }
+
+    def close(self) -> None:
+        self.vec.close()
+        if self._eval_vec is not None:
+            self._eval_vec.close()
+
+
+def _fixed_image(env_id: str, env_kwargs: dict, split: str, index: int) -> np.ndarray:
+    """Canvas ``index`` of the fixed ``split`` of ``env_id``, (S, S) uint8."""
+    env = gym.make(env_id, **env_kwargs)
+    try:
+        images, _ = env.unwrapped.canvas.fixed(split, np.array([index]))
+    finally:
+        env.close()
+    return np.asarray(images[0])

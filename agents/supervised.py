@@ -1,0 +1,404 @@
+"""Shared machinery of the agents trained by backprop alone (soft attention and no attention).
+
+:class:`VisualTrainer` draws canvases from the env's own canvas generator with a numpy Generator
+seeded from ``run.seed``, trains with Adam on the cross-entropy of every digit, and scores on
+``canvas.fixed(split, range(n))``, the images every hard agent is scored on.
+
+:class:`SequenceTrainer` draws sequences from the tape env's own task generator (``task.sample``),
+turns them into bit vectors with ``tape_tasks.to_bits`` and trains a sequence model that reads the
+whole input and then writes the target, the NTM paper's protocol; it reports bit errors per
+sequence and success per evaluation length.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from agents.base import RunConfig, Trainer, iteration_seed
+
+SPLIT_CODE = {"train": 0, "validation": 1, "test": 2}
+
+
+def make_unwrapped(env_id: str, env_kwargs: dict | None = None):
+    """``gym.make(env_id, **env_kwargs).unwrapped`` (importing glimpse_envs registers the ids)."""
+    import gymnasium as gym
+
+    import glimpse_envs  # noqa: F401
+
+    return gym.make(env_id, **(env_kwargs or {})).unwrapped
+
+
+def env_glimpses(env) -> int:
+    """The glimpse budget T of a visual env: its ``"step"`` observation is Discrete(T + 1)."""
+    return int(env.observation_space["step"].n) - 1
+
+
+def to_torch_images(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 (B, S, S) -> float32 in [0, 1] on ``device``."""
+    return torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(255.0)
+
+
+class _TorchTrainer(Trainer):
+    """Model, optimiser, update counter and their (de)serialisation.
+
+    Update ``i`` draws its data from ``numpy.random.default_rng(iteration_seed(seed, i))``, so a
+    run resumed from a checkpoint continues exactly as the uninterrupted run.
+    """
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+
+    def _setup(self) -> None:
+        self.device = torch.device(self.run.device)
+        torch.manual_seed(self.run.seed)
+        self.model = self.build_model().to(self.device)
+        self.optimizer = self.build_optimizer()
+        self.updates = 0
+
+    @abc.abstractmethod
+    def build_model(self) -> nn.Module:
+        """The torch module (built after the generator is known)."""
+
+    def build_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.model.parameters(), lr=self.run.lr or self.cfg.lr)
+
+    def iteration_rng(self) -> np.random.Generator:
+        """The generator of the next update's data: a pure function of (seed, update index)."""
+        return np.random.default_rng(iteration_seed(self.run.seed, self.updates))
+
+    def _step(self, loss: torch.Tensor) -> float:
+        """Backprop ``loss``, clip, update; returns the gradient norm before clipping."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        clip = getattr(self.cfg, "grad_clip", 0.0)
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        norm = torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
+        self.optimizer.step()
+        self.updates += 1
+        return float(norm)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "updates": self.updates,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.updates = state["updates"]
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+
+
+class VisualTrainer(_TorchTrainer):
+    """A classifier of whole canvases; subclasses give the model and the compute per decision.
+
+    The model maps float images (B, S, S) in [0, 1] to logits (B, n_targets, classes); the loss is
+    the cross-entropy summed over the digits of a canvas, and a canvas counts as an error unless
+    every digit is right (the sequence error of the multi-digit papers).
+
+    Budget: each update consumes ``batch_size * steps_per_example`` env steps.
+    """
+
+    families = ("visual",)
+
+    def __init__(self, run: RunConfig, cfg: Any):
+        super().__init__(run, cfg)
+        env = make_unwrapped(run.env, run.env_kwargs)
+        self.env_glimpses = env_glimpses(env)
+        self.canvas = env.canvas
+        self.sensor = getattr(env, "sensor", None)
+        env.close()
+        self._setup()
+
+    @property
+    @abc.abstractmethod
+    def steps_per_example(self) -> int:
+        """Env steps one training canvas counts for (glimpses, rows, or 1 for a whole image)."""
+
+    @abc.abstractmethod
+    def compute_per_decision(self) -> dict[str, float]:
+        """``pixels`` read per decision, plus any other compute counts (e.g. glimpse_values)."""
+
+    def attention_trace(self, x: torch.Tensor) -> dict[str, Any]:
+        """For :meth:`trace`: ``logits`` and ``filters`` (T, S, S) or ``saliency`` (S, S).
+
+        The default is the saliency map |d logit_pred / d pixels| of the first digit.
+        """
+        x = x.clone().requires_grad_(True)
+        logits = self.model(x)
+        pred = logits[0, 0].argmax()
+        (grad,) = torch.autograd.grad(logits[0, 0, pred], x)
+        return {"logits": logits.detach(), "saliency": grad[0].abs().cpu().numpy()}
+
+    def train_iteration(self) -> dict[str, float]:
+        self.model.train()
+        images, labels = self.canvas.sample(self.iteration_rng(), self.cfg.batch_size, "train")
+        x = to_torch_images(images, self.device)
+        y = torch.as_tensor(np.asarray(labels), device=self.device).view(len(images), -1)
+        logits = self.model(x)
+        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum") / len(x)
+        grad_norm = self._step(loss)
+        accuracy = (logits.argmax(-1) == y).all(1).float().mean().item()
+        return {
+            "charts/accuracy": accuracy,
+            "losses/cross_entropy": loss.item(),
+            "losses/grad_norm": grad_norm,
+            "env_steps": len(images) * self.steps_per_example,
+        }
+
+    @torch.no_grad()
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Predicted classes (B, n_targets) of uint8 canvases."""
+        self.model.eval()
+        return self.model(to_torch_images(images, self.device)).argmax(-1).cpu().numpy()
+
+    def evaluate(self, split: str, episodes: int) -> dict[str, float]:
+        total = self.canvas.split_size(split)
+        n = total if episodes <= 0 else min(episodes, total)
+        wrong = 0
+        batch = getattr(self.cfg, "eval_batch", 500)
+        for start in range(0, n, batch):
+            images, labels = self.canvas.fixed(split, np.arange(start, min(n, start + batch)))
+            pred = self.predict(images)
+            wrong += int((pred != np.asarray(labels).reshape(pred.shape)).any(1).sum())
+        out = {"error": 100.0 * wrong / max(n, 1), "episodes": float(n)}
+        out["glimpses"] = float(self.steps_per_example)
+        out.update(self.compute_per_decision())
+        return out
+
+    def trace(self, split: str, index: int) -> dict[str, Any]:
+        self.model.eval()
+        images, labels = self.canvas.fixed(split, np.array([index]))
+        x = to_torch_images(images, self.device)
+        with torch.enable_grad():
+            out = self.attention_trace(x)
+        logits = out.pop("logits")
+        pred = logits[0].argmax(-1).cpu().numpy()
+        label = np.asarray(labels)[0]
+        result = {
+            "image": images[0],
+            "label": int(label[0]) if label.size == 1 else label,
+            "prediction": int(pred[0]) if pred.size == 1 else pred,
+        }
+        result.update(out)
+        return result
+
+
+# ---------------------------------------------------------------------------------------------
+# tapes
+
+#: evaluation lengths per task class: the NTM paper's tests beyond the training range
+DEFAULT_EVAL_LENGTHS = {
+    "CopyTask": [10, 20, 30, 50, 120],
+    "RepeatCopyTask": [5, 10, 15, 20],
+    "AssociativeRecallTask": [3, 6, 9, 12, 15],
+    "DynamicNGramsTask": [200],
+    "PrioritySortTask": [20],
+}
+
+
+def env_task(env):
+    """The task generator of a tape env (``env.task``)."""
+    task = getattr(env, "task", None)
+    if task is None:
+        raise ValueError(f"{type(env).__name__} exposes no task generator (expected env.task)")
+    return task
+
+
+class SequenceTrainer(_TorchTrainer):
+    """A sequence model on a tape id's task generator, trained on the target's bits.
+
+    Inputs and targets are the task's own bit vectors (``task.input_bits`` / ``task.target_bits``,
+    i.e. ``tape_tasks.to_bits``). Protocol (the NTM paper's): the model reads the whole input, one
+    vector per step, then gets ``target_length`` blank steps during which it emits one output
+    vector per target symbol. For ``task.aligned`` prediction tasks (dynamic n-grams) the output at
+    input step t is scored against target t instead, with no extra steps. The loss is the binary
+    cross-entropy of the outputs against the target bits, padding (``PAD``) masked out. Each update
+    draws one length uniformly in the training range (the task's ``default_lengths`` unless
+    configured) and a batch of that length.
+
+    Metrics: ``bit_errors@L`` (wrong bits per sequence), ``success@L`` (all bits right),
+    ``bits@L`` (cross-entropy in bits per sequence, the NTM paper's cost), ``memory_cells``.
+
+    Budget: each update consumes ``batch * (input_length + output steps)`` env steps.
+
+    ``task`` may be given directly (a tape_tasks generator) instead of through ``run.env``.
+    """
+
+    families = ("tape",)
+
+    def __init__(self, run: RunConfig, cfg: Any, task: Any = None):
+        super().__init__(run, cfg)
+        if task is None:
+            env = make_unwrapped(run.env, run.env_kwargs)
+            task = env_task(env)
+            env.close()
+        self.task = task
+        name = type(self.task).__name__
+        lo, hi = self.task.default_lengths
+        self.min_length = max(cfg.min_length or lo, self.task.min_length)
+        self.max_length = max(cfg.max_length or hi, self.min_length)
+        self.eval_lengths = [int(n) for n in cfg.eval_lengths] or DEFAULT_EVAL_LENGTHS.get(
+            name, sorted({self.max_length, 2 * self.max_length})
+        )
+        probe_in, probe_t = self.task.sample(np.random.default_rng(0), 1, self.min_length)
+        self.input_size = self.task.input_bits(probe_in).shape[-1]
+        self.output_size = self.task.target_bits(probe_t).shape[-1]
+        self.aligned = bool(getattr(self.task, "aligned", False))
+        self._setup()
+
+    def batch(self, rng: np.random.Generator, batch: int, length: int):
+        """Tensors ``x`` (B, steps, I), target bits ``y`` (B, Lt, O), ``mask`` (B, Lt) and the raw
+        ``inputs``, ``targets``; the outputs to score are the model's last Lt steps, or its first
+        Lt steps for aligned tasks."""
+        inputs, targets = self.task.sample(rng, batch, length)
+        x = self.task.input_bits(inputs)
+        if not self.aligned:
+            blank = np.zeros((x.shape[0], targets.shape[1], x.shape[2]), np.float32)
+            x = np.concatenate([x, blank], 1)
+        y = self.task.target_bits(targets)
+        mask = targets >= 0
+        t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+        return t(x), t(y), t(mask), inputs, targets
+
+    def scored(self, logits: torch.Tensor, lt: int) -> torch.Tensor:
+        """The output steps that are scored against the targets."""
+        return logits[:, :lt] if self.aligned else logits[:, -lt:]
+
+    def _losses(self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor):
+        """Per-sequence BCE (nats) and wrong bits, padding masked."""
+        m = mask.unsqueeze(-1).to(logits.dtype)
+        bce = (F.binary_cross_entropy_with_logits(logits, y, reduction="none") * m).sum((1, 2))
+        wrong = (((logits > 0).to(y.dtype) != y).to(logits.dtype) * m).sum((1, 2))
+        return bce, wrong
+
+    # -- model hooks ------------------------------------------------------------------------
+    def memory_cells_per_step(self) -> float:
+        """Memory cells the model touches per step (0 for a model without external memory)."""
+        return 0.0
+
+    def sequence_trace(self, x: torch.Tensor, lt: int) -> dict[str, Any]:
+        """For :meth:`trace`: ``logits`` (1, steps, O) plus ``read`` / ``write`` or ``saliency``.
+
+        The default is the per-step input saliency (steps, I): |d log-likelihood of the model's
+        own predicted output bits / d input|.
+        """
+        x = x.clone().requires_grad_(True)
+        logits = self.model(x)
+        out = self.scored(logits, lt)
+        ll = -F.binary_cross_entropy_with_logits(out, (out > 0).to(out.dtype), reduction="sum")
+        (grad,) = torch.autograd.grad(ll, x)
+        return {"logits": logits.detach(), "saliency": grad[0].abs().cpu().numpy()}
+
+    # -- Trainer ----------------------------------------------------------------------------
+    def _step(self, loss: torch.Tensor) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        norm = torch.nn.utils.clip_grad_norm_(params, float("inf"))
+        if self.cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_value_(params, self.cfg.grad_clip)
+        self.optimizer.step()
+        self.updates += 1
+        return float(norm)
+
+    def train_iteration(self) -> dict[str, float]:
+        self.model.train()
+        rng = self.iteration_rng()
+        length = int(rng.integers(self.min_length, self.max_length + 1))
+        x, y, mask, _, _ = self.batch(rng, self.cfg.batch_size, length)
+        logits = self.scored(self.model(x), y.shape[1])
+        bce, wrong = self._losses(logits, y, mask)
+        loss = bce.mean()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite loss {loss.item()} at update {self.updates}")
+        grad_norm = self._step(loss)
+        return {
+            "losses/bits_per_sequence": loss.item() / float(np.log(2)),
+            "losses/grad_norm": grad_norm,
+            "charts/bit_errors": wrong.mean().item(),
+            "charts/success": (wrong == 0).float().mean().item(),
+            "charts/length": float(length),
+            "env_steps": int(x.shape[0] * x.shape[1]),
+        }
+
+    def eval_rng(self, split: str, length: int, start: int = 0) -> np.random.Generator:
+        """The fixed generator of the evaluation sequences of ``length`` in ``split``."""
+        seq = np.random.SeedSequence([length, SPLIT_CODE[split], 2014, start])
+        return np.random.default_rng(seq)
+
+    def default_episodes(self, split: str) -> int:
+        """Fixed sequences per evaluation length when ``train.py`` asks for all of a split."""
+        return 1000 if split == "test" else 500
+
+    @torch.no_grad()
+    def evaluate(self, split: str, episodes: int) -> dict[str, float]:
+        """``episodes`` fixed sequences at each evaluation length (0: :meth:`default_episodes`)."""
+        self.model.eval()
+        episodes = episodes if episodes > 0 else self.default_episodes(split)
+        out: dict[str, float] = {}
+        solved = total = 0
+        for length in self.eval_lengths:
+            errors, bces = [], []
+            for start in range(0, episodes, self.cfg.eval_batch):
+                n = min(self.cfg.eval_batch, episodes - start)
+                x, y, mask, _, _ = self.batch(self.eval_rng(split, length, start), n, length)
+                bce, wrong = self._losses(self.scored(self.model(x), y.shape[1]), y, mask)
+                errors.append(wrong.cpu().numpy())
+                bces.append(bce.cpu().numpy())
+            e = np.concatenate(errors)
+            out[f"bit_errors@{length}"] = float(e.mean())
+            out[f"success@{length}"] = float((e == 0).mean())
+            out[f"bits@{length}"] = float(np.concatenate(bces).mean() / np.log(2))
+            solved += int((e == 0).sum())
+            total += len(e)
+        out["success"] = solved / max(total, 1)
+        out["memory_cells"] = self.memory_cells_per_step()
+        return out
+
+    def trace(self, split: str, index: int) -> dict[str, Any]:
+        """Sequence ``index`` of the fixed ``split`` at the longest evaluation length.
+
+        ``outputs`` are the decoded output symbols at the scored steps (-1 where padding),
+        ``output_bits`` the thresholded bits; ``read`` / ``write`` (steps, cells) or
+        ``saliency`` (steps, input bits) come from the model.
+        """
+        self.model.eval()
+        length = max(self.eval_lengths)
+        rng = np.random.default_rng(np.random.SeedSequence([length, SPLIT_CODE[split], 2014, index, 1]))
+        x, y, mask, inputs, targets = self.batch(rng, 1, length)
+        with torch.enable_grad():
+            out = self.sequence_trace(x, y.shape[1])
+        logits = self.scored(out.pop("logits"), y.shape[1])
+        bits_out = (logits[0] > 0).cpu().numpy().astype(np.int64)
+        outputs = self.decode(bits_out)
+        outputs[~mask[0].cpu().numpy()] = -1
+        result = {
+            "inputs": inputs[0],
+            "targets": targets[0],
+            "outputs": outputs,
+            "output_bits": bits_out,
+            "length": length,
+        }
+        result.update(out)
+        return result
+
+    def decode(self, bits: np.ndarray) -> np.ndarray:
+        """Output bit vectors (L, O) -> output symbols (L,) in output code (a marker wins)."""
+        b = self.task.bits
+        symbols = bits[:, :b] @ (2 ** np.arange(b - 1, -1, -1))
+        markers = bits[:, b:]
+        if markers.shape[1]:
+            has = markers.any(1)
+            symbols[has] = self.task.num_symbols + markers[has].argmax(1)
+        return symbols

@@ -1,0 +1,206 @@
+"""Steps per second of every registered ``glimpse_envs/`` id: single, SyncVectorEnv, native vector.
+
+For each id (visual and tape alike, found in the registry, so new ids are measured with no edit):
+
+* ``single``: one env from ``gym.make`` (with its default wrappers), reset when an episode ends;
+* ``sync N``: Gymnasium's ``SyncVectorEnv`` of N single envs (``vectorization_mode="sync"``);
+* ``native N``: the id's own batched env (``vectorization_mode="vector_entry_point"``);
+* ``sensor``: for visual ids, the glimpse sensor alone on 1024 prepared canvases (glimpses/s).
+
+Actions are drawn in advance from a seeded generator. Visual ids use a "look" policy: random grid
+locations with decision 0 (keep looking), so every episode runs its whole glimpse budget and ends
+there, as a RAM agent's would; other ids sample their action space uniformly.
+
+    python benchmarks/env_throughput.py            # everything, ~2 s per measurement
+    python benchmarks/env_throughput.py --quick    # ~0.4 s per measurement, fewer sizes
+    python benchmarks/env_throughput.py --ids ClutteredMNIST-v0 Copy
+
+Writes ``benchmarks/results/env_throughput.{md,json}`` with the date, machine, git revision and
+command, and prints the table. The baseline (SyncVectorEnv) runs in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import glimpse_envs
+
+RESULTS = Path(__file__).resolve().parent / "results"
+NATIVE_SIZES = (1, 64, 256, 1024)
+SYNC_SIZES = (64, 256)
+
+
+def _is_glimpse(env) -> bool:
+    return hasattr(env.unwrapped, "sensor") and hasattr(env.unwrapped, "budget")
+
+
+def _action_pool(space: gym.Space, glimpse: bool, n: int, seed: int = 0) -> list:
+    space.seed(seed)
+    pool = [space.sample() for _ in range(n)]
+    if glimpse:
+        for a in pool:
+            a[..., 2:] = 0  # decision 0 (keep looking); the continuous variant is not benchmarked
+    return pool
+
+
+def bench_single(env_id: str, seconds: float) -> float:
+    env = gym.make(env_id)
+    pool = _action_pool(env.action_space, _is_glimpse(env), 256)
+    env.reset(seed=0)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for a in pool:
+            _, _, term, trunc, _ = env.step(a)
+            if term or trunc:
+                env.reset()
+        steps += len(pool)
+    rate = steps / (time.perf_counter() - start)
+    env.close()
+    return rate
+
+
+def bench_vector(env_id: str, n: int, mode: str, seconds: float) -> float:
+    envs = gym.make_vec(env_id, num_envs=n, vectorization_mode=mode)
+    probe = gym.make(env_id)
+    pool = _action_pool(envs.action_space, _is_glimpse(probe), 16)
+    probe.close()
+    envs.reset(seed=0)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for a in pool:
+            envs.step(a)
+        steps += len(pool) * n
+    rate = steps / (time.perf_counter() - start)
+    envs.close()
+    return rate
+
+
+def bench_sensor(env_id: str, seconds: float, batch: int = 1024) -> float | None:
+    env = gym.make(env_id)
+    if not _is_glimpse(env):
+        return None
+    core = env.unwrapped
+    images, _ = core.canvas.sample(np.random.default_rng(0), batch)
+    prepared = core.sensor.prepare(images)
+    locations = np.random.default_rng(1).uniform(-1, 1, (batch, 2)).astype(np.float32)
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        core.sensor(prepared, locations, prepared=True)
+        calls += 1
+    return calls * batch / (time.perf_counter() - start)
+
+
+def _git_revision() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.1f}k"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short measurements, N = 1, 256 only")
+    parser.add_argument(
+        "--ids", nargs="*", default=None, help="only ids containing one of these strings"
+    )
+    parser.add_argument("--seconds", type=float, default=None, help="seconds per measurement")
+    parser.add_argument(
+        "--out", default=str(RESULTS / "env_throughput"), help="output path without suffix"
+    )
+    args = parser.parse_args(argv)
+    seconds = args.seconds or (0.4 if args.quick else 2.0)
+    native_sizes = (1, 256) if args.quick else NATIVE_SIZES
+    sync_sizes = (256,) if args.quick else SYNC_SIZES
+    ids = glimpse_envs.registered_ids()
+    if args.ids:
+        ids = [i for i in ids if any(s in i for s in args.ids)]
+
+    rows = []
+    for env_id in ids:
+        row = {"id": env_id, "single": bench_single(env_id, seconds)}
+        for n in sync_sizes:
+            row[f"sync_{n}"] = bench_vector(env_id, n, "sync", seconds)
+        for n in native_sizes:
+            row[f"native_{n}"] = bench_vector(env_id, n, "vector_entry_point", seconds)
+        row["native_over_sync_256"] = row["native_256"] / row["sync_256"]
+        row["sensor_glimpses_per_s"] = bench_sensor(env_id, seconds)
+        rows.append(row)
+        print(
+            f"{env_id}: "
+            + ", ".join(
+                f"{k}={_fmt(v) if 'over' not in k else f'{v:.1f}x'}"
+                for k, v in row.items()
+                if k != "id"
+            ),
+            flush=True,
+        )
+
+    header = (
+        ["id", "single"] + [f"sync {n}" for n in sync_sizes] + [f"native {n}" for n in native_sizes]
+    )
+    header += ["native/sync @256", "sensor glimpses/s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = [r["id"], _fmt(r["single"])] + [_fmt(r[f"sync_{n}"]) for n in sync_sizes]
+        cells += [_fmt(r[f"native_{n}"]) for n in native_sizes]
+        cells += [f"{r['native_over_sync_256']:.1f}x", _fmt(r["sensor_glimpses_per_s"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "gymnasium": gym.__version__,
+        "git_revision": _git_revision(),
+        "command": " ".join([Path(sys.executable).name] + sys.argv),
+        "seconds_per_measurement": seconds,
+        "unit": "env steps per second (sensor: glimpses per second)",
+    }
+    table = "\n".join(lines)
+    print("\n" + table)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    md = (
+        ["# Environment throughput", ""]
+        + [f"- {k}: {v}" for k, v in meta.items()]
+        + ["", table, ""]
+    )
+    md.append("Visual ids: random grid locations, decision 0, so episodes run their whole budget.")
+    out.with_suffix(".md").write_text("\n".join(md) + "\n")
+    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    return {"meta": meta, "rows": rows}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Shared pieces of the hard-attention reproduction benchmarks (reproduce_ram.py, reproduce_ppo.py,
+reproduce_tape.py): train a Trainer for a budget of env steps with a validation curve, and record
+the command, budget, machine, date and git revision beside the results."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT))
+
+
+def git_rev() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               check=False, capture_output=True, text=True).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except Exception:  # noqa: BLE001 - not a git checkout
+        return "unknown"
+
+
+def header(device: str, budget: Any) -> dict[str, Any]:
+    import torch
+
+    machine = {"platform": platform.platform(), "processor": platform.processor(),
+               "python": platform.python_version(), "torch": torch.__version__,
+               "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "device": device}
+    if device.startswith("cuda") and torch.cuda.is_available():
+        machine["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return {
+        "command": " ".join([Path(sys.executable).name] + sys.argv),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "git": git_rev(), "machine": machine, "budget": budget,
+    }
+
+
+def train_with_curve(trainer, steps: int, eval_every: int, eval_episodes: int,
+                     time_limit: float = 0.0, label: str = "") -> dict[str, Any]:
+    """``train_iteration`` until ``steps`` env steps (or ``time_limit`` s); validation every
+    ``eval_every`` steps. Returns the curve and the wall time (validation time excluded)."""
+    done = 0
+    train_wall = 0.0
+    curve: list[dict[str, float]] = []
+    stopped_by = "budget"
+    start = time.perf_counter()
+    metrics: dict[str, float] = {}
+    while done < steps:
+        t0 = time.perf_counter()
+        metrics = trainer.train_iteration()
+        train_wall += time.perf_counter() - t0
+        before, done = done, done + int(metrics["env_steps"])
+        if eval_every and (before // eval_every != done // eval_every or done >= steps):
+            val = trainer.evaluate("validation", eval_episodes)
+            point = {"env_steps": done, "train_wall_s": round(train_wall, 1),
+                     **{f"train/{k.split('/')[-1]}": float(v) for k, v in metrics.items()
+                        if k.startswith("charts/")},
+                     **{f"val/{k}": float(v) for k, v in val.items()}}
+            curve.append(point)
+            shown = {k: round(v, 3) for k, v in point.items() if k.startswith(("val/", "train/"))}
+            print(f"  [{label}] {done:>11,d} steps {train_wall:7.0f} s {shown}", flush=True)
+        if time_limit and time.perf_counter() - start > time_limit:
+            stopped_by = "time_limit"
+            break
+    return {"env_steps": done, "train_wall_s": round(train_wall, 1), "stopped_by": stopped_by,
+            "curve": curve, "last_train_metrics": {k: float(v) for k, v in metrics.items()}}
+
+
+def write(name: str, record: dict[str, Any], markdown: str) -> Path:
+    """``benchmarks/results/NAME.{json,md}``; returns the json path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(record, indent=2, default=float) + "\n")
+    lines = [f"# {name}", "", f"- command: `{record['command']}`", f"- date: {record['date']}",
+             f"- git: {record['git']}", f"- machine: {json.dumps(record['machine'])}",
+             f"- budget: {json.dumps(record['budget'])}", "", markdown, ""]
+    (RESULTS / f"{name}.md").write_text("\n".join(lines))
+    return path
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown table (also readable printed)."""
+    def fmt(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(out)

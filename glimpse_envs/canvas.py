@@ -1,0 +1,253 @@
+"""Seeded, batched canvas generators: the visual tasks' images and labels.
+
+Every canvas kind has the same interface::
+
+    canvas = ClutteredCanvas(size=60, n_clutter=4, clutter_size=8, dataset="mnist")
+    images, labels = canvas.sample(rng, batch, split="train")  # uint8 (B,S,S), int64 (B,n_targets)
+    images, labels = canvas.fixed("test", indices)             # pure function of (config, split, i)
+
+Generation has two halves. :meth:`Canvas.draw` takes one fixed-size vector of integers per canvas
+from a ``numpy.random.Generator`` (a single ``rng.random`` call: digit indices, positions, clutter
+sources, crops and positions); :meth:`Canvas.render` turns a batch of such vectors into pixels with
+batched numpy indexing, one vectorised operation per digit or clutter piece, never per pixel.
+Layers are composited with a pixel-wise maximum (clutter first, digits on top), so overlapping
+strokes stay visible and pixel values stay in 0..255.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from glimpse_envs import data as data_mod
+from glimpse_envs.data import SPLIT_CODE, Dataset, check_split
+
+DIGIT = 28
+#: the last entry of every fixed canvas's seed, so that fixed sets differ from other seeded streams
+FIXED_SEED_TAG = 2014
+
+
+class Canvas:
+    """SxS canvases holding ``n_digits`` 28x28 digits and ``n_clutter`` clutter pieces.
+
+    The digits are placed left to right: the canvas width is cut into ``n_digits`` equal slots of
+    ``size // n_digits`` pixels, and digit j lies at a uniformly random position wholly inside slot
+    j (x) and wholly inside the canvas (y). The label sequence is therefore in reading order. A
+    slot must hold a digit: ``size // n_digits >= 28``.
+
+    Clutter (as RAM's "cluttered translated MNIST"): each piece is a ``clutter_size`` x
+    ``clutter_size`` crop, at a uniformly random offset inside the 28x28 image, of a digit of the
+    *same split* that is not the (first) target digit, pasted at a uniformly random position wholly
+    inside the canvas. Clutter is drawn under the digits (pixel-wise maximum). Using the same split
+    keeps test canvases made of test images only.
+
+    Args:
+        size: canvas side S in pixels.
+        n_digits: digits per canvas (the targets), 1 to 5.
+        n_clutter: clutter pieces per canvas.
+        clutter_size: side of each clutter crop, 1 to 28.
+        dataset: ``"mnist"``, ``"fashion"``, or a :class:`glimpse_envs.data.Dataset` (stand-ins).
+        data_dir: where to look for the data first (see :mod:`glimpse_envs.data`).
+    """
+
+    def __init__(
+        self,
+        size: int = 28,
+        n_digits: int = 1,
+        n_clutter: int = 0,
+        clutter_size: int = 8,
+        dataset: str | Dataset = "mnist",
+        data_dir: str | os.PathLike | None = None,
+    ):
+        if not isinstance(dataset, Dataset):
+            data_mod.check_dataset_name(dataset)
+        if not 1 <= int(n_digits) <= 5:
+            raise ValueError(f"n_digits={n_digits} invalid: use 1 to 5 digits per canvas")
+        if int(size) < DIGIT * int(n_digits):
+            raise ValueError(
+                f"canvas size={size} cannot hold {n_digits} digit(s) of 28x28 side by side: use "
+                f"size >= {DIGIT * int(n_digits)} (28 * n_digits)"
+            )
+        if int(n_clutter) < 0:
+            raise ValueError(f"n_clutter={n_clutter} invalid: use 0 or more clutter pieces")
+        if not 1 <= int(clutter_size) <= DIGIT:
+            raise ValueError(f"clutter_size={clutter_size} invalid: use 1 to 28 pixels")
+        self.size = int(size)
+        self.n_digits = self.n_targets = int(n_digits)
+        self.n_clutter = int(n_clutter)
+        self.clutter_size = int(clutter_size)
+        self.dataset = dataset
+        self.data_dir = data_dir
+        self._data = data_mod.load_dataset(dataset, data_dir)
+        self.num_classes = self._data.num_classes
+        slot = self.size // self.n_digits
+        self._slot = slot
+        # one draw: per digit (index, x, y), per clutter piece (source, crop x, crop y, x, y)
+        self.n_params = 3 * self.n_digits + 5 * self.n_clutter
+        self._dx = slot - DIGIT + 1
+        self._dy = self.size - DIGIT + 1
+        self._crop = DIGIT - self.clutter_size + 1
+        self._place = self.size - self.clutter_size + 1
+        self._highs_cache: dict[str, np.ndarray] = {}
+        r, c = np.divmod(np.arange(self.clutter_size**2), self.clutter_size)
+        self._crop_offsets, self._paste_offsets = r * DIGIT + c, r * self.size + c
+        r, c = np.divmod(np.arange(DIGIT * DIGIT), DIGIT)
+        self._digit_offsets = r * self.size + c
+        self._slot_x = np.arange(self.n_digits) * slot
+
+    # -- pickling: a named dataset is reloaded from the per-process cache, not pickled
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if not isinstance(self.dataset, Dataset):
+            state["_data"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self._data is None:
+            self._data = data_mod.load_dataset(self.dataset, self.data_dir)
+
+    @property
+    def data(self) -> Dataset:
+        return self._data
+
+    def split_size(self, split: str) -> int:
+        """Images in ``split`` (55,000 / 5,000 / 10,000 for MNIST)."""
+        return self._data.size(split)
+
+    def _highs(self, split: str) -> np.ndarray:
+        n = self.split_size(split)
+        highs = [n, self._dx, self._dy] * self.n_digits
+        highs += [max(n - 1, 1), self._crop, self._crop, self._place, self._place] * self.n_clutter
+        return np.array(highs, np.int64)
+
+    def draw(self, rng: np.random.Generator, split: str = "train", n: int = 1) -> np.ndarray:
+        """``n`` canvas descriptions, int64 (n, n_params), from one ``rng.random`` call."""
+        highs = self._highs_cache.get(split)
+        if highs is None:
+            highs = self._highs_cache[split] = self._highs(check_split(split))
+        # one uniform draw per parameter, scaled to its range (floor(u * high) is uniform on 0..high-1)
+        return (rng.random((n, self.n_params)) * highs).astype(np.int64)
+
+    def render(self, params: np.ndarray, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+        """Pixels of a batch of descriptions: uint8 (B, S, S) images, int64 (B, n_targets) labels."""
+        images, labels = self._data.splits[check_split(split)]
+        p = np.asarray(params, np.int64)
+        B, S, n0 = p.shape[0], self.size, 3 * self.n_digits
+        out = np.zeros(B * S * S, np.uint8)
+        base = (np.arange(B, dtype=np.int64) * (S * S))[:, None]
+        if (
+            self.n_clutter
+        ):  # every piece at once; maximum.at composites overlapping pieces correctly
+            c = p[:, n0:].reshape(B, self.n_clutter, 5)
+            src = c[:, :, 0] + (c[:, :, 0] >= p[:, :1])  # any digit but the first target
+            crops = images.reshape(-1)[
+                (src * (DIGIT * DIGIT) + c[:, :, 2] * DIGIT + c[:, :, 1])[:, :, None]
+                + self._crop_offsets
+            ]
+            at = (base + c[:, :, 4] * S + c[:, :, 3])[:, :, None] + self._paste_offsets
+            np.maximum.at(out, at.reshape(-1), crops.reshape(-1))
+        # the digits, on top; their slots never overlap, so all of them go in one assignment
+        d = p[:, :n0].reshape(B, self.n_digits, 3)
+        at = (base + d[:, :, 2] * S + d[:, :, 1] + self._slot_x)[:, :, None] + self._digit_offsets
+        digits = images[d[:, :, 0]].reshape(B, self.n_digits, DIGIT * DIGIT)
+        out[at] = np.maximum(out[at], digits) if self.n_clutter else digits
+        return out.reshape(B, S, S), labels[d[:, :, 0]]
+
+    def sample(
+        self, rng: np.random.Generator, batch: int, split: str = "train"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``batch`` random canvases of ``split``: uint8 (B, S, S), int64 (B, n_targets)."""
+        return self.render(self.draw(rng, split, batch), split)
+
+    def fixed_params(self, split: str, indices) -> np.ndarray:
+        """The descriptions of fixed canvases ``indices`` of ``split`` (see :meth:`fixed`)."""
+        check_split(split)
+        idx = np.atleast_1d(np.asarray(indices, np.int64))
+        n = self.split_size(split)
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise ValueError(f"index out of range for split {split!r}: use 0 <= index < {n}")
+        rows = []
+        for i in idx:
+            rng = np.random.default_rng(
+                np.random.SeedSequence([int(i), SPLIT_CODE[split], FIXED_SEED_TAG])
+            )
+            p = self.draw(rng, split, 1)[0]
+            p[0] = i
+            rows.append(p)
+        return np.array(rows, np.int64).reshape(len(idx), self.n_params)
+
+    def fixed(self, split: str, indices) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed evaluation canvases: canvas i is a pure function of (this config, split, i).
+
+        Its generator is seeded with ``SeedSequence([i, SPLIT_CODE[split], 2014])`` and its (first)
+        digit is image i of the split, so every agent is scored on the same images in every process.
+        """
+        return self.render(self.fixed_params(split, indices), split)
+
+    def __repr__(self) -> str:
+        name = self.dataset if isinstance(self.dataset, str) else self.dataset.name
+        return (
+            f"{type(self).__name__}(size={self.size}, n_digits={self.n_digits}, n_clutter={self.n_clutter}, "
+            f"clutter_size={self.clutter_size}, dataset={name!r})"
+        )
+
+
+class CenteredCanvas(Canvas):
+    """The 28x28 digit itself (MNIST's own centring)."""
+
+    def __init__(self, dataset: str | Dataset = "mnist", data_dir=None):
+        super().__init__(size=DIGIT, dataset=dataset, data_dir=data_dir)
+
+
+class TranslatedCanvas(Canvas):
+    """The 28x28 digit at a uniformly random position wholly inside an SxS blank canvas."""
+
+    def __init__(self, size: int = 60, dataset: str | Dataset = "mnist", data_dir=None):
+        super().__init__(size=size, dataset=dataset, data_dir=data_dir)
+
+
+class ClutteredCanvas(Canvas):
+    """Translated, plus ``n_clutter`` ``clutter_size``-square crops of other digits (see :class:`Canvas`).
+
+    RAM's settings: 60x60 with 4 pieces of 8x8, and 100x100 with 8 pieces of 8x8.
+    """
+
+    def __init__(
+        self,
+        size: int = 60,
+        n_clutter: int = 4,
+        clutter_size: int = 8,
+        dataset: str | Dataset = "mnist",
+        data_dir=None,
+    ):
+        super().__init__(
+            size=size,
+            n_clutter=n_clutter,
+            clutter_size=clutter_size,
+            dataset=dataset,
+            data_dir=data_dir,
+        )
+
+
+class MultiDigitCanvas(Canvas):
+    """``n_digits`` digits left to right in equal slots; the target is the sequence in reading order."""
+
+    def __init__(
+        self,
+        size: int = 60,
+        n_digits: int = 2,
+        n_clutter: int = 0,
+        clutter_size: int = 8,
+        dataset: str | Dataset = "mnist",
+        data_dir=None,
+    ):
+        super().__init__(
+            size=size,
+            n_digits=n_digits,
+            n_clutter=n_clutter,
+            clutter_size=clutter_size,
+            dataset=dataset,
+            data_dir=data_dir,
+        )

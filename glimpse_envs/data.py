@@ -1,0 +1,356 @@
+"""MNIST and Fashion-MNIST: lookup, download, checksums, splits, and a per-process cache.
+
+The datasets come as the four standard gzipped IDX files each. They are looked for, in order:
+
+1. the ``data_dir`` argument (the folder that holds the files, or a root that holds
+   ``mnist/`` and ``fashion-mnist/``);
+2. the environment variable ``GLIMPSE_ENVS_DATA`` (a root that holds ``mnist/`` and
+   ``fashion-mnist/``);
+3. ``~/.cache/glimpse_envs/<folder>/`` (``<folder>`` is ``mnist`` or ``fashion-mnist``);
+4. a download from the usual public mirrors into ``data_dir/<folder>`` when ``data_dir`` is given,
+   else into the cache folder of 3. Each file goes to a temporary name, is checked against its MD5,
+   and is renamed into place only when complete and correct; on any failure the next mirror is
+   tried.
+
+Every file, found or downloaded, is checked against its published MD5 (once per file per process),
+and a file that does not match is never used. Splits: ``train`` is the first 55,000 images of the
+training file, ``validation`` its last 5,000, ``test`` the 10,000-image test file. A dataset is
+loaded once per process and shared by every canvas and env that asks for it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import sys
+import tempfile
+import urllib.request
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SPLITS = ("train", "validation", "test")
+#: the code each split contributes to the seed of a fixed evaluation canvas (see ``canvas.fixed``)
+SPLIT_CODE = {"train": 0, "validation": 1, "test": 2}
+N_VALIDATION = 5000
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+DATASETS: dict[str, dict] = {
+    "mnist": {
+        "folder": "mnist",
+        "mirrors": [
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+            "http://yann.lecun.com/exdb/mnist/",
+        ],
+        "md5": {
+            "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+            "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+            "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+        },
+        "classes": [str(i) for i in range(10)],
+    },
+    "fashion": {
+        "folder": "fashion-mnist",
+        "mirrors": [
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+        ],
+        "md5": {
+            "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+            "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+            "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+        },
+        "classes": [
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ],
+    },
+}
+
+ENV_VAR = "GLIMPSE_ENVS_DATA"
+
+
+class DataError(RuntimeError):
+    """The dataset files are missing, corrupt or malformed; the message says how to fix it."""
+
+
+@dataclass
+class Dataset:
+    """Images and labels of one dataset, split into ``train``, ``validation`` and ``test``.
+
+    Attributes:
+        name: the dataset name (``"mnist"``, ``"fashion"``, or anything for a stand-in).
+        splits: split name -> (uint8 images (N, 28, 28), int64 labels (N,)).
+        num_classes: the number of classes (10).
+        classes: the class names.
+    """
+
+    name: str
+    splits: dict[str, tuple[np.ndarray, np.ndarray]]
+    num_classes: int = 10
+    classes: list[str] = field(default_factory=lambda: [str(i) for i in range(10)])
+
+    def images(self, split: str) -> np.ndarray:
+        return self.splits[check_split(split)][0]
+
+    def labels(self, split: str) -> np.ndarray:
+        return self.splits[check_split(split)][1]
+
+    def size(self, split: str) -> int:
+        return len(self.splits[check_split(split)][1])
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: use one of {SPLITS}")
+    return split
+
+
+def check_dataset_name(dataset: str) -> str:
+    if dataset not in DATASETS:
+        raise ValueError(
+            f"unknown dataset {dataset!r}: use one of {sorted(DATASETS)} "
+            "(or pass a glimpse_envs.data.Dataset instance)"
+        )
+    return dataset
+
+
+# ---------------------------------------------------------------------------------------------
+# IDX files and checksums
+
+_VERIFIED: dict[tuple[str, int, int], bool] = {}
+
+
+def md5sum(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify(path: Path, expected: str) -> None:
+    """Raise :class:`DataError` unless ``path``'s MD5 is ``expected`` (cached per process)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if _VERIFIED.get(key):
+        return
+    actual = md5sum(path)
+    if actual != expected:
+        raise DataError(
+            f"checksum mismatch for {path}: MD5 {actual}, expected {expected}. The file is corrupt "
+            "or not the published one; delete it (it will not be used) and download it again."
+        )
+    _VERIFIED[key] = True
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read a gzipped IDX file of unsigned bytes (labels: 1 dim, images: 3 dims)."""
+    try:
+        raw = gzip.decompress(Path(path).read_bytes())
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(
+            f"malformed or truncated gzip file {path}: {e}; delete it and fetch it again"
+        ) from e
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
+        raise DataError(
+            f"malformed IDX file {path}: bad magic number {raw[:4].hex()} (expected 00000801 for "
+            "labels or 00000803 for images); delete it and fetch it again"
+        )
+    ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise DataError(
+            f"truncated IDX file {path}: header cut short; delete it and fetch it again"
+        )
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, 4))
+    n = int(np.prod(shape))
+    if len(raw) != 4 + 4 * ndim + n:
+        raise DataError(
+            f"truncated or malformed IDX file {path}: header says shape {shape} ({n} bytes) but "
+            f"{len(raw) - 4 - 4 * ndim} bytes follow; delete it and fetch it again"
+        )
+    return np.frombuffer(raw, np.uint8, n, 4 + 4 * ndim).reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lookup and download
+
+
+def candidate_dirs(dataset: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The folders searched for ``dataset``'s files, in order."""
+    folder = DATASETS[check_dataset_name(dataset)]["folder"]
+    dirs = []
+    if data_dir is not None:
+        dirs += [Path(data_dir) / folder, Path(data_dir)]
+    if os.environ.get(ENV_VAR):
+        dirs.append(Path(os.environ[ENV_VAR]) / folder)
+    dirs.append(cache_dir(dataset))
+    return dirs
+
+
+def cache_dir(dataset: str) -> Path:
+    return Path.home() / ".cache" / "glimpse_envs" / DATASETS[dataset]["folder"]
+
+
+def _progress(name: str, done: int, total: int | None) -> None:
+    if total:
+        sys.stderr.write(f"\rdownloading {name}: {done / total:6.1%} of {total / 1e6:.1f} MB")
+    else:
+        sys.stderr.write(f"\rdownloading {name}: {done / 1e6:.1f} MB")
+    sys.stderr.flush()
+
+
+def download(
+    dataset: str,
+    dest: Path,
+    mirrors: list[str] | None = None,
+    opener: Callable = urllib.request.urlopen,
+    progress: bool = True,
+) -> None:
+    """Download every missing file of ``dataset`` into ``dest``, trying each mirror in turn.
+
+    Each file is written to a temporary file in ``dest``, checked against its MD5 and renamed into
+    place only then. Raises :class:`DataError` listing every mirror's failure if no mirror works.
+    """
+    spec = DATASETS[check_dataset_name(dataset)]
+    mirrors = spec["mirrors"] if mirrors is None else mirrors
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, md5 in spec["md5"].items():
+        target = dest / name
+        if target.exists():
+            verify(target, md5)
+            continue
+        errors = []
+        for mirror in mirrors:
+            url = mirror + name
+            fd, tmp = tempfile.mkstemp(prefix=name + ".", suffix=".part", dir=dest)
+            try:
+                with os.fdopen(fd, "wb") as out, opener(url) as response:
+                    total = (
+                        response.headers.get("Content-Length")
+                        if hasattr(response, "headers")
+                        else None
+                    )
+                    total = int(total) if total else None
+                    done = 0
+                    for chunk in iter(lambda: response.read(1 << 16), b""):
+                        out.write(chunk)
+                        done += len(chunk)
+                        if progress:
+                            _progress(name, done, total)
+                if progress:
+                    sys.stderr.write("\n")
+                actual = md5sum(Path(tmp))
+                if actual != md5:
+                    raise DataError(
+                        f"checksum mismatch for {name} from {url}: MD5 {actual}, expected {md5}"
+                    )
+                os.replace(tmp, target)
+                break
+            except Exception as e:  # noqa: BLE001 - any failure means: try the next mirror
+                errors.append(f"{url}: {e}")
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+        else:
+            raise DataError(
+                f"could not download {name} of {dataset!r}; every mirror failed:\n  "
+                + "\n  ".join(errors)
+                + f"\nCopy the four *-ubyte.gz files into {dest} by hand, or set {ENV_VAR} to a folder "
+                f"holding {spec['folder']}/."
+            )
+
+
+def find_files(
+    dataset: str, data_dir: str | os.PathLike | None = None, allow_download: bool = True
+) -> Path:
+    """The folder holding all four verified files of ``dataset`` (downloading them if needed)."""
+    spec = DATASETS[check_dataset_name(dataset)]
+    looked = candidate_dirs(dataset, data_dir)
+    for d in looked:
+        if all((d / name).is_file() for name in spec["md5"]):
+            for name, md5 in spec["md5"].items():
+                verify(d / name, md5)
+            return d
+    dest = (Path(data_dir) / spec["folder"]) if data_dir is not None else cache_dir(dataset)
+    if not allow_download:
+        raise DataError(_missing_message(dataset, looked, None))
+    try:
+        download(dataset, dest)
+    except (DataError, OSError) as e:
+        raise DataError(_missing_message(dataset, looked, e)) from e
+    return dest
+
+
+def _missing_message(dataset: str, looked: list[Path], error: Exception | None) -> str:
+    spec = DATASETS[dataset]
+    msg = f"{dataset!r} not found: looked for {', '.join(spec['md5'])} in " + ", ".join(
+        str(d) for d in looked
+    )
+    if error is not None:
+        msg += f"; the download failed too ({error})"
+    return msg + (
+        f". Fix: set {ENV_VAR} to a folder holding {spec['folder']}/ with the four files, pass "
+        f"data_dir=..., or connect to the network so they download into {cache_dir(dataset)}."
+    )
+
+
+_CACHE: dict[tuple[str, str | None], Dataset] = {}
+
+
+def load_dataset(
+    dataset: str | Dataset = "mnist", data_dir: str | os.PathLike | None = None
+) -> Dataset:
+    """Load ``dataset`` once per process (per folder) and return the shared :class:`Dataset`.
+
+    A :class:`Dataset` instance (e.g. a test stand-in) is returned as it is.
+    """
+    if isinstance(dataset, Dataset):
+        return dataset
+    check_dataset_name(dataset)
+    key = (dataset, None if data_dir is None else str(data_dir), os.environ.get(ENV_VAR))
+    if key in _CACHE:
+        return _CACHE[key]
+    folder = find_files(dataset, data_dir)
+    train_x = read_idx(folder / FILES["train_images"])
+    train_y = read_idx(folder / FILES["train_labels"]).astype(np.int64)
+    test_x = read_idx(folder / FILES["test_images"])
+    test_y = read_idx(folder / FILES["test_labels"]).astype(np.int64)
+    if train_x.shape[1:] != (28, 28) or test_x.shape[1:] != (28, 28):
+        raise DataError(f"images in {folder} are not 28x28: {train_x.shape}, {test_x.shape}")
+    if len(train_x) != len(train_y) or len(test_x) != len(test_y):
+        raise DataError(f"image and label counts differ in {folder}")
+    n = len(train_x) - N_VALIDATION
+    ds = Dataset(
+        name=dataset,
+        splits={
+            "train": (train_x[:n], train_y[:n]),
+            "validation": (train_x[n:], train_y[n:]),
+            "test": (test_x, test_y),
+        },
+        classes=list(DATASETS[dataset]["classes"]),
+    )
+    _CACHE[key] = ds
+    return ds

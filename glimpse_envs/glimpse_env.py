@@ -1,0 +1,594 @@
+"""The glimpse environments' base classes: :class:`GlimpseEnv` (single) and :class:`GlimpseVectorEnv`.
+
+Both run the same batched numpy core, :class:`_GlimpseCore`: a single env is a batch of one, so a
+vector env of N equals N single envs seeded ``seed + i`` by construction. The task subclasses in
+:mod:`glimpse_envs.visual` only choose defaults (canvas, sensor, budget); the semantics live here
+and are documented on the task classes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector.utils import batch_space
+
+from glimpse_envs import drawing
+from glimpse_envs.canvas import Canvas
+from glimpse_envs.data import Dataset, check_split
+from glimpse_envs.retina import Retina, TileSensor
+
+METADATA = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
+
+
+class _GlimpseCore:
+    """Configuration, spaces and the batched episode state shared by the single and vector envs.
+
+    Subclasses set ``DEFAULTS`` (a dict of the constructor's keyword arguments); the constructor
+    arguments override them. ``sensor="retina"`` uses :class:`Retina`, ``sensor="tiles"``
+    :class:`TileSensor` with ``grid`` tiles per side.
+    """
+
+    DEFAULTS: dict[str, Any] = {}
+    ID = "glimpse_envs/Glimpse-v0"
+
+    def _configure(
+        self,
+        render_mode: str | None = None,
+        *,
+        dataset: str | Dataset | None = None,
+        glimpses: int | None = None,
+        retina_size: int | None = None,
+        retina_scales: int | None = None,
+        canvas_size: int | None = None,
+        n_clutter: int | None = None,
+        clutter_size: int | None = None,
+        n_digits: int | None = None,
+        grid: int | None = None,
+        continuous: bool | None = None,
+        start: str | None = None,
+        glimpse_cost: float | None = None,
+        data_dir: str | os.PathLike | None = None,
+        sensor: str | None = None,
+    ) -> None:
+        given = dict(
+            dataset=dataset,
+            glimpses=glimpses,
+            retina_size=retina_size,
+            retina_scales=retina_scales,
+            canvas_size=canvas_size,
+            n_clutter=n_clutter,
+            clutter_size=clutter_size,
+            n_digits=n_digits,
+            grid=grid,
+            continuous=continuous,
+            start=start,
+            glimpse_cost=glimpse_cost,
+            sensor=sensor,
+        )
+        base = dict(
+            dataset="mnist",
+            glimpses=6,
+            retina_size=8,
+            retina_scales=1,
+            canvas_size=28,
+            n_clutter=0,
+            clutter_size=8,
+            n_digits=1,
+            grid=None,
+            continuous=False,
+            start="center",
+            glimpse_cost=0.0,
+            sensor="retina",
+        )
+        cfg = {**base, **self.DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
+        self.config = cfg
+        if render_mode is not None and render_mode not in METADATA["render_modes"]:
+            raise ValueError(
+                f"render_mode={render_mode!r} invalid: use None or one of {METADATA['render_modes']}"
+            )
+        self.render_mode = render_mode
+        if not isinstance(cfg["glimpses"], (int, np.integer)) or cfg["glimpses"] < 1:
+            raise ValueError(
+                f"glimpses={cfg['glimpses']!r} invalid: the budget must be an integer >= 1"
+            )
+        if cfg["start"] not in ("center", "random"):
+            raise ValueError(f"start={cfg['start']!r} invalid: use 'center' or 'random'")
+        cost = float(cfg["glimpse_cost"])
+        if not math.isfinite(cost) or cost < 0:
+            raise ValueError(
+                f"glimpse_cost={cfg['glimpse_cost']!r} invalid: use a finite number >= 0"
+            )
+        self.canvas = Canvas(
+            size=cfg["canvas_size"],
+            n_digits=cfg["n_digits"],
+            n_clutter=cfg["n_clutter"],
+            clutter_size=cfg["clutter_size"],
+            dataset=cfg["dataset"],
+            data_dir=data_dir,
+        )
+        S = self.canvas.size
+        if cfg["sensor"] == "tiles":
+            self.sensor = TileSensor(grid=cfg["grid"] or 3, canvas_size=S)
+            G = self.sensor.grid
+        elif cfg["sensor"] == "retina":
+            self.sensor = Retina(size=cfg["retina_size"], scales=cfg["retina_scales"])
+            self.sensor.check_canvas(S)
+            G = S // 4 + 1 if cfg["grid"] is None else cfg["grid"]
+        else:
+            raise ValueError(f"sensor={cfg['sensor']!r} invalid: use 'retina' or 'tiles'")
+        if not isinstance(G, (int, np.integer)) or G < 2:
+            raise ValueError(
+                f"grid={G!r} invalid: the location grid needs at least 2 points per side"
+            )
+        self.grid = int(G)
+        self.budget = T = int(cfg["glimpses"])
+        self.n_targets = n = self.canvas.n_targets
+        self.num_classes = C = self.canvas.num_classes
+        self.continuous = bool(cfg["continuous"])
+        self.start = cfg["start"]
+        self.glimpse_cost = cost
+        #: the hard limit on steps: T - 1 looking steps (reset takes the first glimpse) + n answers
+        self.max_steps = T - 1 + n
+        self._grid_points = (-1.0 + 2.0 * np.arange(G) / (G - 1)).astype(np.float32)
+        self._ppg = self.sensor.pixels_per_glimpse
+        obs = {
+            "glimpse": spaces.Box(0.0, 1.0, self.sensor.shape, np.float32),
+            "location": spaces.Box(-1.0, 1.0, (2,), np.float32),
+            "step": spaces.Discrete(T + 1),
+        }
+        if n > 1:
+            obs["emitted"] = spaces.Discrete(n + 1)
+        self._single_obs = spaces.Dict(obs)
+        if self.continuous:
+            self._single_act = spaces.Box(-1.0, 1.0, (2 + C + 1,), np.float32)
+        else:
+            self._single_act = spaces.MultiDiscrete([G, G, C + 1])
+        self._nvec = np.array([G, G, C + 1], np.int64)
+        self._window = None
+
+    # -- the batched core ------------------------------------------------------------------------
+
+    def _alloc(self, B: int) -> None:
+        n = self.n_targets
+        self._B = B
+        self._images = np.zeros((B, self.canvas.size, self.canvas.size), np.uint8)
+        self._prep = self.sensor.prepare(self._images)
+        self._labels = np.zeros((B, n), np.int64)
+        self._target1 = self._labels + 1
+        self._t = np.ones(B, np.int64)
+        self._emitted = np.zeros(B, np.int64)
+        self._n_correct = np.zeros(B, np.int64)
+        self._pred = np.full((B, n), -1, np.int64)
+        self._loc = np.zeros((B, 2), np.float32)
+        self._glimpse = np.zeros((B, *self.sensor.shape), np.float32)
+        self._elapsed = np.zeros(B, np.int64)
+        self._path = np.zeros((B, self.budget, 2), np.float32) if self.render_mode else None
+        self._last_answer = np.full(B, -1, np.int64)
+
+    def _reset_rows(self, rows: np.ndarray, rngs: list, options: dict | None) -> None:
+        """Start new episodes in ``rows``, one small generator call per row."""
+        options = options or {}
+        split = check_split(options.get("split", "train"))
+        index = options.get("index")
+        canvas = self.canvas
+        if index is not None:
+            params = canvas.fixed_params(split, np.broadcast_to(np.asarray(index), (len(rows),)))
+        starts = np.zeros((len(rows), 2), np.float32)
+        random_start = self.start == "random"
+        drawn = []
+        for j, rng in enumerate(rngs):
+            if index is None:
+                drawn.append(canvas.draw(rng, split))
+            if random_start:
+                if self.continuous:
+                    starts[j] = rng.uniform(-1.0, 1.0, 2)
+                else:
+                    starts[j] = self._grid_points[rng.integers(0, self.grid, 2)]
+        if index is None:
+            params = np.concatenate(drawn)
+        images, labels = canvas.render(params, split)
+        prep = self.sensor.prepare(images)
+        glimpse = self.sensor(prep, starts, prepared=True)
+        if len(rows) == self._B:  # every row: replace, no copy
+            self._images, self._prep, self._labels = images, prep, labels
+            self._target1 = labels + 1
+            self._glimpse, self._loc = glimpse, starts
+            self._t = np.ones(self._B, np.int64)
+            self._emitted = np.zeros(self._B, np.int64)
+            self._n_correct = np.zeros(self._B, np.int64)
+            self._pred = np.full((self._B, self.n_targets), -1, np.int64)
+            self._elapsed = np.zeros(self._B, np.int64)
+            self._last_answer = np.full(self._B, -1, np.int64)
+        else:  # copy the arrays handed out in observations before writing into them
+            self._images[rows], self._prep[rows], self._labels[rows] = images, prep, labels
+            self._target1[rows] = labels + 1
+            self._glimpse = self._glimpse.copy()
+            self._glimpse[rows] = glimpse
+            self._loc = self._loc.copy()
+            self._loc[rows] = starts
+            self._t = self._t.copy()
+            self._t[rows] = 1
+            self._emitted = self._emitted.copy()
+            self._emitted[rows] = 0
+            self._n_correct[rows] = 0
+            self._pred[rows] = -1
+            self._elapsed[rows] = 0
+            self._last_answer[rows] = -1
+        if self._path is not None:
+            self._path[rows] = 0
+            self._path[rows, 0] = starts
+
+    def _check_actions(self, actions: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(locations float32 (B, 2), decisions int64 (B,)), or a ValueError naming the action."""
+        B = self._B
+        try:
+            a = np.asarray(actions)
+            if self.continuous:
+                a = a.reshape(B, 2 + self.num_classes + 1)
+                ok = a.dtype.kind == "f" and bool((np.abs(a) <= 1.0).all())
+            else:
+                a = a.reshape(B, 3)
+                ok = a.dtype.kind in "iu" and a.min() >= 0 and bool((a < self._nvec).all())
+        except (ValueError, TypeError):
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"{actions!r} ({type(actions)}) invalid: expected an element of {self._single_act}"
+                + (f" for each of the {B} envs" if isinstance(self, gym.vector.VectorEnv) else "")
+            )
+        if self.continuous:
+            return a[:, :2].astype(np.float32), a[:, 2:].argmax(axis=1)
+        return self._grid_points[a[:, :2]], a[:, 2].astype(np.int64, copy=False)
+
+    def _step_rows(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Advance every row by one action: (reward float64, terminated bool, truncated bool)."""
+        loc, d = self._check_actions(actions)
+        t = self._t
+        answer = d > 0
+        at_budget = t >= self.budget
+        if self.n_targets == 1:
+            correct = d == self._target1[:, 0]  # d = c + 1 answers class c; 0 never matches
+            terminated = answer | at_budget
+            look = ~terminated
+            self._last_answer = d - 1
+            self._n_correct = correct
+        else:
+            rows = np.arange(self._B)
+            slot = np.minimum(self._emitted, self.n_targets - 1)
+            correct = answer & (d == self._target1[rows, slot])
+            self._pred[rows[answer], slot[answer]] = d[answer] - 1
+            self._emitted = self._emitted + answer
+            self._n_correct = self._n_correct + correct
+            terminated = (self._emitted >= self.n_targets) | (at_budget & ~answer)
+            look = ~answer & ~at_budget
+        reward = correct.astype(np.float64)
+        if look.all():
+            self._glimpse = self.sensor(self._prep, loc, prepared=True)
+            self._loc = loc
+            self._t = t = t + 1
+            if self._path is not None:
+                self._path[np.arange(self._B), t - 1] = loc
+        elif look.any():
+            new = self.sensor(self._prep, loc, prepared=True)
+            self._glimpse = np.where(look[:, None, None, None], new, self._glimpse)
+            self._loc = np.where(look[:, None], loc, self._loc)
+            self._t = t = t + look
+            if self._path is not None:
+                r = np.flatnonzero(look)
+                self._path[r, t[r] - 1] = loc[r]
+        if self.glimpse_cost:
+            reward -= np.where(terminated, self.glimpse_cost * t, 0.0)
+        self._elapsed = self._elapsed + 1
+        # as Gymnasium's TimeLimit: truncated at the limit even when the step also terminates
+        truncated = self._elapsed >= self._max_episode_steps
+        return reward, terminated, truncated
+
+    def _obs_batch(self) -> dict[str, np.ndarray]:
+        obs = {"glimpse": self._glimpse, "location": self._loc, "step": self._t - 1}
+        if self.n_targets > 1:
+            obs["emitted"] = self._emitted
+        return obs
+
+    def _final_values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(label, prediction, is_success) of every row, as at the end of its episode."""
+        if self.n_targets == 1:
+            return self._labels[:, 0], self._last_answer, self._n_correct.astype(bool)
+        return self._labels, self._pred, self._n_correct == self.n_targets
+
+    # -- rendering ---------------------------------------------------------------------------------
+
+    def _frame(self, i: int) -> np.ndarray:
+        """The rgb_array frame of row ``i``: canvas with retina squares and path, beside the patches."""
+        S = self.canvas.size
+        f = max(1, 256 // S)
+        img = drawing.gray_to_rgb(drawing.upscale(self._images[i], f))
+        t = int(self._t[i])
+        if self._path is not None:
+            pts = (self._path[i, :t] + 1.0) / 2.0 * S * f
+            for a, b in zip(pts[:-1], pts[1:]):
+                drawing.line(img, a[0], a[1], b[0], b[1], drawing.GRAY)
+            for p in pts[:-1]:
+                drawing.dot(img, p[0], p[1], 1, drawing.YELLOW)
+        for j, (x0, y0, w) in enumerate(self._boxes(self._loc[i])):
+            drawing.rect(
+                img, x0 * f, y0 * f, w * f, w * f, drawing.PALETTE[j % len(drawing.PALETTE)], 2
+            )
+        H = img.shape[0]
+        k = self._glimpse.shape[1]
+        g = self._glimpse.shape[2]
+        pf = max(1, (H - 4 * (k - 1)) // (k * g))
+        patches = []
+        for j in range(k):
+            p = drawing.gray_to_rgb(drawing.upscale(self._glimpse[i, j], pf))
+            drawing.rect(
+                p, 0, 0, p.shape[1], p.shape[0], drawing.PALETTE[j % len(drawing.PALETTE)], 1
+            )
+            patches.append(p)
+        right = drawing.vstack(patches, gap=4)
+        frame = drawing.hstack([img, right], gap=6)
+        status = f"GLIMPSE {t}/{self.budget}"
+        if self.n_targets > 1:
+            status += " OUT " + "".join(str(p) if p >= 0 else "_" for p in self._pred[i])
+        bar = drawing.blank(12, frame.shape[1])
+        drawing.text(bar, 2, 3, status, drawing.WHITE)
+        return drawing.vstack([frame, bar])
+
+    def _boxes(self, loc: np.ndarray) -> list[tuple[int, int, int]]:
+        """(x0, y0, width) in canvas pixels of each square the sensor reads at ``loc``."""
+        S = self.canvas.size
+        if isinstance(self.sensor, TileSensor):
+            col, row = self.sensor.tile_index(loc[None])
+            t, pad = self.sensor.tile, self.sensor._pad[0]
+            return [(int(col[0]) * t - pad, int(row[0]) * t - pad, t)]
+        cx = int(np.floor((loc[0] + 1.0) * S / 2.0 + 0.5))
+        cy = int(np.floor((loc[1] + 1.0) * S / 2.0 + 0.5))
+        out = []
+        for j in range(self.sensor.scales):
+            w = self.sensor.size * 2**j
+            out.append((cx - w // 2, cy - w // 2, w))
+        return out
+
+
+class GlimpseEnv(_GlimpseCore, gym.Env):
+    """Base class of the single glimpse environments (see the task classes for the documentation).
+
+    Args:
+        render_mode: None, ``"rgb_array"`` or ``"human"``.
+        **kwargs: the task's arguments (see the task classes in :mod:`glimpse_envs.visual`).
+    """
+
+    metadata = METADATA
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any):
+        self._configure(render_mode, **kwargs)
+        self.observation_space = self._single_obs
+        self.action_space = self._single_act
+        self._max_episode_steps = self.max_steps
+        self._alloc(1)
+        self._rows = np.zeros(1, np.int64)
+        self._done = True
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._reset_rows(self._rows, [self.np_random], options)
+        self._done = False
+        if self.render_mode == "human":
+            self.render()
+        return self._obs(), {"glimpses": 1, "pixels_sensed": self._ppg}
+
+    def _obs(self) -> dict[str, Any]:
+        obs = {
+            "glimpse": self._glimpse[0].copy(),
+            "location": self._loc[0].copy(),
+            "step": int(self._t[0]) - 1,
+        }
+        if self.n_targets > 1:
+            obs["emitted"] = int(self._emitted[0])
+        return obs
+
+    def step(self, action):
+        if self._done:
+            raise RuntimeError("step() called after the episode ended: call reset() first")
+        reward, terminated, _ = self._step_rows(
+            action[None] if isinstance(action, np.ndarray) else [action]
+        )
+        t = int(self._t[0])
+        info: dict[str, Any] = {"glimpses": t, "pixels_sensed": t * self._ppg}
+        done = bool(terminated[0])
+        if done:
+            self._done = True
+            label, pred, success = self._final_values()
+            if self.n_targets == 1:
+                info.update(
+                    label=int(label[0]), prediction=int(pred[0]), is_success=bool(success[0])
+                )
+            else:
+                info.update(
+                    label=label[0].copy(), prediction=pred[0].copy(), is_success=bool(success[0])
+                )
+        if self.render_mode == "human":
+            self.render()
+        return self._obs(), float(reward[0]), done, False, info
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn(
+                "render() called with render_mode=None: pass render_mode='rgb_array' or 'human'"
+            )
+            return None
+        frame = self._frame(0)
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            from glimpse_envs.human import HumanWindow
+
+            self._window = HumanWindow(self.ID, self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
+
+    def close(self):
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+
+
+class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
+    """Base class of the native batched glimpse environments.
+
+    ``num_envs`` episodes run as one batch of arrays; sub-env ``i`` has its own generator, seeded
+    with ``seed + i`` by ``reset(seed=seed)`` exactly as Gymnasium's ``SyncVectorEnv`` seeds its
+    copies, so the results equal N single envs. The only Python loop over envs is one small
+    generator call per env that resets.
+
+    Args:
+        num_envs: the number of sub-envs.
+        max_episode_steps: truncate episodes after this many steps (default: the hard limit).
+        render_mode: None or ``"rgb_array"`` (``render()`` returns a tuple of frames, one per env).
+        autoreset_mode: ``"NextStep"`` (default) or ``"SameStep"`` (``final_obs`` / ``final_info``).
+        **kwargs: the task's arguments.
+    """
+
+    metadata = {**METADATA, "autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        autoreset_mode: str | gym.vector.AutoresetMode = gym.vector.AutoresetMode.NEXT_STEP,
+        **kwargs: Any,
+    ):
+        if render_mode == "human":
+            raise ValueError("render_mode='human' is for single envs: use None or 'rgb_array'")
+        self._configure(render_mode, **kwargs)
+        if int(num_envs) < 1:
+            raise ValueError(f"num_envs={num_envs} invalid: use 1 or more")
+        self.num_envs = int(num_envs)
+        mode = gym.vector.AutoresetMode(autoreset_mode)
+        if mode == gym.vector.AutoresetMode.DISABLED:
+            raise ValueError(
+                "autoreset_mode=Disabled is not supported: use 'NextStep' or 'SameStep'"
+            )
+        self.autoreset_mode = mode
+        self.metadata = {**METADATA, "autoreset_mode": mode}
+        self._max_episode_steps = (
+            self.max_steps if max_episode_steps is None else int(max_episode_steps)
+        )
+        self.single_observation_space = self._single_obs
+        self.single_action_space = self._single_act
+        self.observation_space = batch_space(self._single_obs, self.num_envs)
+        self.action_space = batch_space(self._single_act, self.num_envs)
+        self._alloc(self.num_envs)
+        self._rngs = [None] * self.num_envs
+        self._autoreset = np.zeros(self.num_envs, bool)
+        self._all = np.arange(self.num_envs)
+        self._ones = np.ones(self.num_envs, bool)
+
+    def _rng(self, i: int) -> np.random.Generator:
+        if self._rngs[i] is None:
+            self._rngs[i], _ = seeding.np_random()
+        return self._rngs[i]
+
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
+        options = dict(options or {})
+        mask = options.pop("reset_mask", None)
+        if seed is None:
+            seeds = [None] * self.num_envs
+        elif isinstance(seed, (int, np.integer)):
+            seeds = [int(seed) + i for i in range(self.num_envs)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(
+                    f"{len(seeds)} seeds given for num_envs={self.num_envs}: give one per env"
+                )
+        rows = self._all if mask is None else np.flatnonzero(np.asarray(mask, bool))
+        for i in rows:
+            if seeds[i] is not None:
+                self._rngs[i], _ = seeding.np_random(seeds[i])
+        index = options.get("index")
+        if index is not None and np.ndim(index) == 1:
+            options["index"] = np.asarray(index)[rows] if len(index) == self.num_envs else index
+        self._reset_rows(rows, [self._rng(i) for i in rows], options)
+        self._autoreset = self._autoreset.copy()
+        self._autoreset[rows] = False
+        info = self._base_info()
+        if mask is not None:
+            m = np.zeros(self.num_envs, bool)
+            m[rows] = True
+            info["_glimpses"] = info["_pixels_sensed"] = m
+        return self._obs_batch(), info
+
+    def _base_info(self) -> dict[str, np.ndarray]:
+        return {
+            "glimpses": self._t,
+            "_glimpses": self._ones,
+            "pixels_sensed": self._t * self._ppg,
+            "_pixels_sensed": self._ones,
+        }
+
+    def _end_info(self, info: dict, done: np.ndarray) -> dict:
+        label, pred, success = self._final_values()
+        m = done if label.ndim == 1 else done[:, None]
+        info["label"] = np.where(m, label, 0)
+        info["_label"] = done
+        info["prediction"] = np.where(m, pred, 0)
+        info["_prediction"] = done
+        info["is_success"] = success & done
+        info["_is_success"] = done
+        return info
+
+    def step(self, actions):
+        reward, terminated, truncated = self._step_rows(actions)
+        info = self._base_info()
+        if self.autoreset_mode == gym.vector.AutoresetMode.NEXT_STEP:
+            prev = self._autoreset
+            done = terminated | truncated
+            if prev.any():
+                rows = np.flatnonzero(prev)
+                self._reset_rows(rows, [self._rng(i) for i in rows], None)
+                info = self._base_info()
+                reward[rows] = 0.0
+                done[rows] = terminated[rows] = truncated[rows] = False
+            if done.any():
+                info = self._end_info(info, done)
+            self._autoreset = done
+            return self._obs_batch(), reward, terminated, truncated, info
+        # SameStep: report the final observation and info, then reset at once
+        done = terminated | truncated
+        if done.any():
+            rows = np.flatnonzero(done)
+            obs = self._obs_batch()
+            final_obs = np.full(self.num_envs, None, dtype=object)
+            for i in rows:
+                final_obs[i] = {k: (v[i].copy() if v.ndim > 1 else v[i]) for k, v in obs.items()}
+            final_info = self._end_info(
+                {
+                    "glimpses": np.where(done, self._t, 0),
+                    "_glimpses": done,
+                    "pixels_sensed": np.where(done, self._t * self._ppg, 0),
+                    "_pixels_sensed": done,
+                },
+                done,
+            )
+            self._reset_rows(rows, [self._rng(i) for i in rows], None)
+            info = self._base_info()
+            info.update(
+                final_obs=final_obs, _final_obs=done, final_info=final_info, _final_info=done
+            )
+        return self._obs_batch(), reward, terminated, truncated, info
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn("render() called with render_mode=None: pass render_mode='rgb_array'")
+            return None
+        return tuple(self._frame(i) for i in range(self.num_envs))
+
+    def close_extras(self, **kwargs):
+        pass

@@ -1,0 +1,559 @@
+"""``TapeEnv`` (single) and ``TapeVectorEnv`` (native batched): heads over tapes whose moves are the action.
+
+Both run the same batched numpy core, :class:`TapeCore`; a single env is a batch of one, so the vector
+env equals N single envs seeded ``seed + i`` by construction. The task subclasses and their
+documentation pages live in :mod:`glimpse_envs.tape`; the contract is in ``DESIGN.md``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import deque
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from glimpse_envs.tape_tasks import TapeTask
+
+MOVE = np.array([0, 1, -1], np.int64)
+"""Head displacement per move action: 0 stay, 1 right, 2 left."""
+
+ACTION_PARTS = ("input move", "memory move", "write", "output")
+INPUT_MOVES = {"tape": 3, "forward": 2, "stream": 1}
+
+
+class Curriculum:
+    """Per-instance length curriculum.
+
+    Episode lengths are uniform over ``[min_length, current]``; ``current`` starts at ``min_length``
+    and grows by one (up to ``max_length``) each time the success rate over the last ``window``
+    curriculum episodes reaches ``threshold`` (the window then starts afresh). Episodes whose length
+    was forced with ``reset(options={"length": n})`` are not counted.
+    """
+
+    def __init__(self, min_length: int, max_length: int, window: int, threshold: float):
+        self.min_length, self.max_length = min_length, max_length
+        self.window, self.threshold = window, threshold
+        self.current = min_length
+        self._results: deque = deque(maxlen=window)
+
+    def sample(self, rng: np.random.Generator) -> int:
+        return int(rng.integers(self.min_length, self.current + 1))
+
+    def record(self, success: bool) -> None:
+        self._results.append(bool(success))
+        if (
+            len(self._results) == self.window
+            and self.current < self.max_length
+            and sum(self._results) >= self.threshold * self.window
+        ):
+            self.current += 1
+            self._results.clear()
+
+
+class TapeConfig:
+    """Validated configuration shared by a single env and its vector twin."""
+
+    def __init__(
+        self,
+        env_name: str,
+        task_class: type[TapeTask],
+        input_access: str | None = None,
+        memory_size: int = 128,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        window: int = 100,
+        threshold: float = 0.9,
+        **task_kwargs: Any,
+    ):
+        self.env_name = env_name
+        allowed = list(inspect.signature(task_class.__init__).parameters)[1:]
+        unknown = sorted(set(task_kwargs) - set(allowed))
+        if unknown:
+            raise TypeError(
+                f"{env_name}: unknown argument(s) {unknown}; the task takes {allowed} and every tape env "
+                "takes input_access, memory_size, min_length, max_length, window, threshold, render_mode"
+            )
+        self.task = task = task_class(**task_kwargs)
+        access = task.default_access if input_access is None else input_access
+        if access not in task.accesses:
+            raise ValueError(
+                f"{env_name}: input_access={input_access!r} is not one of {list(task.accesses)}"
+            )
+        self.access = access
+        if (
+            not isinstance(memory_size, (int, np.integer))
+            or isinstance(memory_size, bool)
+            or memory_size < 1
+        ):
+            raise ValueError(f"{env_name}: memory_size must be an int >= 1, got {memory_size!r}")
+        self.memory_size = int(memory_size)
+        lo, hi = task.default_lengths
+        min_length = lo if min_length is None else min_length
+        max_length = max(hi, min_length) if max_length is None else max_length
+        task.check_length(min_length, self.memory_size, access)
+        task.check_length(max_length, self.memory_size, access)
+        if min_length > max_length:
+            raise ValueError(f"{env_name}: min_length={min_length} > max_length={max_length}")
+        self.min_length, self.max_length = int(min_length), int(max_length)
+        if not isinstance(window, (int, np.integer)) or window < 1:
+            raise ValueError(f"{env_name}: window must be an int >= 1 (episodes), got {window!r}")
+        if not 0 < threshold <= 1:
+            raise ValueError(
+                f"{env_name}: threshold must be a success rate in (0, 1], got {threshold!r}"
+            )
+        self.window, self.threshold = int(window), float(threshold)
+        self.observation_space = spaces.Dict(
+            {
+                "input": spaces.Discrete(task.input_size),
+                "memory": spaces.Discrete(task.input_size),
+                "input_done": spaces.Discrete(2),
+            }
+        )
+        self.nvec = np.array(
+            [INPUT_MOVES[access], 3, task.input_size + 1, task.output_size + 1], np.int64
+        )
+        self.action_space = spaces.MultiDiscrete(self.nvec)
+
+    def curriculum(self) -> Curriculum:
+        return Curriculum(self.min_length, self.max_length, self.window, self.threshold)
+
+    def check_length(self, length) -> int:
+        try:
+            return self.task.check_length(length, self.memory_size, self.access)
+        except (TypeError, ValueError) as e:
+            raise ValueError(
+                f"{self.env_name}: reset(options={{'length': {length!r}}}): {e}"
+            ) from None
+
+    def action_error(self, action) -> ValueError:
+        a = np.asarray(action)
+        moves = {
+            "tape": "0 stay, 1 right, 2 left",
+            "forward": "0 stay, 1 right (forward-only input)",
+            "stream": "0 only (the stream advances by itself)",
+        }[self.access]
+        detail = ""
+        if a.shape[-1:] == (4,) and np.issubdtype(a.dtype, np.integer):
+            bad = np.argwhere((a < 0) | (a >= self.nvec))
+            if len(bad):
+                j = bad[0][-1]
+                detail = f": {ACTION_PARTS[j]} = {a[tuple(bad[0])]} is outside [0, {self.nvec[j]})"
+        else:
+            detail = f": expected 4 integers, got shape {a.shape} dtype {a.dtype}"
+        return ValueError(
+            f"{self.env_name}: invalid action {action!r}{detail}. The action space is "
+            f"MultiDiscrete({self.nvec.tolist()}) = (input move [{moves}], memory move [0 stay, 1 right, "
+            f"2 left], write [0 none, j + 1 writes input symbol j], output [0 none, s + 1 emits s])"
+        )
+
+
+class TapeCore:
+    """The batched state and dynamics of ``num_envs`` tape episodes (numpy arrays, no Python loop)."""
+
+    def __init__(self, config: TapeConfig, num_envs: int, record: bool = False):
+        self.config, self.task, self.n = config, config.task, num_envs
+        self.m = config.memory_size
+        self.aligned = config.task.aligned
+        self.access = config.access
+        self.record = record
+        n = num_envs
+        z = lambda: np.zeros(n, np.int64)
+        self.in_pos, self.mem_pos, self.correct, self.t = z(), z(), z(), z()
+        self.in_len, self.tgt_len, self.limit, self.length = z(), z(), z(), z()
+        self.success = np.zeros(n, bool)
+        self.wrong = np.zeros(n, bool)
+        self.timeout = np.zeros(n, bool)
+        self.forced = np.zeros(n, bool)
+        self.mem = np.zeros((n, self.m), np.int64)
+        self._memf = self.mem.reshape(-1)
+        self._mb = np.arange(n, dtype=np.int64) * self.m
+        self._alloc(
+            config.task.input_length(config.max_length) + 1,
+            config.task.target_length(config.max_length) + 1,
+        )
+        self.history: list[list] = [[] for _ in range(n)]  # (in_pos, mem_pos, emitted, ok) per step
+        self.episodes: list = [None] * n  # (inputs, targets) per env, for rendering
+
+    def _alloc(self, in_w: int, tg_w: int) -> None:
+        n = self.n
+        old_in = getattr(self, "inputs", None)
+        old_tg = getattr(self, "targets", None)
+        self.inputs = np.zeros((n, in_w), np.int64)
+        self.targets = np.full((n, tg_w), -1, np.int64)
+        if old_in is not None:
+            self.inputs[:, : old_in.shape[1]] = old_in
+            self.targets[:, : old_tg.shape[1]] = old_tg
+        self._inf, self._tgf = self.inputs.reshape(-1), self.targets.reshape(-1)
+        self._ib = np.arange(n, dtype=np.int64) * in_w
+        self._tb = np.arange(n, dtype=np.int64) * tg_w
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        for k in (
+            "_memf",
+            "_inf",
+            "_tgf",
+        ):  # flat views: pickle would detach them from their arrays
+            del state[k]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._memf = self.mem.reshape(-1)
+        self._inf, self._tgf = self.inputs.reshape(-1), self.targets.reshape(-1)
+
+    def load(
+        self, i: int, inputs: np.ndarray, targets: np.ndarray, length: int, forced: bool
+    ) -> None:
+        """Start a new episode in env ``i`` (``inputs``/``targets`` one row from ``task.sample``)."""
+        li, lt = inputs.shape[0], int((targets >= 0).sum())
+        if li + 1 > self.inputs.shape[1] or targets.shape[0] + 1 > self.targets.shape[1]:
+            self._alloc(
+                max(li + 1, self.inputs.shape[1]), max(targets.shape[0] + 1, self.targets.shape[1])
+            )
+        self.inputs[i] = 0
+        self.inputs[i, :li] = inputs
+        self.targets[i] = -1
+        self.targets[i, : targets.shape[0]] = targets
+        self.mem[i] = 0
+        self.in_pos[i] = self.mem_pos[i] = self.correct[i] = self.t[i] = 0
+        self.in_len[i], self.tgt_len[i], self.length[i] = li, lt, length
+        self.limit[i] = self.task.time_limit(li, lt)
+        self.success[i] = self.wrong[i] = self.timeout[i] = False
+        self.forced[i] = forced
+        if self.record:
+            self.history[i] = []
+            self.episodes[i] = (inputs.copy(), targets[:lt].copy())
+
+    def step(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One step of every env with validated actions ``a`` (n, 4); returns (reward, terminated)."""
+        mem_idx = self._mb + self.mem_pos
+        w = a[:, 2]
+        self._memf[mem_idx] = np.where(w > 0, w - 1, self._memf[mem_idx])
+        o = a[:, 3]
+        slot = self.t if self.aligned else self.correct
+        hit = (o - 1) == self._tgf[self._tb + slot]
+        self.correct += hit
+        self.mem_pos = (self.mem_pos + MOVE[a[:, 1]]) % self.m
+        if self.access == "stream":
+            self.in_pos = np.minimum(self.in_pos + 1, self.in_len)
+        elif self.access == "forward":
+            self.in_pos = np.minimum(self.in_pos + a[:, 0], self.in_len)
+        else:
+            self.in_pos = np.minimum(np.maximum(self.in_pos + MOVE[a[:, 0]], 0), self.in_len)
+        self.t += 1
+        if self.aligned:
+            terminated = self.t >= self.tgt_len
+            self.success = terminated & (self.correct == self.tgt_len)
+            reward = hit.astype(np.float64)
+        else:
+            self.wrong = (o > 0) ^ hit
+            self.success = self.correct >= self.tgt_len
+            ended = self.success | self.wrong
+            self.timeout = (self.t >= self.limit) > ended
+            terminated = ended | self.timeout
+            reward = np.where(self.timeout, -1.0, hit - 0.5 * self.wrong)
+        if self.record:
+            for i in range(self.n):
+                self.history[i].append(
+                    (int(self.in_pos[i]), int(self.mem_pos[i]), int(o[i]) - 1, bool(hit[i]))
+                )
+        return reward, terminated
+
+    def observe(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(symbol under the input head, symbol under the memory head, input exhausted)."""
+        return (
+            self._inf[self._ib + self.in_pos],
+            self._memf[self._mb + self.mem_pos],
+            (self.in_pos >= self.in_len).astype(np.int64),
+        )
+
+
+class TapeEnv(gym.Env):
+    """Base of the tape envs; a task subclass sets ``task_class`` and ``env_name`` (see ``tape.py``)."""
+
+    metadata: ClassVar[dict] = {"render_modes": ["ansi", "rgb_array", "human"], "render_fps": 8}
+    task_class: type[TapeTask] = TapeTask
+    env_name = "Tape-v0"
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"{self.env_name}: render_mode={render_mode!r} is not one of {self.metadata['render_modes']}"
+            )
+        self.render_mode = render_mode
+        self.config = TapeConfig(self.env_name, self.task_class, **kwargs)
+        self.task = self.config.task
+        self.observation_space = self.config.observation_space
+        self.action_space = self.config.action_space
+        self.curriculum = self.config.curriculum()
+        self._core = TapeCore(self.config, 1, record=render_mode is not None)
+        self._nvec_u = self.config.nvec.astype(np.uint64)
+        self._done = True
+        self._window = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        forced = options is not None and options.get("length") is not None
+        length = (
+            self.config.check_length(options["length"])
+            if forced
+            else self.curriculum.sample(self.np_random)
+        )
+        inputs, targets = self.task.sample(self.np_random, 1, length)
+        self._core.load(0, inputs[0], targets[0], length, forced)
+        self._done = False
+        if self.render_mode == "human":
+            self.render()
+        return self._obs(), self._info()
+
+    def step(self, action):
+        if self._done:
+            raise RuntimeError(
+                f"{self.env_name}: step() after the episode ended (or before reset()): call reset()"
+            )
+        a = np.asarray(action)
+        if (
+            a.shape != (4,)
+            or a.dtype.kind not in "iu"
+            or (a.astype(np.uint64) >= self._nvec_u).any()
+        ):
+            raise self.config.action_error(action)
+        core = self._core
+        reward, terminated = core.step(a.reshape(1, 4).astype(np.int64, copy=False))
+        terminated = bool(terminated[0])
+        if terminated:
+            self._done = True
+            if not core.forced[0]:
+                self.curriculum.record(core.success[0])
+        if self.render_mode == "human":
+            self.render()
+        return self._obs(), float(reward[0]), terminated, False, self._info()
+
+    def _obs(self) -> dict:
+        inp, mem, done = self._core.observe()
+        return {"input": inp[0], "memory": mem[0], "input_done": done[0]}
+
+    def _info(self) -> dict:
+        c = self._core
+        return {
+            "length": int(c.length[0]),
+            "target_length": int(c.tgt_len[0]),
+            "correct": int(c.correct[0]),
+            "is_success": bool(c.success[0]),
+        }
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn(
+                f"{self.env_name}: render() without a render_mode: pass render_mode to gym.make"
+            )
+            return None
+        from glimpse_envs import tape_render
+
+        if self.render_mode == "ansi":
+            return tape_render.ansi(self._core, 0)
+        frame = tape_render.rgb_array(self._core, 0)
+        if self.render_mode == "human":
+            if self._window is None:
+                from glimpse_envs.human import HumanWindow
+
+                self._window = HumanWindow(self.env_name, self.metadata["render_fps"])
+            self._window.show(frame)
+            return None
+        return frame
+
+    def close(self):
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+
+
+class TapeVectorEnv(VectorEnv):
+    """Native batched twin of a :class:`TapeEnv`; a subclass sets ``env_class``.
+
+    Args:
+        num_envs: number of sub-envs; sub-env i is reset with ``seed + i``.
+        max_episode_steps: truncate an episode after this many steps (``gym.make_vec`` passes the
+            registered value), as the ``TimeLimit`` of ``gym.make`` does for a single env.
+        render_mode: ``"ansi"`` or ``"rgb_array"``: ``render()`` returns one frame per sub-env.
+        autoreset_mode: ``"NextStep"`` (default), ``"SameStep"`` or ``"Disabled"``, as Gymnasium's.
+        **env_kwargs: the single env's arguments (task arguments, input_access, memory_size, ...).
+    """
+
+    env_class: type[TapeEnv] = TapeEnv
+
+    def __init__(
+        self,
+        num_envs: int,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        **env_kwargs: Any,
+    ):
+        name = self.env_class.env_name
+        if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"{name}: num_envs must be an int >= 1, got {num_envs!r}")
+        if render_mode not in (None, "ansi", "rgb_array"):
+            raise ValueError(
+                f"{name}: the vector env renders 'ansi' or 'rgb_array', got {render_mode!r}"
+            )
+        try:
+            self.autoreset_mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            raise ValueError(
+                f"{name}: autoreset_mode={autoreset_mode!r} is not one of {[m.value for m in AutoresetMode]}"
+            ) from None
+        if max_episode_steps is not None and (
+            not isinstance(max_episode_steps, (int, np.integer)) or max_episode_steps < 1
+        ):
+            raise ValueError(
+                f"{name}: max_episode_steps must be None or an int >= 1, got {max_episode_steps!r}"
+            )
+        self.num_envs = int(num_envs)
+        self.max_episode_steps = max_episode_steps
+        self.render_mode = render_mode
+        self.config = TapeConfig(name, self.env_class.task_class, **env_kwargs)
+        self.task = self.config.task
+        self.metadata = {
+            "render_modes": ["ansi", "rgb_array"],
+            "render_fps": self.env_class.metadata["render_fps"],
+            "autoreset_mode": self.autoreset_mode,
+        }
+        self.single_observation_space = self.config.observation_space
+        self.single_action_space = self.config.action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.curricula = [self.config.curriculum() for _ in range(self.num_envs)]
+        self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
+        self._core = TapeCore(self.config, self.num_envs, record=render_mode is not None)
+        self._nvec_u = self.config.nvec.astype(np.uint64)
+        self._autoreset = np.zeros(self.num_envs, bool)
+        self._needs_reset = np.ones(self.num_envs, bool)
+        self._ones = np.ones(self.num_envs, bool)
+
+    def _load(self, i: int, length=None) -> None:
+        if self._rngs[i] is None:
+            self._rngs[i], _ = seeding.np_random(None)
+        rng = self._rngs[i]
+        forced = length is not None
+        length = self.config.check_length(length) if forced else self.curricula[i].sample(rng)
+        inputs, targets = self.task.sample(rng, 1, length)
+        self._core.load(i, inputs[0], targets[0], length, forced)
+        self._needs_reset[i] = False
+
+    def reset(self, *, seed: int | list | None = None, options: dict | None = None):
+        if seed is None or isinstance(seed, (int, np.integer)):
+            super().reset(seed=seed)
+        options = dict(options or {})
+        mask = options.pop("reset_mask", None)
+        idx = np.arange(self.num_envs) if mask is None else np.flatnonzero(np.asarray(mask, bool))
+        if seed is None:
+            seeds = [None] * self.num_envs
+        elif isinstance(seed, (int, np.integer)):
+            seeds = [int(seed) + i for i in range(self.num_envs)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(
+                    f"{self.config.env_name}: {len(seeds)} seeds for {self.num_envs} envs"
+                )
+        lengths = options.get("length")
+        if lengths is None or np.ndim(lengths) == 0:
+            lengths = [lengths] * self.num_envs
+        elif len(lengths) != self.num_envs:
+            raise ValueError(
+                f"{self.config.env_name}: options['length'] needs one int or {self.num_envs} ints"
+            )
+        for i in idx:
+            if seeds[i] is not None:
+                self._rngs[i], _ = seeding.np_random(seeds[i])
+            self._load(i, None if lengths[i] is None else int(lengths[i]))
+        self._autoreset[idx] = False
+        return self._obs(), self._info()
+
+    def step(self, actions):
+        a = np.asarray(actions)
+        if (
+            a.shape != (self.num_envs, 4)
+            or a.dtype.kind not in "iu"
+            or (a.astype(np.uint64) >= self._nvec_u).any()
+        ):
+            raise self.config.action_error(actions)
+        if self._needs_reset.any():
+            raise RuntimeError(
+                f"{self.config.env_name}: step() on sub-envs {np.flatnonzero(self._needs_reset).tolist()} that "
+                "need a reset (call reset(), or reset(options={'reset_mask': ...}) with autoreset_mode Disabled)"
+            )
+        core = self._core
+        reward, terminated = core.step(a.astype(np.int64, copy=False))
+        truncated = (
+            (core.t >= self.max_episode_steps)
+            if self.max_episode_steps
+            else np.zeros(self.num_envs, bool)
+        )
+        mode = self.autoreset_mode
+        if mode == AutoresetMode.NEXT_STEP and self._autoreset.any():
+            for i in np.flatnonzero(self._autoreset):
+                self._load(i)
+            keep = ~self._autoreset
+            reward *= keep
+            terminated &= keep
+            truncated &= keep
+        for i in np.flatnonzero(terminated):
+            if not core.forced[i]:
+                self.curricula[i].record(core.success[i])
+        ended = terminated | truncated
+        infos = self._info()
+        if mode == AutoresetMode.NEXT_STEP:
+            self._autoreset = ended
+        elif mode == AutoresetMode.SAME_STEP and ended.any():
+            final_obs = np.full(self.num_envs, None, dtype=object)
+            obs = self._obs()
+            done = np.flatnonzero(ended)
+            for i in done:
+                final_obs[i] = {k: v[i] for k, v in obs.items()}
+            final_info = {}
+            for k, v in infos.items():
+                if not k.startswith("_"):
+                    final_info[k] = np.where(ended, v, np.zeros_like(v))
+                    final_info["_" + k] = ended.copy()
+            for i in done:
+                self._load(i)
+            infos = self._info()
+            infos["final_obs"], infos["_final_obs"] = final_obs, ended.copy()
+            infos["final_info"], infos["_final_info"] = final_info, ended.copy()
+        elif mode == AutoresetMode.DISABLED:
+            self._needs_reset |= ended
+        return self._obs(), reward, terminated, truncated, infos
+
+    def _obs(self) -> dict:
+        inp, mem, done = self._core.observe()
+        return {"input": inp, "memory": mem, "input_done": done}
+
+    def _info(self) -> dict:
+        c = self._core
+        info = {
+            "length": c.length.copy(),
+            "target_length": c.tgt_len.copy(),
+            "correct": c.correct.copy(),
+            "is_success": c.success.copy(),
+        }
+        for k in list(info):
+            info["_" + k] = self._ones.copy()
+        return info
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn(f"{self.config.env_name}: render() without a render_mode")
+            return None
+        from glimpse_envs import tape_render
+
+        draw = tape_render.ansi if self.render_mode == "ansi" else tape_render.rgb_array
+        return tuple(draw(self._core, i) for i in range(self.num_envs))

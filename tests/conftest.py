@@ -1,0 +1,71 @@
+"""Shared fixtures: a tiny in-memory stand-in dataset, the registered visual ids, headless SDL."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import gymnasium as gym
+
+import glimpse_envs  # noqa: F401
+from glimpse_envs.data import Dataset
+
+#: every registered visual id (those whose entry point is in glimpse_envs.visual)
+VISUAL_IDS = [
+    env_id
+    for env_id, spec in gym.registry.items()
+    if env_id.startswith("glimpse_envs/")
+    and str(spec.entry_point).startswith("glimpse_envs.visual:")
+]
+
+
+def make_tiny_dataset(
+    n_train: int = 40, n_val: int = 10, n_test: int = 20, seed: int = 0
+) -> Dataset:
+    """Random 28x28 'digits' whose every pixel is nonzero (so cropping is visible), labels i % 10."""
+    rng = np.random.default_rng(seed)
+
+    def split(n, offset):
+        images = rng.integers(1, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n, dtype=np.int64) + offset) % 10
+        return images, labels
+
+    return Dataset(
+        name="tiny",
+        splits={
+            "train": split(n_train, 0),
+            "validation": split(n_val, 3),
+            "test": split(n_test, 7),
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny() -> Dataset:
+    return make_tiny_dataset()
+
+
+def real_data_available() -> bool:
+    from glimpse_envs.data import DataError, find_files
+
+    try:
+        find_files("mnist", allow_download=False)
+        return True
+    except DataError:
+        return False
+
+
+needs_mnist = pytest.mark.skipif(
+    not real_data_available(),
+    reason="MNIST not found: set GLIMPSE_ENVS_DATA to a folder holding mnist/",
+)
+
+
+@pytest.fixture(params=VISUAL_IDS)
+def env_id(request) -> str:
+    return request.param

@@ -1,0 +1,140 @@
+"""The native vector env equals Gymnasium's SyncVectorEnv of single envs seeded seed + i."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from tests.conftest import VISUAL_IDS
+
+
+def _actions(space_single, n, rng, continuous):
+    if continuous:
+        a = rng.uniform(-1, 1, (n, space_single.shape[0])).astype(np.float32)
+        a[:, 2] += rng.random(n) < 0.7  # mostly keep looking
+        return np.clip(a, -1, 1)
+    nvec = space_single.nvec
+    a = rng.integers(0, nvec, (n, 3))
+    a[rng.random(n) < 0.7, 2] = 0
+    return a
+
+
+def _assert_info_equal(native, sync):
+    keys = {k for k in sync if not k.startswith("_")}
+    assert keys == {k for k in native if not k.startswith("_")}, (sorted(native), sorted(sync))
+    for k in keys:
+        mask = sync["_" + k]
+        assert np.array_equal(native["_" + k], mask), k
+        if k == "final_obs":
+            for a, b in zip(native[k][mask], sync[k][mask]):
+                assert a.keys() == b.keys() and all(np.array_equal(a[j], b[j]) for j in a)
+        elif k == "final_info":
+            _assert_info_equal(native[k], sync[k])
+        else:
+            assert np.array_equal(np.asarray(native[k])[mask], np.asarray(sync[k])[mask]), k
+
+
+@pytest.mark.parametrize("mode", ["NextStep", "SameStep"])
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"continuous": True, "start": "random", "glimpse_cost": 0.05}]
+)
+def test_vector_equals_sync_singles(env_id, mode, kwargs, tiny):
+    n = 4
+    native = gym.make_vec(
+        env_id,
+        num_envs=n,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode=mode,
+        dataset=tiny,
+        **kwargs,
+    )
+    sync = gym.make_vec(
+        env_id,
+        num_envs=n,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode(mode)},
+        dataset=tiny,
+        **kwargs,
+    )
+    assert native.observation_space == sync.observation_space
+    assert native.action_space == sync.action_space
+    assert native.metadata["autoreset_mode"] == gym.vector.AutoresetMode(mode)
+    rng = np.random.default_rng(0)
+    for seed in (11, None):
+        o1, i1 = native.reset(seed=seed if seed is not None else 5)
+        o2, i2 = sync.reset(seed=seed if seed is not None else 5)
+        assert all(np.array_equal(o1[k], o2[k]) for k in o2)
+        _assert_info_equal(i1, i2)
+        ends = 0
+        for _ in range(25):
+            a = _actions(native.single_action_space, n, rng, kwargs.get("continuous", False))
+            r1 = native.step(a)
+            r2 = sync.step(a)
+            assert all(np.array_equal(r1[0][k], r2[0][k]) for k in r2[0]), "obs"
+            for x, y in zip(r1[1:4], r2[1:4]):
+                assert np.array_equal(x, y) and x.dtype == y.dtype
+            _assert_info_equal(r1[4], r2[4])
+            ends += r1[2].sum()
+        assert ends > 0
+    native.close()
+    sync.close()
+
+
+def test_reset_options_seed_list_and_mask(tiny):
+    vec = gym.make_vec(
+        "glimpse_envs/ClutteredMNIST-v0",
+        num_envs=3,
+        vectorization_mode="vector_entry_point",
+        dataset=tiny,
+    )
+    single = gym.make("glimpse_envs/ClutteredMNIST-v0", dataset=tiny)
+    obs, _ = vec.reset(seed=[7, 8, 9])
+    assert np.array_equal(obs["glimpse"][1], single.reset(seed=8)[0]["glimpse"])
+    obs, info = vec.reset(options={"split": "test", "index": np.array([0, 5, 9])})
+    images, _ = vec.unwrapped.canvas.fixed("test", [0, 5, 9])
+    assert np.array_equal(vec.unwrapped._images, images)
+    before = obs["glimpse"].copy()
+    obs, info = vec.reset(
+        seed=[None, 3, None], options={"reset_mask": np.array([False, True, False])}
+    )
+    assert np.array_equal(obs["glimpse"][[0, 2]], before[[0, 2]])
+    assert np.array_equal(obs["glimpse"][1], single.reset(seed=3)[0]["glimpse"])
+    assert info["_glimpses"].tolist() == [False, True, False]
+    with pytest.raises(ValueError, match="2 seeds given for num_envs=3"):
+        vec.reset(seed=[1, 2])
+    with pytest.raises(
+        ValueError, match="invalid: expected an element of MultiDiscrete.*for each of the 3 envs"
+    ):
+        vec.step(np.zeros((2, 3), np.int64))
+
+
+def test_vector_constructor_args(tiny):
+    vec = gym.make_vec(
+        "glimpse_envs/MNIST-v0",
+        num_envs=2,
+        vectorization_mode="vector_entry_point",
+        dataset=tiny,
+        max_episode_steps=2,
+        render_mode="rgb_array",
+    )
+    vec.reset(seed=0)
+    _, _, term, trunc, _ = vec.step(np.array([[1, 1, 0], [1, 1, 0]]))
+    assert not trunc.any()
+    _, _, term, trunc, _ = vec.step(np.array([[1, 1, 0], [1, 1, 0]]))
+    assert trunc.all() and not term.any()
+    frames = vec.render()
+    assert len(frames) == 2 and frames[0].ndim == 3
+    with pytest.raises(ValueError, match="num_envs=0 invalid"):
+        gym.make_vec(
+            "glimpse_envs/MNIST-v0",
+            num_envs=0,
+            vectorization_mode="vector_entry_point",
+            dataset=tiny,
+        )
+    assert (
+        gym.make_vec(
+            VISUAL_IDS[0], num_envs=2, vectorization_mode="vector_entry_point", dataset=tiny
+        ).unwrapped._max_episode_steps
+        == gym.spec(VISUAL_IDS[0]).max_episode_steps
+    )

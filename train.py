@@ -1,0 +1,582 @@
+"""The one entry point: train, evaluate (and later render) any agent on any glimpse-envs id.
+
+Commands::
+
+    python train.py                                   # the default demo: RAM on MNIST-v0, minutes
+    python train.py --list                            # env ids and agents, one line each
+    python train.py [train] --env ID --agent NAME [options]      # see --agent NAME --help
+    python train.py [train] --resume RUN_DIR_OR_CHECKPOINT [--steps N]
+    python train.py evaluate --checkpoint PATH [--split test] [--episodes N]
+    python train.py render --checkpoint PATH [...]    # issue 6: renders.main(argv, load_trainer)
+
+Options come from two dataclasses, every field a flag with its help text: ``RunConfig``
+(agents/base.py: seed, steps, envs, device, output folder, learning rate, ...) and the agent's own
+``Config`` (``python train.py --agent ram --help`` lists both). An agent field whose name is also a
+``RunConfig`` field (``lr``) is set through the ``RunConfig`` flag.
+
+A run writes to ``OUT/ENV__AGENT__SEED__TIME/``: ``config.json``, ``checkpoint.pt`` (atomic:
+a temporary file then ``os.replace``), ``train.csv`` and ``eval.csv`` (``charts/*``, ``losses/*``,
+``val/*``), TensorBoard event files, and ``results.json`` (the final test table) beside the
+checkpoint. ``--resume`` continues a run in its folder with the same curve: trainers draw every
+iteration's randomness from ``(seed, iteration)``, and train.py also restores the global
+generators; rows logged after the checkpoint by an interrupted run are dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import datetime as _dt
+import importlib
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+CHECKPOINT_FORMAT = "glimpse-envs-checkpoint"
+CHECKPOINT_VERSION = 1
+DEFAULT_RUN = {  # what `python train.py` with no arguments does
+    "env": "glimpse_envs/MNIST-v0",
+    "agent": "ram",
+    "steps": 1_500_000,
+    "eval_every": 500_000,
+    "checkpoint_every": 500_000,
+}
+#: RunConfig fields that --resume may change (the rest must match the checkpoint)
+RESUME_OVERRIDABLE = {"steps", "eval_every", "eval_episodes", "test_episodes",
+                      "checkpoint_every", "device", "threads", "out"}
+COMMANDS = ("train", "evaluate", "render", "list")
+
+
+class UsageError(Exception):
+    """A user mistake: printed without a traceback, exit status 2."""
+
+
+class CheckpointError(UsageError):
+    """A checkpoint that cannot be used (corrupt, not ours, or for another run)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# names
+# ----------------------------------------------------------------------------------------------
+def env_ids() -> list[str]:
+    import glimpse_envs
+
+    return glimpse_envs.registered_ids()
+
+
+def check_env_id(env_id: str) -> str:
+    ids = env_ids()
+    if env_id in ids:
+        return env_id
+    if f"glimpse_envs/{env_id}" in ids:  # accept the short form MNIST-v0
+        return f"glimpse_envs/{env_id}"
+    raise UsageError(f"unknown env {env_id!r}; valid envs:\n  " + "\n  ".join(ids))
+
+
+def trainer_class(agent: str):
+    from agents import AGENTS, get_trainer
+
+    if agent not in AGENTS:
+        raise UsageError(f"unknown agent {agent!r}; valid agents:\n  " + "\n  ".join(AGENTS))
+    return get_trainer(agent)
+
+
+def check_family(cls, env_id: str) -> None:
+    from agents.base import env_family
+
+    family = env_family(env_id)
+    if family not in cls.families:
+        raise UsageError(
+            f"agent {cls.name!r} works on {'/'.join(cls.families)} envs; {env_id} is a {family} env"
+        )
+
+
+def list_all() -> None:
+    import gymnasium as gym
+
+    from agents import AGENTS, get_trainer
+
+    print("envs (--env):")
+    for env_id in env_ids():
+        try:
+            entry = gym.spec(env_id).entry_point
+            if isinstance(entry, str):
+                module, name = entry.split(":")
+                entry = getattr(importlib.import_module(module), name)
+            line = (entry.__doc__ or "").strip().splitlines()[0].strip("# ").strip()
+        except Exception as e:  # noqa: BLE001 - a listing never fails on one entry
+            line = f"({type(e).__name__})"
+        print(f"  {env_id:40s} {line}")
+    print("agents (--agent):")
+    for name in AGENTS:
+        try:
+            cls = get_trainer(name)
+            line = f"[{cls.attention}, {'/'.join(cls.families)}] {cls.description}"
+        except Exception as e:  # noqa: BLE001
+            line = f"(not available: {type(e).__name__}: {e})"
+        print(f"  {name:16s} {line}")
+
+
+# ----------------------------------------------------------------------------------------------
+# flags from dataclasses
+# ----------------------------------------------------------------------------------------------
+def _add_fields(parser: argparse.ArgumentParser, cls: type, skip: set[str], title: str) -> list[str]:
+    group = parser.add_argument_group(title)
+    names = []
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        help_text = f.metadata.get("help", "")
+        if not help_text:
+            raise TypeError(f"{cls.__qualname__}.{f.name} has no help text (use agents.base.option)")
+        flags = [f"--{f.name.replace('_', '-')}"]
+        if "_" in f.name and not isinstance(default, bool):
+            flags.append(f"--{f.name}")
+        kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS,
+                                  "help": f"{help_text} (default: {json.dumps(default)})"}
+        if isinstance(default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif isinstance(default, (dict, list)):
+            kwargs["type"] = json.loads
+            kwargs["metavar"] = "JSON"
+        else:
+            kwargs["type"] = type(default)
+        group.add_argument(*flags, **kwargs)
+        names.append(f.name)
+    return names
+
+
+def build_train_parser(cfg_cls: type | None) -> argparse.ArgumentParser:
+    from agents.base import RunConfig
+
+    parser = argparse.ArgumentParser(
+        prog="python train.py [train]",
+        description="Train an agent on a glimpse-envs id (no arguments: a short RAM demo).",
+    )
+    parser.add_argument("--list", action="store_true", help="list env ids and agents, then exit")
+    parser.add_argument("--resume", metavar="PATH", default=None,
+                        help="continue the run of this checkpoint or run folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+    run_fields = {f.name for f in dataclasses.fields(RunConfig)}
+    _add_fields(parser, RunConfig, set(), "run options (RunConfig)")
+    if cfg_cls is not None:
+        _add_fields(parser, cfg_cls, run_fields, f"agent options ({cfg_cls.__module__}.Config)")
+    return parser
+
+
+def parse_train_args(argv: list[str]):
+    """``(RunConfig, agent Config, namespace, explicitly given RunConfig fields)``."""
+    from agents.base import RunConfig
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--agent", default=None)
+    pre.add_argument("--resume", default=None)
+    known, _ = pre.parse_known_args(argv)
+    agent = known.agent
+    ckpt = None
+    if known.resume:
+        ckpt = load_checkpoint(known.resume)
+        agent = agent or ckpt["agent"]
+    if agent is None:
+        agent = DEFAULT_RUN["agent"] if not argv else RunConfig.agent
+    cls = trainer_class(agent)
+    args = build_train_parser(cls.Config).parse_args(argv)
+    given = vars(args)
+    run_names = {f.name for f in dataclasses.fields(RunConfig)}
+    cfg_names = {f.name for f in dataclasses.fields(cls.Config)} - run_names
+    run_given = {k: v for k, v in given.items() if k in run_names}
+    cfg_given = {k: v for k, v in given.items() if k in cfg_names}
+    if ckpt is not None:
+        base_run, base_cfg = dict(ckpt["run"]), dict(ckpt["agent_config"])
+        clash = {k: (base_run.get(k), v) for k, v in run_given.items()
+                 if k not in RESUME_OVERRIDABLE and base_run.get(k) != v}
+        if "env" in clash and check_env_id(run_given["env"]) == base_run["env"]:
+            clash.pop("env")
+        clash.update({k: (base_cfg.get(k), v) for k, v in cfg_given.items() if base_cfg.get(k) != v})
+        if clash:
+            lines = [f"  {k}: checkpoint {a!r}, asked {b!r}" for k, (a, b) in clash.items()]
+            raise CheckpointError(
+                f"checkpoint {ckpt['_path']} does not match the options given:\n"
+                + "\n".join(lines)
+                + f"\n(only {', '.join(sorted(RESUME_OVERRIDABLE))} may change on --resume)"
+            )
+        run = RunConfig(**{**base_run, **run_given})
+        cfg = cls.Config(**base_cfg)
+        return run, cfg, args, ckpt
+    if not argv:
+        run_given = {k: v for k, v in DEFAULT_RUN.items()}
+    run = RunConfig(**run_given)
+    run.agent = agent
+    run.env = check_env_id(run.env)
+    cfg = cls.Config(**cfg_given)
+    return run, cfg, args, None
+
+
+# ----------------------------------------------------------------------------------------------
+# checkpoints
+# ----------------------------------------------------------------------------------------------
+def _checkpoint_path(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    return p / "checkpoint.pt" if p.is_dir() else p
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` atomically: a temporary file in the same folder, fsync, ``os.replace``."""
+    import torch
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        torch.save(payload, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`; a clear error if it cannot be used."""
+    import torch
+
+    p = _checkpoint_path(path)
+    if not p.exists():
+        raise CheckpointError(f"no checkpoint at {p}")
+    try:
+        payload = torch.load(p, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise CheckpointError(
+            f"checkpoint {p} is corrupt or truncated and cannot be read "
+            f"({type(e).__name__}: {e}); use an earlier checkpoint or start a new run"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{p} is not a glimpse-envs train.py checkpoint")
+    if payload.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(
+            f"{p} has checkpoint version {payload.get('version')}, this train.py reads "
+            f"version {CHECKPOINT_VERSION}"
+        )
+    missing = {"run", "agent_config", "agent", "trainer", "env_steps"} - set(payload)
+    if missing:
+        raise CheckpointError(f"checkpoint {p} lacks {sorted(missing)}; it is damaged")
+    payload["_path"] = str(p)
+    return payload
+
+
+def load_trainer(path: str | os.PathLike, device: str | None = None):
+    """The trainer of a checkpoint, weights loaded (used by ``evaluate`` and the renders)."""
+    from agents.base import RunConfig
+
+    ckpt = load_checkpoint(path)
+    cls = trainer_class(ckpt["agent"])
+    run = RunConfig(**ckpt["run"])
+    if device:
+        run.device = device
+    trainer = cls(run, cls.Config(**ckpt["agent_config"]))
+    try:
+        trainer.load_state_dict(ckpt["trainer"])
+    except Exception as e:  # noqa: BLE001
+        raise CheckpointError(
+            f"checkpoint {ckpt['_path']} does not fit agent {cls.name!r} on {run.env} "
+            f"({type(e).__name__}: {e})"
+        ) from None
+    return trainer, ckpt
+
+
+# ----------------------------------------------------------------------------------------------
+# logging
+# ----------------------------------------------------------------------------------------------
+class CsvLog:
+    """Append-only CSV whose columns are fixed by the first row (later new keys are dropped)."""
+
+    def __init__(self, path: Path, resume_at: int | None):
+        self.path = path
+        self.fields: list[str] | None = None
+        if resume_at is not None and path.exists():
+            with open(path, newline="") as fh:
+                rows = list(csv.DictReader(fh))
+            if rows:
+                self.fields = list(rows[0].keys())
+                rows = [r for r in rows if float(r["env_steps"]) <= resume_at]
+            with open(path, "w", newline="") as fh:
+                if self.fields:
+                    writer = csv.DictWriter(fh, self.fields)
+                    writer.writeheader()
+                    writer.writerows(rows)
+
+    def write(self, row: dict[str, Any]) -> None:
+        new = self.fields is None
+        if new:
+            self.fields = list(row)
+        with open(self.path, "a", newline="") as fh:
+            writer = csv.DictWriter(fh, self.fields, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def print_table(title: str, metrics: dict[str, Any]) -> None:
+    print(f"\n{title}")
+    width = max((len(k) for k in metrics), default=4)
+    for k, v in metrics.items():
+        print(f"  {k:<{width}}  {_fmt(v)}")
+
+
+def git_rev() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
+                             text=True, cwd=Path(__file__).parent, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
+# ----------------------------------------------------------------------------------------------
+# train
+# ----------------------------------------------------------------------------------------------
+def _seed_globals(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _global_rng_state() -> dict[str, Any]:
+    import numpy as np
+    import torch
+
+    return {"python": random.getstate(), "numpy": np.random.get_state(),
+            "torch": torch.get_rng_state()}
+
+
+def _restore_global_rng(state: dict[str, Any]) -> None:
+    import numpy as np
+    import torch
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+
+
+def train(argv: list[str]) -> int:
+    import torch
+
+    demo = not argv
+    run, cfg, args, ckpt = parse_train_args(argv)
+    if getattr(args, "list", False):
+        list_all()
+        return 0
+    cls = trainer_class(run.agent)
+    check_family(cls, run.env)
+    if run.threads > 0:
+        torch.set_num_threads(run.threads)
+
+    if ckpt is not None:
+        run_dir = Path(ckpt["_path"]).parent
+    else:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        env_short = run.env.split("/")[-1]
+        run_dir = Path(run.out) / f"{env_short}__{run.agent}__{run.seed}__{stamp}"
+        suffix = 1
+        while run_dir.exists():
+            run_dir = run_dir.with_name(f"{run_dir.name.split('.')[0]}.{suffix}")
+            suffix += 1
+        run_dir.mkdir(parents=True)
+    ckpt_path = run_dir / "checkpoint.pt"
+
+    if demo:
+        print(
+            f"No arguments: the demo run trains RAM on {run.env} for {run.steps:,} env steps "
+            f"with {run.num_envs} envs on {run.device}, then scores the fixed test split.\n"
+            "Options: python train.py --help; envs and agents: python train.py --list"
+        )
+
+    _seed_globals(run.seed)
+    trainer = cls(run, cfg)
+    env_steps = 0
+    if ckpt is not None:
+        try:
+            trainer.load_state_dict(ckpt["trainer"])
+        except Exception as e:  # noqa: BLE001
+            raise CheckpointError(
+                f"checkpoint {ckpt_path} does not fit agent {run.agent!r} on {run.env} "
+                f"({type(e).__name__}: {e})"
+            ) from None
+        env_steps = int(ckpt["env_steps"])
+        if "global_rng" in ckpt:
+            _restore_global_rng(ckpt["global_rng"])
+        print(f"resuming {run_dir} at {env_steps:,} env steps (budget {run.steps:,})")
+    config = {"run": dataclasses.asdict(run), "agent_config": dataclasses.asdict(cfg),
+              "command": [sys.executable, *sys.argv], "git": git_rev(),
+              "parameters": trainer.num_parameters()}
+    (run_dir / "config.json").write_text(json.dumps(config, indent=2, default=str))
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(run_dir), purge_step=env_steps if ckpt is not None else None)
+    train_log = CsvLog(run_dir / "train.csv", env_steps if ckpt is not None else None)
+    eval_log = CsvLog(run_dir / "eval.csv", env_steps if ckpt is not None else None)
+
+    def checkpoint() -> None:
+        save_checkpoint(ckpt_path, {
+            "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+            "agent": run.agent, "env": run.env,
+            "run": dataclasses.asdict(run), "agent_config": dataclasses.asdict(cfg),
+            "trainer": trainer.state_dict(), "env_steps": env_steps,
+            "global_rng": _global_rng_state(), "time": time.time(),
+        })
+
+    def validate() -> dict[str, float]:
+        episodes = run.eval_episodes or trainer.default_episodes("validation")
+        metrics = trainer.evaluate("validation", episodes)
+        for k, v in metrics.items():
+            writer.add_scalar(f"val/{k}", v, env_steps)
+        eval_log.write({"env_steps": env_steps, **{f"val/{k}": v for k, v in metrics.items()}})
+        return metrics
+
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=run.steps, initial=min(env_steps, run.steps), unit="step",
+                   unit_scale=True, dynamic_ncols=True, desc=f"{run.agent} {run.env.split('/')[-1]}")
+    start = time.time()
+    start_steps = env_steps
+    last_val: dict[str, float] = {}
+    try:
+        while env_steps < run.steps:
+            t0 = time.time()
+            metrics = trainer.train_iteration()
+            steps = int(metrics.pop("env_steps"))
+            before = env_steps
+            env_steps += steps
+            sps = steps / max(time.time() - t0, 1e-9)
+            metrics["charts/SPS"] = sps
+            for k, v in metrics.items():
+                writer.add_scalar(k, v, env_steps)
+            train_log.write({"env_steps": env_steps, **metrics})
+            if bar is not None:
+                bar.update(min(steps, max(0, run.steps - before)))
+                post = {k.split("/")[-1]: f"{v:.3f}" for k, v in metrics.items()
+                        if k in ("charts/reward", "charts/accuracy", "charts/success")}
+                if last_val:
+                    key = "error" if "error" in last_val else next(iter(last_val))
+                    post[f"val_{key}"] = f"{last_val[key]:.3g}"
+                bar.set_postfix(post, refresh=False)
+            if run.eval_every and before // run.eval_every != env_steps // run.eval_every:
+                last_val = validate()
+                msg = "  ".join(f"{k} {_fmt(v)}" for k, v in last_val.items())
+                (bar.write if bar is not None else print)(f"[{env_steps:,} steps] validation: {msg}")
+            if run.checkpoint_every and before // run.checkpoint_every != env_steps // run.checkpoint_every:
+                checkpoint()
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        checkpoint()
+        print(f"\ninterrupted at {env_steps:,} steps; checkpoint written; continue with:\n"
+              f"  python train.py --resume {run_dir}")
+        return 130
+    if bar is not None:
+        bar.close()
+    wall = time.time() - start
+    checkpoint()
+
+    test_episodes = run.test_episodes or trainer.default_episodes("test")
+    t0 = time.time()
+    test = trainer.evaluate("test", test_episodes)
+    eval_wall = time.time() - t0
+    for k, v in test.items():
+        writer.add_scalar(f"test/{k}", v, env_steps)
+    writer.close()
+    results = {
+        "env": run.env, "agent": run.agent, "seed": run.seed, "env_steps": env_steps,
+        "train_wall_s": wall, "train_steps_per_s": (env_steps - start_steps) / max(wall, 1e-9),
+        "test_wall_s": eval_wall, "test_episodes": test_episodes, "test": test,
+        "parameters": trainer.num_parameters(), "git": git_rev(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": [sys.executable, *sys.argv],
+    }
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    trainer.close()
+    print_table(
+        f"{run.agent} on {run.env}: test split, {test_episodes} episodes, after {env_steps:,} env "
+        f"steps ({wall:.0f} s training)", test,
+    )
+    print(f"\noutputs in {run_dir}/: checkpoint.pt, results.json, train.csv, eval.csv, TensorBoard "
+          f"events (tensorboard --logdir {run.out})")
+    if demo:
+        print(f"evaluate again: python train.py evaluate --checkpoint {ckpt_path}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# evaluate / render
+# ----------------------------------------------------------------------------------------------
+def evaluate_cmd(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python train.py evaluate",
+                                     description="Score a checkpoint on a fixed split.")
+    parser.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
+    parser.add_argument("--split", default="test", choices=["test", "validation"],
+                        help="fixed split to score (default: test)")
+    parser.add_argument("--episodes", type=int, default=0,
+                        help="first N items of the split (0: the agent's full evaluation set)")
+    parser.add_argument("--device", default=None, help="torch device (default: the run's)")
+    parser.add_argument("--json", default=None, help="also write the metrics to this JSON file")
+    args = parser.parse_args(argv)
+    trainer, ckpt = load_trainer(args.checkpoint, args.device)
+    episodes = args.episodes or trainer.default_episodes(args.split)
+    metrics = trainer.evaluate(args.split, episodes)
+    trainer.close()
+    print_table(f"{ckpt['agent']} on {ckpt['env']} ({ckpt['env_steps']:,} env steps): "
+                f"{args.split} split, {episodes} episodes", metrics)
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=2))
+    return 0
+
+
+def render_cmd(argv: list[str]) -> int:
+    """Hook for issue 6: ``renders.main(argv, load_trainer)`` draws ``Trainer.trace`` output."""
+    try:
+        renders = importlib.import_module("renders")
+        main = renders.main
+    except (ImportError, AttributeError):
+        raise UsageError("render is not available yet: the renders package has no main(argv, "
+                         "load_trainer) (issue 6)") from None
+    return int(main(argv, load_trainer) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in COMMANDS:
+            command, argv = argv[0], argv[1:]
+        else:
+            command = "train"
+        if command == "list" or (command == "train" and "--list" in argv):
+            list_all()
+            return 0
+        if command == "evaluate":
+            return evaluate_cmd(argv)
+        if command == "render":
+            return render_cmd(argv)
+        return train(argv)
+    except UsageError as e:
+        print(f"train.py: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
