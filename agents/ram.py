@@ -62,7 +62,7 @@ class Config:
     core_hidden: int = option(256, "units of the recurrent core")
     core: str = option("rnn", "recurrent core: rnn (the paper's ReLU RNN) or lstm")
     loc_std: float = option(0.15, "fixed standard deviation of the Gaussian location policy")
-    lr: float = option(3e-4, "Adam learning rate (train.py --lr overrides it when > 0)")
+    lr: float = option(1e-3, "Adam learning rate (train.py --lr overrides it when > 0)")
     lr_final: float = option(0.0, "if > 0, decay the learning rate linearly to this by the end")
     reinforce_weight: float = option(1.0, "weight of the REINFORCE (location) term")
     baseline_weight: float = option(1.0, "weight of the baseline's squared error")

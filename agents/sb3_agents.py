@@ -320,9 +320,18 @@ class _SB3Trainer(Trainer):
     def state_dict(self) -> dict[str, Any]:
         buf = io.BytesIO()
         self.model.save(buf, exclude=["env", "_last_obs", "_last_episode_starts"])
-        return {"model_zip": buf.getvalue(), "iteration": self.iteration,
-                "env_steps": self.env_steps, "num_timesteps": self.model.num_timesteps,
-                "n_updates": self.model._n_updates}
+        state = {"model_zip": buf.getvalue(), "iteration": self.iteration,
+                 "env_steps": self.env_steps, "num_timesteps": self.model.num_timesteps,
+                 "n_updates": self.model._n_updates}
+        if self.family == "tape":  # the env's curriculum is part of the training state
+            from agents.tape_eval import curricula_state
+
+            state["curricula"] = curricula_state(self._native_vec())
+        return state
+
+    def _native_vec(self):
+        """The Gymnasium vector env under VecMonitor and the adapter (tape ids)."""
+        return self.venv.venv.vec
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         params = type(self.model).load(io.BytesIO(state["model_zip"]), device=self.device).get_parameters()
@@ -331,6 +340,10 @@ class _SB3Trainer(Trainer):
         self.env_steps = int(state["env_steps"])
         self.model.num_timesteps = int(state["num_timesteps"])
         self.model._n_updates = int(state["n_updates"])
+        if "curricula" in state:
+            from agents.tape_eval import load_curricula_state
+
+            load_curricula_state(self._native_vec(), state["curricula"])
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.policy.parameters() if p.requires_grad)

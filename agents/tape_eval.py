@@ -37,6 +37,23 @@ def make_tape_vec(env_id: str, num_envs: int, env_kwargs: dict | None = None):
                         autoreset_mode="Disabled", **(env_kwargs or {}))
 
 
+def curricula_state(vec) -> list[tuple[int, list[bool]]]:
+    """The per-sub-env curriculum state of a native tape vector env (for checkpoints)."""
+    return [(c.current, list(c._results)) for c in vec.unwrapped.curricula]
+
+
+def load_curricula_state(vec, state: list) -> None:
+    """Restore :func:`curricula_state` into a vector env with as many sub-envs."""
+    curricula = vec.unwrapped.curricula
+    if len(state) != len(curricula):
+        raise ValueError(f"checkpoint has {len(state)} env curricula, the run has {len(curricula)} "
+                         "envs (num_envs must match)")
+    for c, (current, results) in zip(curricula, state):
+        c.current = int(current)
+        c._results.clear()
+        c._results.extend(bool(r) for r in results)
+
+
 def fixed_seed(split: str, length: int, index: int) -> int:
     """The seed of evaluation episode ``index`` at ``length`` of ``split`` (a pure function)."""
     ss = np.random.SeedSequence([index, length, SPLIT_CODE[split], 2015])

@@ -42,7 +42,9 @@ from torch import nn
 from agents.base import RunConfig, Trainer, iteration_seed, option
 from agents.tape_eval import (
     DEFAULT_EPISODES,
+    curricula_state,
     evaluate_tape_policy,
+    load_curricula_state,
     make_tape_vec,
     play_episodes,
     trace_tape_policy,
@@ -261,23 +263,16 @@ class TapeReinforceTrainer(Trainer):
         return DEFAULT_EPISODES
 
     def state_dict(self) -> dict[str, Any]:
-        curricula = [(c.current, list(c._results)) for c in self.vec.unwrapped.curricula]
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "iteration": self.iteration, "env_steps": self.env_steps, "curricula": curricula}
+                "iteration": self.iteration, "env_steps": self.env_steps,
+                "curricula": curricula_state(self.vec)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration = int(state["iteration"])
         self.env_steps = int(state["env_steps"])
-        curricula = self.vec.unwrapped.curricula
-        if len(state["curricula"]) != len(curricula):
-            raise ValueError(f"checkpoint has {len(state['curricula'])} env curricula, the run has "
-                             f"{len(curricula)} envs (num_envs must match)")
-        for c, (current, results) in zip(curricula, state["curricula"]):
-            c.current = int(current)
-            c._results.clear()
-            c._results.extend(results)
+        load_curricula_state(self.vec, state["curricula"])
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters() if p.requires_grad)

@@ -124,11 +124,14 @@ class Canvas:
 
     def draw(self, rng: np.random.Generator, split: str = "train", n: int = 1) -> np.ndarray:
         """``n`` canvas descriptions, int64 (n, n_params), from one ``rng.random`` call."""
+        return self.from_uniform(rng.random((n, self.n_params)), split)
+
+    def from_uniform(self, u: np.ndarray, split: str = "train") -> np.ndarray:
+        """Descriptions from uniforms in [0, 1): ``floor(u * high)`` is uniform on 0 .. high - 1."""
         highs = self._highs_cache.get(split)
         if highs is None:
             highs = self._highs_cache[split] = self._highs(check_split(split))
-        # one uniform draw per parameter, scaled to its range (floor(u * high) is uniform on 0..high-1)
-        return (rng.random((n, self.n_params)) * highs).astype(np.int64)
+        return (u * highs).astype(np.int64)
 
     def render(self, params: np.ndarray, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
         """Pixels of a batch of descriptions: uint8 (B, S, S) images, int64 (B, n_targets) labels."""

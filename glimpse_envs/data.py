@@ -317,7 +317,7 @@ def _missing_message(dataset: str, looked: list[Path], error: Exception | None) 
     )
 
 
-_CACHE: dict[tuple[str, str | None], Dataset] = {}
+_CACHE: dict[tuple[str, str | None, str | None], Dataset] = {}
 
 
 def load_dataset(

@@ -180,18 +180,22 @@ class _GlimpseCore:
         if index is not None:
             params = canvas.fixed_params(split, np.broadcast_to(np.asarray(index), (len(rows),)))
         starts = np.zeros((len(rows), 2), np.float32)
-        random_start = self.start == "random"
-        drawn = []
-        for j, rng in enumerate(rngs):
+        P = canvas.n_params
+        # the one loop over envs: one small draw per env that resets (the numbers canvas.draw takes)
+        if self.start == "center":
             if index is None:
-                drawn.append(canvas.draw(rng, split))
-            if random_start:
+                params = canvas.from_uniform(np.array([rng.random(P) for rng in rngs]), split)
+        else:
+            uniforms = np.empty((len(rows), P))
+            for j, rng in enumerate(rngs):
+                if index is None:
+                    uniforms[j] = rng.random(P)
                 if self.continuous:
                     starts[j] = rng.uniform(-1.0, 1.0, 2)
                 else:
                     starts[j] = self._grid_points[rng.integers(0, self.grid, 2)]
-        if index is None:
-            params = np.concatenate(drawn)
+            if index is None:
+                params = canvas.from_uniform(uniforms, split)
         images, labels = canvas.render(params, split)
         prep = self.sensor.prepare(images)
         glimpse = self.sensor(prep, starts, prepared=True)

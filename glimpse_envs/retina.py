@@ -46,7 +46,8 @@ class Retina:
         self.largest = g * 2 ** (k - 1)
         block = 2 ** np.arange(k)
         # corner offsets from c, per scale: -(w // 2) + m * block, m = 0 .. g
-        self._offsets = (-(g * block // 2))[:, None] + np.arange(g + 1)[None, :] * block[:, None]
+        offsets = (-(g * block // 2))[:, None] + np.arange(g + 1)[None, :] * block[:, None]
+        self._offsets = offsets.astype(np.int64)
         self._scale = (1.0 / (255.0 * block.astype(np.float64) ** 2)).astype(np.float32)[
             None, :, None, None
         ]
@@ -92,11 +93,11 @@ class Retina:
             self._key = key
             self._half = np.array([(W1 - 1) / 2.0, (H1 - 1) / 2.0])
             self._limit = np.array([W1 - 1, H1 - 1]).reshape(1, 2, 1, 1)
-            self._rowbase = (np.arange(B) * H1).reshape(B, 1, 1)
+            self._rowbase = (np.arange(B) * (H1 * W1)).reshape(B, 1, 1)
         # corner c = floor((l + 1) / 2 * S + 0.5), then the g + 1 block edges of every scale, clipped
         c = np.floor((np.asarray(locations, np.float64) + 1.0) * self._half + 0.5).astype(np.int64)
         edges = np.minimum(np.maximum(c[:, :, None, None] + self._offsets, 0), self._limit)
-        rows = (edges[:, 1] + self._rowbase) * W1
+        rows = edges[:, 1] * W1 + self._rowbase  # int64 indices: take() is fastest with intp
         corners = integral.reshape(-1).take(rows[:, :, :, None] + edges[:, 0, :, None, :])
         d = corners[:, :, 1:, :] - corners[:, :, :-1, :]
         sums = d[:, :, :, 1:] - d[:, :, :, :-1]

@@ -3,6 +3,12 @@
 Both run the same batched numpy core, :class:`TapeCore`; a single env is a batch of one, so the vector
 env equals N single envs seeded ``seed + i`` by construction. The task subclasses and their
 documentation pages live in :mod:`glimpse_envs.tape`; the contract is in ``DESIGN.md``.
+
+A reset draws the length (curriculum) and the episode (``task.sample_one``, the same numbers as
+``task.sample(rng, 1, length)``) from the env's own generator; all other work is batched. The
+internal time limit ends an episode as *terminated* with reward -1 (it is part of the task, as in
+Gym's algorithmic envs); ``max_episode_steps`` truncation only ever comes from ``TimeLimit`` (single)
+or the vector env's ``max_episode_steps``, which the registered values keep above the internal limit.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ INPUT_MOVES = {"tape": 3, "forward": 2, "stream": 1}
 class Curriculum:
     """Per-instance length curriculum.
 
-    Episode lengths are uniform over ``[min_length, current]``; ``current`` starts at ``min_length``
+    Episode lengths are uniform over ``[min_length, current]`` (no draw while the range is a single
+    length); ``current`` starts at ``min_length``
     and grows by one (up to ``max_length``) each time the success rate over the last ``window``
     curriculum episodes reaches ``threshold`` (the window then starts afresh). Episodes whose length
     was forced with ``reset(options={"length": n})`` are not counted.
@@ -43,6 +50,8 @@ class Curriculum:
         self._results: deque = deque(maxlen=window)
 
     def sample(self, rng: np.random.Generator) -> int:
+        if self.current == self.min_length:  # nothing to draw
+            return self.min_length
         return int(rng.integers(self.min_length, self.current + 1))
 
     def record(self, success: bool) -> None:
@@ -208,28 +217,56 @@ class TapeCore:
         self._memf = self.mem.reshape(-1)
         self._inf, self._tgf = self.inputs.reshape(-1), self.targets.reshape(-1)
 
-    def load(
-        self, i: int, inputs: np.ndarray, targets: np.ndarray, length: int, forced: bool
-    ) -> None:
-        """Start a new episode in env ``i`` (``inputs``/``targets`` one row from ``task.sample``)."""
-        li, lt = inputs.shape[0], int((targets >= 0).sum())
-        if li + 1 > self.inputs.shape[1] or targets.shape[0] + 1 > self.targets.shape[1]:
+    def load(self, idx, episodes, lengths, forced) -> None:
+        """Start new episodes in envs ``idx``: ``episodes[j]`` is ``(inputs, targets)``, one unpadded
+        row each (``task.sample_one``), ``lengths[j]`` its length, ``forced[j]`` whether it was forced.
+        Per env only the row copies; everything else is one batched assignment (for a few envs,
+        scalar assignments, which are cheaper and give the same state)."""
+        if len(episodes) <= 4 and all(
+            e[0].shape[0] < self.inputs.shape[1] and e[1].shape[0] < self.targets.shape[1]
+            for e in episodes
+        ):
+            for i, (x, y), length, f in zip(idx, episodes, lengths, forced):
+                a, b = x.shape[0], y.shape[0]
+                self.inputs[i, :a] = x
+                self.inputs[i, a:] = 0
+                self.targets[i, :b] = y
+                self.targets[i, b:] = -1
+                self.mem[i] = 0
+                self.in_pos[i] = self.mem_pos[i] = self.correct[i] = self.t[i] = 0
+                self.in_len[i], self.tgt_len[i], self.length[i] = a, b, length
+                self.limit[i] = self.task.time_limit(a, b)
+                self.success[i] = self.wrong[i] = self.timeout[i] = False
+                self.forced[i] = f
+                if self.record:
+                    self.history[i] = []
+                    self.episodes[i] = (x.copy(), y.copy())
+            return
+        li = np.array([e[0].shape[0] for e in episodes], np.int64)
+        lt = np.array([e[1].shape[0] for e in episodes], np.int64)
+        if li.max() + 1 > self.inputs.shape[1] or lt.max() + 1 > self.targets.shape[1]:
             self._alloc(
-                max(li + 1, self.inputs.shape[1]), max(targets.shape[0] + 1, self.targets.shape[1])
+                max(int(li.max()) + 1, self.inputs.shape[1]),
+                max(int(lt.max()) + 1, self.targets.shape[1]),
             )
-        self.inputs[i] = 0
-        self.inputs[i, :li] = inputs
-        self.targets[i] = -1
-        self.targets[i, : targets.shape[0]] = targets
-        self.mem[i] = 0
-        self.in_pos[i] = self.mem_pos[i] = self.correct[i] = self.t[i] = 0
-        self.in_len[i], self.tgt_len[i], self.length[i] = li, lt, length
-        self.limit[i] = self.task.time_limit(li, lt)
-        self.success[i] = self.wrong[i] = self.timeout[i] = False
-        self.forced[i] = forced
+        idx = np.asarray(idx, np.int64)
+        self.inputs[idx] = 0
+        self.targets[idx] = -1
+        for i, (x, y), a, b in zip(idx.tolist(), episodes, li.tolist(), lt.tolist()):
+            self.inputs[i, :a] = x
+            self.targets[i, :b] = y
+        self.mem[idx] = 0
+        for arr in (self.in_pos, self.mem_pos, self.correct, self.t):
+            arr[idx] = 0
+        self.in_len[idx], self.tgt_len[idx], self.length[idx] = li, lt, lengths
+        self.limit[idx] = self.task.time_limit(li, lt)
+        for arr in (self.success, self.wrong, self.timeout):
+            arr[idx] = False
+        self.forced[idx] = forced
         if self.record:
-            self.history[i] = []
-            self.episodes[i] = (inputs.copy(), targets[:lt].copy())
+            for i, (x, y) in zip(idx.tolist(), episodes):
+                self.history[i] = []
+                self.episodes[i] = (x.copy(), y.copy())
 
     def step(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step of every env with validated actions ``a`` (n, 4); returns (reward, terminated)."""
@@ -306,8 +343,7 @@ class TapeEnv(gym.Env):
             if forced
             else self.curriculum.sample(self.np_random)
         )
-        inputs, targets = self.task.sample(self.np_random, 1, length)
-        self._core.load(0, inputs[0], targets[0], length, forced)
+        self._core.load([0], [self.task.sample_one(self.np_random, length)], [length], [forced])
         self._done = False
         if self.render_mode == "human":
             self.render()
@@ -438,15 +474,22 @@ class TapeVectorEnv(VectorEnv):
         self._needs_reset = np.ones(self.num_envs, bool)
         self._ones = np.ones(self.num_envs, bool)
 
-    def _load(self, i: int, length=None) -> None:
-        if self._rngs[i] is None:
-            self._rngs[i], _ = seeding.np_random(None)
-        rng = self._rngs[i]
-        forced = length is not None
-        length = self.config.check_length(length) if forced else self.curricula[i].sample(rng)
-        inputs, targets = self.task.sample(rng, 1, length)
-        self._core.load(i, inputs[0], targets[0], length, forced)
-        self._needs_reset[i] = False
+    def _load(self, idx, lengths=None) -> None:
+        """New episodes in sub-envs ``idx`` (one generator call per env; the rest batched)."""
+        episodes, lens, forced = [], [], []
+        for j, i in enumerate(idx):
+            if self._rngs[i] is None:
+                self._rngs[i], _ = seeding.np_random(None)
+            rng = self._rngs[i]
+            length = None if lengths is None else lengths[j]
+            forced.append(length is not None)
+            length = (
+                self.config.check_length(length) if forced[-1] else self.curricula[i].sample(rng)
+            )
+            lens.append(length)
+            episodes.append(self.task.sample_one(rng, length))
+        self._core.load(idx, episodes, lens, forced)
+        self._needs_reset[idx] = False
 
     def reset(self, *, seed: int | list | None = None, options: dict | None = None):
         if seed is None or isinstance(seed, (int, np.integer)):
@@ -474,7 +517,8 @@ class TapeVectorEnv(VectorEnv):
         for i in idx:
             if seeds[i] is not None:
                 self._rngs[i], _ = seeding.np_random(seeds[i])
-            self._load(i, None if lengths[i] is None else int(lengths[i]))
+        if len(idx):
+            self._load(idx, [None if lengths[i] is None else int(lengths[i]) for i in idx])
         self._autoreset[idx] = False
         return self._obs(), self._info()
 
@@ -500,8 +544,7 @@ class TapeVectorEnv(VectorEnv):
         )
         mode = self.autoreset_mode
         if mode == AutoresetMode.NEXT_STEP and self._autoreset.any():
-            for i in np.flatnonzero(self._autoreset):
-                self._load(i)
+            self._load(np.flatnonzero(self._autoreset))
             keep = ~self._autoreset
             reward *= keep
             terminated &= keep
@@ -524,8 +567,7 @@ class TapeVectorEnv(VectorEnv):
                 if not k.startswith("_"):
                     final_info[k] = np.where(ended, v, np.zeros_like(v))
                     final_info["_" + k] = ended.copy()
-            for i in done:
-                self._load(i)
+            self._load(done)
             infos = self._info()
             infos["final_obs"], infos["_final_obs"] = final_obs, ended.copy()
             infos["final_info"], infos["_final_info"] = final_info, ended.copy()

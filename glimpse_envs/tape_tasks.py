@@ -6,6 +6,7 @@ Every task has the same interface::
     inputs, targets = task.sample(rng, batch, length)
     # inputs  int64 (batch, task.input_length(length)), input code
     # targets int64 (batch, task.target_length(length)), output code, -1 pads (RepeatCopy only)
+    x, y = task.sample_one(rng, length)          # what sample(rng, 1, length) draws, 1-D, unpadded
 
 Codes. Input symbol 0 is the blank, data symbol ``s`` is ``s + 1`` (1..V), the task's input markers
 (delimiter, query, repeat counts, priorities, ...) follow at ``V + 1 ..``. Output symbol ``s`` is data
@@ -181,6 +182,14 @@ class TapeTask:
     def _sample(self, rng, batch, length):
         raise NotImplementedError
 
+    def sample_one(self, rng: np.random.Generator, length: int):
+        """One episode, as ``sample(rng, 1, length)`` draws it (same numbers from ``rng``), as 1-D
+        ``(inputs, targets)`` with the target unpadded. The envs call this once per reset, so tasks
+        give it a fast path; ``length`` is not validated here."""
+        inputs, targets = self._sample(rng, 1, length)
+        t = targets[0]
+        return inputs[0].astype(np.int64, copy=False), t[t >= 0].astype(np.int64, copy=False)
+
     def target_lengths(self, targets: np.ndarray) -> np.ndarray:
         """Each row's target length (targets are padded with ``PAD`` = -1)."""
         return (np.asarray(targets) >= 0).sum(-1)
@@ -235,6 +244,13 @@ class CopyTask(TapeTask):
         inputs = np.concatenate([x + 1, np.full((batch, 1), self.num_symbols + 1)], 1)
         return inputs, x
 
+    def sample_one(self, rng, length):
+        x = rng.integers(0, self.num_symbols, length)
+        inputs = np.empty(length + 1, np.int64)
+        np.add(x, 1, out=inputs[:length])
+        inputs[length] = self.num_symbols + 1
+        return inputs, x
+
 
 class RepeatCopyTask(TapeTask):
     """NTM repeat copy: ``x_1 .. x_L`` then a repeat-count marker; output x n times, then an end marker.
@@ -284,6 +300,17 @@ class RepeatCopyTask(TapeTask):
         targets[np.arange(batch), n * length] = self.num_symbols
         return inputs, targets
 
+    def sample_one(self, rng, length):
+        x = rng.integers(0, self.num_symbols, length)
+        n = int(rng.integers(self.min_repeats, self.max_repeats + 1, 1)[0])
+        inputs = np.empty(length + 1, np.int64)
+        np.add(x, 1, out=inputs[:length])
+        inputs[length] = self.num_symbols + n
+        targets = np.empty(n * length + 1, np.int64)
+        targets[: n * length] = np.tile(x, n)
+        targets[-1] = self.num_symbols
+        return inputs, targets
+
 
 class ReverseTask(TapeTask):
     """Gym's reverse: ``x_1 .. x_L`` (then blanks); output ``x_L .. x_1``.
@@ -310,6 +337,10 @@ class ReverseTask(TapeTask):
     def _sample(self, rng, batch, length):
         x = rng.integers(0, self.num_symbols, (batch, length))
         return x + 1, x[:, ::-1].copy()
+
+    def sample_one(self, rng, length):
+        x = rng.integers(0, self.num_symbols, length)
+        return x + 1, x[::-1]
 
 
 class ForwardReverseTask(ReverseTask):
@@ -347,6 +378,10 @@ class DuplicatedInputTask(TapeTask):
     def _sample(self, rng, batch, length):
         x = rng.integers(0, self.num_symbols, (batch, length))
         return np.repeat(x + 1, self.duplication, axis=1), x
+
+    def sample_one(self, rng, length):
+        x = rng.integers(0, self.num_symbols, length)
+        return np.repeat(x + 1, self.duplication), x
 
 
 class AssociativeRecallTask(TapeTask):

@@ -25,7 +25,8 @@ next and whether to answer; the answer{answer_note}.
 
 `MultiDiscrete([G, G, C + 1])` with G = {G} and C = 10 (default): grid column x, grid row y, and a
 decision (0 = keep looking, c + 1 = answer class c). Grid point j maps to the location
-`l = -1 + 2 j / (G - 1)`, so (0, 0) is the top-left corner and (G - 1, G - 1) the bottom right.
+`l = -1 + 2 j / (G - 1)`: grid point (0, 0) is the top-left corner, location (-1, -1), and
+(G - 1, G - 1) the bottom-right one, location (1, 1).
 With `continuous=True` the action is `Box(-1, 1, (13,), float32)`: the location (x, y) in [-1, 1]
 followed by 11 decision scores, the decision being their argmax (index 0 = keep looking). An
 action outside the space raises `ValueError`. The location is ignored when the decision answers.

