@@ -189,7 +189,10 @@ class NTM(nn.Module):
 
 @dataclass
 class NTMConfig:
-    """Hyperparameters of the NTM (defaults: the paper's copy setup, LSTM controller)."""
+    """Hyperparameters of the NTM: the paper's memory (128 x 20), heads and clipping, LSTM
+    controller. Optimiser: Adam 1e-3 by default (on copy 1-20 it reached zero bit errors at
+    lengths 10-50 after about 1M env steps; RMSProp 1e-4 with momentum 0.9, the paper's, also
+    learns but more slowly in our runs)."""
 
     controller: str = option("lstm", "controller: lstm or feedforward")
     controller_size: int = option(100, "controller units")
@@ -197,8 +200,8 @@ class NTMConfig:
     memory_width: int = option(20, "memory row width M")
     read_heads: int = option(1, "read heads")
     shift_range: int = option(1, "shifts -K..K allowed to the heads")
-    optimizer: str = option("rmsprop", "rmsprop (momentum 0.9, as the paper) or adam")
-    lr: float = option(1e-4, "learning rate (used when --lr is 0)")
+    optimizer: str = option("adam", "adam, or rmsprop (momentum 0.9, the paper's; try --lr 1e-4)")
+    lr: float = option(1e-3, "learning rate (used when --lr is 0)")
     grad_clip: float = option(10.0, "clip every gradient element to [-c, c] (0: no clipping)")
     batch_size: int = option(16, "sequences per update")
     min_length: int = option(0, "shortest training length (items, bits, ...); 0: the task's default")

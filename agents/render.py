@@ -115,9 +115,7 @@ def save_png(img: np.ndarray, path: str | Path) -> Path:
     from PIL import Image
 
     path = Path(path)
-    Image.fromarray(np.ascontiguousarray(img, np.uint8), "RGB").save(
-        path, format="PNG", optimize=True
-    )
+    Image.fromarray(np.ascontiguousarray(img, np.uint8)).save(path, format="PNG", optimize=True)
     return path
 
 
@@ -132,13 +130,11 @@ def save_gif(
 
     path = Path(path)
     dither = Image.Dither.NONE
-    palette = Image.fromarray(frames[-1], "RGB").quantize(
+    palette = Image.fromarray(frames[-1]).quantize(
         colors=256, method=Image.Quantize.MEDIANCUT, dither=dither
     )
     images = [
-        Image.fromarray(np.ascontiguousarray(f, np.uint8), "RGB").quantize(
-            palette=palette, dither=dither
-        )
+        Image.fromarray(np.ascontiguousarray(f, np.uint8)).quantize(palette=palette, dither=dither)
         for f in frames
     ]
     durations = [frame_ms] * (len(images) - 1) + [last_ms]

@@ -347,6 +347,12 @@ def machine(device: str = "cpu") -> dict[str, Any]:
     return out
 
 
+def provenance(command: str, device: str, preset: str) -> dict[str, Any]:
+    """What every output records: command, date, git revision, machine, preset."""
+    return {"command": command, "date": now(), "git": git_rev(), "machine": machine(device),
+            "preset": preset}
+
+
 def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -889,8 +895,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = [r for r in runs if any(t in r.key for t in args.only)]
     command = shlex.join([Path(sys.executable).name, *sys.argv]) if argv is None else shlex.join(
         ["python", "benchmarks/hard_vs_soft.py", *argv])
-    meta = {"command": command, "date": now(), "git": git_rev(), "machine": machine(device),
-            "preset": args.preset}
+    meta = provenance(command, device, args.preset)
 
     if args.command == "plan":
         jobs = args.jobs or available_cores()

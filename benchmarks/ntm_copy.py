@@ -85,7 +85,7 @@ def main() -> None:
                    help="env steps for the NTM on each extra task (-1: preset, 0: skip them)")
     p.add_argument("--models", nargs="+", default=["ntm", "lstm"])
     p.add_argument("--controller", default="lstm", help="NTM controller: lstm or feedforward")
-    p.add_argument("--optimizer", default="rmsprop", help="NTM optimiser: rmsprop or adam")
+    p.add_argument("--optimizer", default="adam", help="NTM optimiser: adam or rmsprop")
     p.add_argument("--lr", type=float, default=0.0,
                    help="0: rmsprop 1e-4 / adam 1e-3 for the NTM, the LSTM's own default")
     p.add_argument("--episodes", type=int, default=0, help="sequences per length (0: preset)")

@@ -1,0 +1,234 @@
+"""benchmarks/hard_vs_soft.py: the sweep, resumption, failures, the report, presets, Ray.
+
+Most tests swap ``train.py`` for a stub script (``--train-cmd``) that writes a results.json as
+train.py does, so the harness itself is tested in seconds; one test runs the smoke preset through
+the real ``train.py`` (two tiny configurations, two seeds).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import needs_mnist
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import hard_vs_soft as hvs
+
+#: stands in for train.py: same flags, writes OUT/ENV__AGENT__SEED__TIME/results.json; fails (exit
+#: 1, a traceback's last line on stderr) for the agents listed in $FAKE_FAIL; logs each call
+FAKE_TRAIN = r'''
+import argparse, json, os, pathlib, sys
+p = argparse.ArgumentParser()
+for flag in ("--env", "--agent", "--out", "--resume"):
+    p.add_argument(flag)
+p.add_argument("--seed", type=int, default=0)
+p.add_argument("--steps", type=int, default=0)
+a, _ = p.parse_known_args()
+with open(os.environ["FAKE_CALLS"], "a") as fh:
+    fh.write(" ".join(sys.argv[1:]) + "\n")
+if a.resume:
+    run_dir = pathlib.Path(a.resume)
+    a.env, a.agent, a.seed, a.steps = json.loads((run_dir / "args.json").read_text())
+else:
+    run_dir = pathlib.Path(a.out) / f"{a.env.split('/')[-1]}__{a.agent}__{a.seed}__stamp"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "args.json").write_text(json.dumps([a.env, a.agent, a.seed, a.steps]))
+if a.agent in os.environ.get("FAKE_FAIL", "").split(","):
+    sys.exit("Traceback (most recent call last):\nValueError: boom on purpose")
+if "Copy" in a.env:
+    test = {"success": 0.5, "success@3": 1.0 - 0.1 * a.seed, "success@6": 0.0, "memory_cells": 128.0}
+else:
+    test = {"error": 10.0 + a.seed, "glimpses": 6.0, "pixels": 384.0}
+(run_dir / "results.json").write_text(json.dumps({
+    "env": a.env, "agent": a.agent, "seed": a.seed, "env_steps": a.steps, "train_wall_s": 1.5,
+    "train_steps_per_s": 100.0, "test_wall_s": 0.1, "test_episodes": 100, "test": test,
+    "parameters": 1234, "git": "x", "date": "d", "command": sys.argv}))
+'''
+
+CONFIGS = [hvs.Config("MNIST-v0", "ram", 100), hvs.Config("Copy-v0", "ntm", 100, label="short")]
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    """The stub's command, with its call log and failure list in the environment."""
+    script = tmp_path / "fake_train.py"
+    script.write_text(FAKE_TRAIN)
+    calls = tmp_path / "calls.log"
+    monkeypatch.setenv("FAKE_CALLS", str(calls))
+    monkeypatch.setenv("FAKE_FAIL", "")
+
+    def n_calls() -> int:
+        return len(calls.read_text().splitlines()) if calls.exists() else 0
+
+    return {"cmd": [sys.executable, str(script)], "calls": calls, "n_calls": n_calls}
+
+
+def _preset(configs=CONFIGS) -> hvs.Preset:
+    return hvs.Preset(list(configs), (0, 1), "test preset", ("--eval-every", "0"))
+
+
+def _sweep_and_report(preset, tmp_path, fake, **kwargs):
+    runs_dir = tmp_path / "runs"
+    results = hvs.sweep(preset.runs(), runs_dir, preset=preset, preset_name="test",
+                        train_cmd=fake["cmd"], jobs=2, log=lambda _: None, **kwargs)
+    meta = hvs.provenance("pytest hard_vs_soft", "cpu", "test")
+    paths = hvs.report(preset, runs_dir, tmp_path / "out" / "hvs", meta)
+    return results, paths
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
+
+
+def test_sweep_writes_table_csv_and_plots(tmp_path, fake):
+    results, paths = _sweep_and_report(_preset(), tmp_path, fake)
+    assert len(results) == 4 and all(r["status"] == "ok" for r in results)
+    assert fake["n_calls"]() == 4
+    for key in ("MNIST-v0__ram__s0", "MNIST-v0__ram__s1", "Copy-v0__ntm__short__s1"):
+        res = json.loads((tmp_path / "runs" / key / "result.json").read_text())
+        assert res["status"] == "ok" and res["results"]["test"]
+        assert {"command", "machine", "date", "git"} <= set(res)
+        assert "--seed" in res["command"] and (tmp_path / "runs" / key / "train.log").exists()
+    md = paths["md"].read_text()
+    for text in ("## MNIST-v0", "## Copy-v0", "RAM (REINFORCE)", "NTM", "RAM NIPS 2014 Table 1a",
+                 "pytest hard_vs_soft", "git:", "machine:", "date:", "L=3", "__copy_length.png"):
+        assert text in md, text
+    rows = {r["agent"]: r for r in _csv_rows(paths["csv"])}
+    assert float(rows["ram"]["error_mean"]) == pytest.approx(10.5)  # seeds 0, 1: 10 and 11
+    assert float(rows["ram"]["error_std"]) == pytest.approx(0.7071, abs=1e-3)
+    assert float(rows["ram"]["paper_error"]) == 1.12  # MNIST-v0 has 6 glimpses: Table 1a
+    assert float(rows["ntm"]["error_mean"]) == pytest.approx(50.0)  # 100 x (1 - success)
+    assert float(rows["ntm"]["memory_cells"]) == 128 and rows["ram"]["status"] == "ok"
+    assert json.loads(rows["ntm"]["error_by_length"]) == {"3": pytest.approx(5.0), "6": 100.0}
+    assert paths["csv"].read_text().startswith("# command: pytest hard_vs_soft")
+    for key in ("error vs glimpses", "error vs pixels", "copy error vs length"):
+        assert paths[key].suffix == ".png" and paths[key].stat().st_size > 5000, key
+    from PIL import Image
+
+    info = Image.open(paths["error vs glimpses"]).info
+    assert "pytest hard_vs_soft" in info["Description"] and "git" in info["Description"]
+
+
+def test_resumption_skips_finished_runs_and_resumes_interrupted(tmp_path, fake):
+    preset = _preset()
+    _sweep_and_report(preset, tmp_path, fake)
+    assert fake["n_calls"]() == 4
+    results, _ = _sweep_and_report(preset, tmp_path, fake)
+    assert fake["n_calls"]() == 4 and len(results) == 4  # nothing run again
+    # an interrupted run: a checkpoint, no results.json, no result.json -> train.py --resume
+    rdir = tmp_path / "runs" / "MNIST-v0__ram__s1"
+    (rdir / "result.json").unlink()
+    (train_dir,) = (rdir / "train").iterdir()
+    (train_dir / "results.json").unlink()
+    (train_dir / "checkpoint.pt").write_bytes(b"")
+    results, _ = _sweep_and_report(preset, tmp_path, fake)
+    assert fake["n_calls"]() == 5
+    last = fake["calls"].read_text().splitlines()[-1]
+    assert f"--resume {train_dir}" in last
+    res = json.loads((rdir / "result.json").read_text())
+    assert res["status"] == "ok" and res["resumed"]
+
+
+def test_failing_run_is_reported_and_the_others_go_on(tmp_path, fake, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL", "cnn")
+    preset = _preset([*CONFIGS, hvs.Config("MNIST-v0", "cnn", 100)])
+    results, paths = _sweep_and_report(preset, tmp_path, fake)
+    status = {r["key"]: r["status"] for r in results}
+    assert status["MNIST-v0__cnn__s0"] == status["MNIST-v0__cnn__s1"] == "failed"
+    assert sum(s == "ok" for s in status.values()) == 4
+    res = json.loads((tmp_path / "runs" / "MNIST-v0__cnn__s0" / "result.json").read_text())
+    assert res["error"] == "exit 1: ValueError: boom on purpose"
+    md = paths["md"].read_text()
+    (line,) = [ln for ln in md.splitlines() if ln.startswith("| CNN")]
+    assert "| failed |" in line and "boom on purpose" in line
+    assert "4 ok, 2 failed" in md
+    rows = {r["agent"]: r for r in _csv_rows(paths["csv"])}
+    assert rows["cnn"]["status"].startswith("failed") and rows["cnn"]["error_mean"] == ""
+    # failed runs are run again next time (the successful ones are not)
+    monkeypatch.setenv("FAKE_FAIL", "")
+    before = fake["n_calls"]()
+    results, _ = _sweep_and_report(preset, tmp_path, fake)
+    assert fake["n_calls"]() == before + 2 and all(r["status"] == "ok" for r in results)
+
+
+def test_cli_with_a_stub_runner_and_only(tmp_path, fake, monkeypatch, capsys):
+    monkeypatch.setitem(hvs.PRESETS, "tiny", _preset)
+    argv = ["--preset", "tiny", "--results-dir", str(tmp_path), "--jobs", "2",
+            "--train-cmd", " ".join(fake["cmd"]), "--only", "ram"]
+    assert hvs.main(argv) == 0
+    assert fake["n_calls"]() == 2  # only the RAM runs
+    md = (tmp_path / "hard_vs_soft__tiny.md").read_text()
+    assert "not run" in md and "--only ram" in md  # the report covers the whole preset
+    assert hvs.main(["plan", "--preset", "tiny", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "MNIST-v0__ram__s0" in out and "2 runs to make" in out
+
+
+def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags():
+    quick = hvs.PRESETS["quick"]()
+    pairs = {(c.env, c.agent) for c in quick.configs}
+    for env in ("MNIST-v0", "ClutteredMNIST-v0"):
+        for agent in ("ram", "ppo", "recurrent-ppo", "soft-tiles", "draw", "mlp", "cnn"):
+            assert (env, agent) in pairs
+    assert {a for e, a in pairs if e == "Copy-v0"} == {"tape-reinforce", "ntm", "lstm"}
+    durations = [hvs.estimate_s(r.config) for r in quick.runs()]
+    assert all(d > 0 for d in durations)  # every quick run has a measured speed
+    assert hvs.schedule_s(durations, 2) < 0.8 * 30 * 60  # 30 minutes with room for other load
+    full = hvs.PRESETS["full"]()
+    assert full.device == "cuda" and len(full.seeds) >= 3
+    assert {c.env for c in full.configs} >= {"MNIST-v0", "ClutteredMNIST100-v0", "Copy-v0"}
+    assert hvs.Config("ClutteredMNIST100-v0", "draw", 1, glimpses=4).paper()[0] == 4.18
+
+    import train
+
+    for preset in (quick, full, hvs.PRESETS["smoke"]()):
+        for config in preset.configs:
+            job = hvs.make_job(hvs.Run(config, 0), Path("/tmp/x"), preset=preset, train_cmd=[],
+                               threads=1, device="cpu")
+            run, _, _, _ = train.parse_train_args([*job["args"], "--out", "/tmp/x"])
+            assert (run.env, run.agent, run.steps) == (config.env_id, config.agent, config.steps)
+
+
+@needs_mnist
+def test_smoke_preset_through_real_train_py(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "hard_vs_soft.py"), "--preset", "smoke",
+           "--results-dir", str(tmp_path), "--jobs", "2"]
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
+                         check=False)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "sweep: 4 ok, 0 failed" in res.stdout
+    rows = {r["agent"]: r for r in _csv_rows(tmp_path / "hard_vs_soft__smoke.csv")}
+    assert set(rows) == {"ram", "ntm"} and all(r["status"] == "ok" for r in rows.values())
+    assert 0 <= float(rows["ram"]["error_mean"]) <= 100 and float(rows["ram"]["pixels"]) == 384
+    assert float(rows["ram"]["env_steps"]) >= 768 and int(float(rows["ntm"]["parameters"])) > 0
+    assert set(json.loads(rows["ntm"]["error_by_length"])) == {"3", "6"}
+    for suffix in ("error_vs_glimpses", "error_vs_pixels", "copy_length"):
+        assert (tmp_path / f"hard_vs_soft__smoke__{suffix}.png").exists()
+
+
+def test_ray_backend_on_a_local_instance(tmp_path, fake, monkeypatch):
+    pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'glimpse-envs[ray]'")
+    pytest.importorskip("ray.tune", reason="the Ray backend needs ray[tune]")
+    monkeypatch.setenv("FAKE_FAIL", "cnn")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    preset = _preset([*CONFIGS, hvs.Config("MNIST-v0", "cnn", 100)])
+    results, paths = _sweep_and_report(preset, tmp_path, fake, backend="ray")
+    status = {r["key"]: r["status"] for r in results}
+    assert len(status) == 6 and fake["n_calls"]() == 6
+    assert sorted(k for k, s in status.items() if s != "ok") == ["MNIST-v0__cnn__s0",
+                                                                  "MNIST-v0__cnn__s1"]
+    res = json.loads((tmp_path / "runs" / "MNIST-v0__ram__s1" / "result.json").read_text())
+    assert res["status"] == "ok" and res["results"]["test"]["error"] == 11.0
+    rows = {r["agent"]: r for r in _csv_rows(paths["csv"])}
+    assert float(rows["ram"]["error_mean"]) == pytest.approx(10.5)
+    assert rows["cnn"]["status"] == "failed: exit 1: ValueError: boom on purpose"
