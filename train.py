@@ -7,7 +7,7 @@ Commands::
     python train.py [train] --env ID --agent NAME [options]      # see --agent NAME --help
     python train.py [train] --resume RUN_DIR_OR_CHECKPOINT [--steps N]
     python train.py evaluate --checkpoint PATH [--split test] [--episodes N]
-    python train.py render --checkpoint PATH [...]    # issue 6: renders.main(argv, load_trainer)
+    python train.py render --checkpoint PATH [...]    # agents/render.py main(argv, load_trainer)
 
 Options come from two dataclasses, every field a flag with its help text: ``RunConfig``
 (agents/base.py: seed, steps, envs, device, output folder, learning rate, ...) and the agent's own
@@ -172,7 +172,10 @@ def build_train_parser(cfg_cls: type | None) -> argparse.ArgumentParser:
 
 
 def parse_train_args(argv: list[str]):
-    """``(RunConfig, agent Config, namespace, explicitly given RunConfig fields)``."""
+    """``(RunConfig, agent Config, parsed namespace, checkpoint or None)`` from the command line.
+
+    With ``--resume`` the options come from the checkpoint; only ``RESUME_OVERRIDABLE`` fields may
+    be given differently (a clear error otherwise)."""
     from agents.base import RunConfig
 
     pre = argparse.ArgumentParser(add_help=False)
@@ -207,8 +210,12 @@ def parse_train_args(argv: list[str]):
                 + "\n".join(lines)
                 + f"\n(only {', '.join(sorted(RESUME_OVERRIDABLE))} may change on --resume)"
             )
-        run = RunConfig(**{**base_run, **run_given})
-        cfg = cls.Config(**base_cfg)
+        try:
+            run = RunConfig(**{**base_run, **run_given})
+            cfg = cls.Config(**base_cfg)
+        except TypeError as e:
+            raise CheckpointError(f"checkpoint {ckpt['_path']} was written by another version of "
+                                  f"the options ({e}); start a new run") from None
         return run, cfg, args, ckpt
     if not argv:
         run_given = {k: v for k, v in DEFAULT_RUN.items()}
@@ -273,10 +280,15 @@ def load_trainer(path: str | os.PathLike, device: str | None = None):
 
     ckpt = load_checkpoint(path)
     cls = trainer_class(ckpt["agent"])
-    run = RunConfig(**ckpt["run"])
+    try:
+        run = RunConfig(**ckpt["run"])
+        cfg = cls.Config(**ckpt["agent_config"])
+    except TypeError as e:
+        raise CheckpointError(f"checkpoint {ckpt['_path']} was written by another version of the "
+                              f"options ({e})") from None
     if device:
         run.device = device
-    trainer = cls(run, cls.Config(**ckpt["agent_config"]))
+    trainer = cls(run, cfg)
     try:
         trainer.load_state_dict(ckpt["trainer"])
     except Exception as e:  # noqa: BLE001
@@ -321,7 +333,7 @@ class CsvLog:
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return str(int(v)) if v.is_integer() and abs(v) < 1e12 else f"{v:.4g}"
     return str(v)
 
 
@@ -401,8 +413,8 @@ def train(argv: list[str]) -> int:
     if demo:
         print(
             f"No arguments: the demo run trains RAM (agents/ram.py) on {run.env} for "
-            f"{run.steps:,} env steps ({run.num_envs} episodes per update, {run.device}; about a "
-            "minute or two on a CPU core), then scores the 10,000 fixed test canvases.\n"
+            f"{run.steps:,} env steps ({run.num_envs} episodes per update, {run.device}; 1-5 "
+            "minutes on one CPU core), then scores the 10,000 fixed test canvases.\n"
             "Options: python train.py --help; envs and agents: python train.py --list"
         )
 
@@ -549,15 +561,20 @@ def evaluate_cmd(argv: list[str]) -> int:
     return 0
 
 
+RENDER_MODULES = ("agents.render", "renders")
+
+
 def render_cmd(argv: list[str]) -> int:
-    """Hook for issue 6: ``renders.main(argv, load_trainer)`` draws ``Trainer.trace`` output."""
-    try:
-        renders = importlib.import_module("renders")
-        main = renders.main
-    except (ImportError, AttributeError):
-        raise UsageError("render is not available yet: the renders package has no main(argv, "
-                         "load_trainer) (issue 6)") from None
-    return int(main(argv, load_trainer) or 0)
+    """Hook for issue 6: ``main(argv, load_trainer)`` of the first of :data:`RENDER_MODULES`
+    that has one draws ``Trainer.trace`` of a checkpoint's agent."""
+    for name in RENDER_MODULES:
+        try:
+            main = importlib.import_module(name).main
+        except (ImportError, AttributeError):
+            continue
+        return int(main(argv, load_trainer) or 0)
+    raise UsageError(f"render is not available: none of {', '.join(RENDER_MODULES)} has "
+                     "main(argv, load_trainer) (issue 6)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,8 @@ gamma >= 1. The write head erases ``M * (1 - w e^T)`` then adds ``w a^T``; the r
 ``w^T M``. Memory is 128 x 20 as in the paper.
 
 Stability (the public implementations' users mostly report NaNs): memory starts at a small
-constant (1e-6, so cosine similarities are defined and uniform), the heads start one-hot on cell
-0, the cosine similarity has an epsilon, sharpening is done in log space (a softmax of
+constant (1e-6), the heads start one-hot on cell 0, the cosine similarity is smoothed so
+that nearly empty rows neither divide by ~0 nor send 1e5-sized gradients, sharpening is done in log space (a softmax of
 gamma * log w, so no w^gamma underflows to 0/0), and gradients are clipped element-wise to
 [-10, 10] as in the paper.
 
@@ -34,12 +34,18 @@ from agents.supervised import SequenceTrainer
 
 
 def content_weights(
-    memory: torch.Tensor, key: torch.Tensor, beta: torch.Tensor, eps: float = 1e-8
+    memory: torch.Tensor, key: torch.Tensor, beta: torch.Tensor, delta: float = 1e-6
 ) -> torch.Tensor:
-    """softmax_i(beta * cos(key, memory_i)): memory (B, N, M), key (B, M), beta (B, 1) -> (B, N)."""
+    """softmax_i(beta * cos(key, memory_i)): memory (B, N, M), key (B, M), beta (B, 1) -> (B, N).
+
+    The cosine is ``k.m / sqrt((|k|^2 + delta)(|m|^2 + delta))``: exact for rows of norm >> 1e-3,
+    and near 0 (with a bounded gradient) for the all-but-empty rows of a fresh memory, whose
+    plain cosine would have gradients of order 1 / |m| = 1e5.
+    """
     dot = (memory @ key.unsqueeze(-1)).squeeze(-1)
-    norms = memory.norm(dim=-1) * key.norm(dim=-1, keepdim=True)
-    return torch.softmax(beta * dot / (norms + eps), -1)
+    m2 = memory.square().sum(-1)
+    k2 = key.square().sum(-1, keepdim=True)
+    return torch.softmax(beta * dot * torch.rsqrt((m2 + delta) * (k2 + delta)), -1)
 
 
 def interpolate(content: torch.Tensor, previous: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:

@@ -47,6 +47,7 @@ NUMBER_COLOR: dr.Color = dr.YELLOW
 SOFT_COLOR: dr.Color = (40, 200, 60)
 RIGHT: dr.Color = (40, 200, 60)
 WRONG: dr.Color = (230, 40, 40)
+MISSING: dr.Color = (110, 30, 30)
 PANEL_GAP = 6
 #: milliseconds per GIF frame, and for the last one
 FRAME_MS, LAST_FRAME_MS = 600, 2000
@@ -62,11 +63,17 @@ def heat(values: np.ndarray) -> np.ndarray:
     return (rgb * 255 + 0.5).astype(np.uint8)
 
 
-def normalise(values: np.ndarray) -> np.ndarray:
-    """``values / max(values)`` (all zeros stay zeros), float64."""
+def normalise(values: np.ndarray, percentile: float = 100.0) -> np.ndarray:
+    """``|values|`` divided by their ``percentile`` (default the maximum), clipped to [0, 1].
+
+    All zeros stay zeros. A percentile below 100 keeps a few extreme values (saliency maps are
+    spiky) from turning the rest black.
+    """
     v = np.abs(np.asarray(values, np.float64))
-    top = v.max() if v.size else 0.0
-    return v / top if top > 0 else v
+    top = float(np.percentile(v, percentile)) if v.size else 0.0
+    if top <= 0:
+        top = float(v.max()) if v.size else 0.0
+    return np.clip(v / top, 0.0, 1.0) if top > 0 else v
 
 
 def resize_nearest(img: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -77,10 +84,14 @@ def resize_nearest(img: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def overlay(rgb: np.ndarray, weights: np.ndarray, strength: float = 0.85) -> np.ndarray:
-    """``rgb`` blended with the heat colour of ``weights`` (same H, W, in [0, 1]) where they are high."""
+    """``rgb`` blended with the heat colour of ``weights`` (H, W, in [0, 1]) where they are high."""
     a = (np.clip(weights, 0, 1) * strength)[..., None]
     hot = heat(0.35 + 0.65 * np.clip(weights, 0, 1)).astype(np.float64)
     return (rgb * (1 - a) + hot * a + 0.5).astype(np.uint8)
+
+
+def _shade(color: dr.Color, factor: float) -> dr.Color:
+    return tuple(int(c * factor) for c in color)
 
 
 def label_text(value: Any) -> str:
@@ -125,7 +136,7 @@ def save_gif(
     frame_ms: int = FRAME_MS,
     last_ms: int = LAST_FRAME_MS,
 ) -> Path:
-    """Write equal-sized RGB frames as a looping GIF, one palette (from the last frame), no dither."""
+    """Equal-sized RGB frames as a looping GIF: one palette (the last frame's), no dithering."""
     from PIL import Image
 
     path = Path(path)
@@ -244,7 +255,7 @@ class VisualEpisode:
             self.view_cells = 12 if self.views is None else self.views.shape[-1]
             self.columns = 2
         else:
-            self.saliency = normalise(trace["saliency"])
+            self.saliency = normalise(trace["saliency"], 99.5)
             self.steps = 1
             self.view_cells = S
             self.columns = 1
@@ -280,15 +291,17 @@ class VisualEpisode:
         f = self.f
         current = upto - 1
         for t in range(upto):
+            # the current (last) step bright and thick, the earlier ones dimmed
             thick = 2 if t == current else 1
+            shade = 1.0 if t == current else 0.55
             if self.kind == "hard":
                 for j, (x0, y0, w) in enumerate(self.boxes[t]):
-                    dr.rect(
-                        img, x0 * f, y0 * f, w * f, w * f, dr.PALETTE[j % len(dr.PALETTE)], thick
-                    )
+                    color = _shade(dr.PALETTE[j % len(dr.PALETTE)], shade)
+                    dr.rect(img, x0 * f, y0 * f, w * f, w * f, color, thick)
             else:
                 x0, y0, x1, y1 = (round(v) for v in self.boxes[t])
-                dr.rect(img, x0, y0, max(x1 - x0, 2), max(y1 - y0, 2), SOFT_COLOR, thick)
+                color = _shade(SOFT_COLOR, shade)
+                dr.rect(img, x0, y0, max(x1 - x0, 2), max(y1 - y0, 2), color, thick)
         for t in range(1, upto):
             (ax, ay), (bx, by) = self.centres[t - 1], self.centres[t]
             dr.line(img, ax, ay, bx, by, PATH_COLOR, thickness=2)
@@ -340,7 +353,7 @@ class VisualEpisode:
     def _bar(self, width: int, upto: int) -> np.ndarray:
         done = upto >= self.steps
         if self.kind == "none":
-            what = "SALIENCY: |D LOGIT / D PIXEL|"
+            what = "SALIENCY: ABS D LOGIT / D PIXEL"
         else:
             what = f"{'GLIMPSE' if self.kind == 'hard' else 'STEP'} {upto}/{self.steps}"
         lines = [(self.title, dr.WHITE, 1)] if self.title else []
@@ -387,7 +400,7 @@ def _bits(symbols: np.ndarray, task: Any, code: str) -> np.ndarray:
 
 
 def _memory_rows(weights: np.ndarray) -> np.ndarray:
-    """The memory cells to show: the used ones, as one circular run without the longest unused gap."""
+    """The memory cells to show: the used ones as one circular run, skipping the longest gap."""
     cells = weights.shape[1]
     used = weights.max(0) > 1e-3
     if not used.any():
@@ -410,13 +423,13 @@ def _matrix(values: np.ndarray, cw: int, ch: int, colors: np.ndarray | None = No
 
 
 def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.ndarray:
-    """The NTM paper's figure of one tape trace: inputs, targets, outputs, write and read weightings.
+    """The NTM paper's figure of a tape trace: inputs, targets, outputs, write and read weightings.
 
     Time runs to the right. Inputs are the bit vectors presented at each step (a hard agent: the
-    symbol under its input head); outputs are drawn where they are emitted, their 1 bits white where
-    the symbol is right and red where it is wrong; targets sit where their output is due (a hard
-    agent: at its k-th emission). Weightings show memory cells (rows) against time; the rows are
-    the cells the heads used, with the circular memory turned so that they form one run.
+    symbol under its input head); outputs are drawn where they are emitted, a 1 bit white where it
+    is right and red where it is wrong, a missing 1 dark red; targets sit where their output is due
+    (a hard agent: at its k-th emission). Weightings show memory cells (rows) against time; the
+    rows are the cells the heads used, the circular memory turned so that they form one run.
 
     Args:
         trace: a tape :meth:`~agents.base.Trainer.trace` dict.
@@ -470,11 +483,14 @@ def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.
         O[:] = 0
         O[out_t, : ob.shape[1]] = ob[:, : O.shape[1]]
     right = (out_sym == tgt_sym) & (out_sym >= 0)
+    # output bits: white where right, red where a 1 is wrong, dark red where a 1 is missing
+    emitted = (out_sym >= 0)[None, :]
+    on, due = O.T > 0.5, Y.T > 0.5
     colors = np.zeros((O.shape[1], T, 3), np.uint8)
-    on = O.T > 0.5
+    colors[emitted & ~on] = (48, 48, 48)
     colors[on] = dr.WHITE
-    colors[on & ~right[None, :]] = WRONG
-    colors[~on & (out_sym >= 0)[None, :]] = (48, 48, 48)
+    colors[on & ~due] = WRONG
+    colors[emitted & ~on & due] = MISSING
 
     cw = max(2, min(8, 640 // T))
     ch = max(cw, 4)
@@ -484,14 +500,14 @@ def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.
         ("OUTPUT", _matrix(O.T, cw, ch, colors)),
     ]
     if saliency is not None:
-        sal = normalise(np.asarray(saliency, np.float64).reshape(T, -1)).T
+        sal = normalise(np.asarray(saliency, np.float64).reshape(T, -1), 99.5).T
         panels.append(("SALIENCY", _matrix(sal, cw, ch)))
     for name, m in (("WRITE", write), ("READ", read)):
         if m is None:
             continue
         m = np.asarray(m, np.float64).reshape(T, -1)
         rows = _memory_rows(m)
-        mh = max(2, min(ch, 320 // len(rows)))
+        mh = max(2, min(ch, 240 // len(rows)))
         panels.append(
             (f"{name}\nCELL {int(rows[0])}\nTO {int(rows[-1])}", _matrix(m[:, rows].T, cw, mh))
         )
@@ -519,7 +535,8 @@ def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.
             2,
         )
     )
-    lines.append((f"LENGTH {trace.get('length', len(inputs))}  STEPS {T}  TIME ->", dr.GRAY, 1))
+    size = f"LENGTH {trace['length']}" if "length" in trace else f"INPUT {len(inputs)} SYMBOLS"
+    lines.append((f"{size}  STEPS {T}  TIME ->", dr.GRAY, 1))
     bar = text_bar(width, lines)
     return dr.vstack([bar, dr.pad(fig, fig.shape[0], width)], gap=2)
 
@@ -536,7 +553,7 @@ def render_trace(
     task: Any = None,
     title: str = "",
 ) -> list[Path]:
-    """Write the pictures of one trace: ``stem.png`` and ``stem.gif`` (visual) or ``stem.png`` (tape)."""
+    """Write one trace's pictures: ``stem.png`` and ``stem.gif`` (visual) or ``stem.png`` (tape)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if attention_kind(trace) == "tape":
@@ -617,16 +634,18 @@ def render_checkpoint(
     )
     what = {
         "hard": "glimpse squares at every retina scale, numbered path, the retina's views per step",
-        "soft": "attended region per step on the canvas, its weights (heat) and what they let through",
+        "soft": "attended region per step, its weights (heat) and what they let through",
         "none": "saliency |d logit / d pixel| over the canvas",
-        "tape": "inputs, targets, outputs (red: wrong) and write/read weightings over memory vs time",
+        "tape": "inputs, targets, outputs (red: wrong) and write/read weightings, memory vs time",
         None: "",
     }[kind]
     lines = [
         f"# {agent} on {env_id}",
         "",
         f"{getattr(trainer, 'attention', '')} attention; {what}.",
-        f"Fixed {split} split, episodes 0-{int(episodes) - 1}." + (f" {source}" if source else ""),
+        f"Fixed {split} split, "
+        + (f"episodes 0-{int(episodes) - 1}." if int(episodes) > 1 else "episode 0.")
+        + (f" {source}" if source else ""),
         "",
         head,
         "|---|---|---|---|---|",
@@ -642,7 +661,11 @@ def render_checkpoint(
 def main(
     argv: Sequence[str] | None = None, load_trainer: Callable[..., tuple[Any, dict]] | None = None
 ) -> int:
-    """``python train.py render``: draw a checkpoint's attention on fixed episodes."""
+    """``python train.py render`` (or ``python -m agents.render``): draw a checkpoint's attention.
+
+    ``load_trainer(path, device) -> (trainer, checkpoint dict)`` is ``train.load_trainer``;
+    ``train.py`` passes its own, and without one it is imported from the repository's train.py.
+    """
     parser = argparse.ArgumentParser(
         prog="python train.py render",
         description="Draw what a trained agent attended to on fixed episodes: PNG (+ GIF) per "
@@ -661,8 +684,11 @@ def main(
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.episodes < 1:
         parser.error("--episodes must be >= 1")
-    if load_trainer is None:
-        from train import load_trainer  # the repository's train.py
+    program = "python train.py render"
+    if load_trainer is None:  # run as `python -m agents.render` from the repository root
+        from train import load_trainer
+
+        program = "python -m agents.render"
     trainer, ckpt = load_trainer(args.checkpoint, args.device)
     try:
         out = args.out or f"renders/{ckpt['env'].split('/')[-1]}__{ckpt['agent']}"
@@ -670,7 +696,7 @@ def main(
         source = (
             f"Checkpoint `{ckpt.get('_path', args.checkpoint)}` after "
             f"{int(ckpt.get('env_steps', 0)):,} env steps; command "
-            f"`python train.py render {command}`."
+            f"`{program} {command}`."
         )
         paths = render_checkpoint(trainer, args.episodes, args.split, out, source=source)
     finally:

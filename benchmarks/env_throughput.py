@@ -9,11 +9,17 @@ For each id (visual and tape alike, found in the registry, so new ids are measur
 
 Actions are drawn in advance from a seeded generator. Visual ids use a "look" policy: random grid
 locations with decision 0 (keep looking), so every episode runs its whole glimpse budget and ends
-there, as a RAM agent's would; other ids sample their action space uniformly.
+there, as a RAM agent's would. Tape ids are measured under two policies, one row each:
+
+* ``random``: the action space sampled uniformly. A random output symbol is almost always wrong
+  and ends the episode, so nearly every step is followed by a reset: this measures resets.
+* ``no-emit``: random head moves and writes, output 0 (emit nothing), the tape analogue of the
+  visual "keep looking" policy: episodes run to the task's time limit, so this measures steps.
 
     python benchmarks/env_throughput.py            # everything, ~2 s per measurement
     python benchmarks/env_throughput.py --quick    # ~0.4 s per measurement, fewer sizes
     python benchmarks/env_throughput.py --ids ClutteredMNIST-v0 Copy
+    python benchmarks/env_throughput.py --tape-policy no-emit   # one tape policy only
 
 Writes ``benchmarks/results/env_throughput.{md,json}`` with the date, machine, git revision and
 command, and prints the table. The baseline (SyncVectorEnv) runs in the same process.
@@ -46,18 +52,33 @@ def _is_glimpse(env) -> bool:
     return hasattr(env.unwrapped, "sensor") and hasattr(env.unwrapped, "budget")
 
 
-def _action_pool(space: gym.Space, glimpse: bool, n: int, seed: int = 0) -> list:
+TAPE_POLICIES = ("random", "no-emit")
+
+
+def _action_pool(space: gym.Space, policy: str, n: int, seed: int = 0) -> list:
+    """``n`` actions: ``look`` (visual: decision 0), ``random`` or ``no-emit`` (tape: output 0)."""
     space.seed(seed)
     pool = [space.sample() for _ in range(n)]
-    if glimpse:
-        for a in pool:
+    for a in pool:
+        if policy == "look":
             a[..., 2:] = 0  # decision 0 (keep looking); the continuous variant is not benchmarked
+        elif policy == "no-emit":
+            a[..., 3] = 0  # output 0: emit nothing (heads move and write at random)
     return pool
 
 
-def bench_single(env_id: str, seconds: float) -> float:
+def _policies(env_id: str, tape_policy: str = "both") -> tuple[str, ...]:
     env = gym.make(env_id)
-    pool = _action_pool(env.action_space, _is_glimpse(env), 256)
+    glimpse = _is_glimpse(env)
+    env.close()
+    if glimpse:
+        return ("look",)
+    return TAPE_POLICIES if tape_policy == "both" else (tape_policy,)
+
+
+def bench_single(env_id: str, seconds: float, policy: str = "look") -> float:
+    env = gym.make(env_id)
+    pool = _action_pool(env.action_space, policy, 256)
     env.reset(seed=0)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -71,11 +92,9 @@ def bench_single(env_id: str, seconds: float) -> float:
     return rate
 
 
-def bench_vector(env_id: str, n: int, mode: str, seconds: float) -> float:
+def bench_vector(env_id: str, n: int, mode: str, seconds: float, policy: str = "look") -> float:
     envs = gym.make_vec(env_id, num_envs=n, vectorization_mode=mode)
-    probe = gym.make(env_id)
-    pool = _action_pool(envs.action_space, _is_glimpse(probe), 16)
-    probe.close()
+    pool = _action_pool(envs.action_space, policy, 16)
     envs.reset(seed=0)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -136,6 +155,12 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--seconds", type=float, default=None, help="seconds per measurement")
     parser.add_argument(
+        "--tape-policy",
+        choices=("both",) + TAPE_POLICIES,
+        default="both",
+        help="tape ids: uniformly random actions, non-emitting actions, or both (one row each)",
+    )
+    parser.add_argument(
         "--out", default=str(RESULTS / "env_throughput"), help="output path without suffix"
     )
     args = parser.parse_args(argv)
@@ -148,31 +173,33 @@ def main(argv: list[str] | None = None) -> dict:
 
     rows = []
     for env_id in ids:
-        row = {"id": env_id, "single": bench_single(env_id, seconds)}
-        for n in sync_sizes:
-            row[f"sync_{n}"] = bench_vector(env_id, n, "sync", seconds)
-        for n in native_sizes:
-            row[f"native_{n}"] = bench_vector(env_id, n, "vector_entry_point", seconds)
-        row["native_over_sync_256"] = row["native_256"] / row["sync_256"]
-        row["sensor_glimpses_per_s"] = bench_sensor(env_id, seconds)
-        rows.append(row)
-        print(
-            f"{env_id}: "
-            + ", ".join(
-                f"{k}={_fmt(v) if 'over' not in k else f'{v:.1f}x'}"
-                for k, v in row.items()
-                if k != "id"
-            ),
-            flush=True,
-        )
+        for policy in _policies(env_id, args.tape_policy):
+            row = {"id": env_id, "policy": policy}
+            row["single"] = bench_single(env_id, seconds, policy)
+            for n in sync_sizes:
+                row[f"sync_{n}"] = bench_vector(env_id, n, "sync", seconds, policy)
+            for n in native_sizes:
+                row[f"native_{n}"] = bench_vector(env_id, n, "vector_entry_point", seconds, policy)
+            row["native_over_sync_256"] = row["native_256"] / row["sync_256"]
+            row["sensor_glimpses_per_s"] = bench_sensor(env_id, seconds)
+            rows.append(row)
+            print(
+                f"{env_id} [{policy}]: "
+                + ", ".join(
+                    f"{k}={_fmt(v) if 'over' not in k else f'{v:.1f}x'}"
+                    for k, v in row.items()
+                    if k not in ("id", "policy")
+                ),
+                flush=True,
+            )
 
-    header = (
-        ["id", "single"] + [f"sync {n}" for n in sync_sizes] + [f"native {n}" for n in native_sizes]
-    )
+    header = ["id", "policy", "single"]
+    header += [f"sync {n}" for n in sync_sizes] + [f"native {n}" for n in native_sizes]
     header += ["native/sync @256", "sensor glimpses/s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        cells = [r["id"], _fmt(r["single"])] + [_fmt(r[f"sync_{n}"]) for n in sync_sizes]
+        cells = [r["id"], r["policy"], _fmt(r["single"])]
+        cells += [_fmt(r[f"sync_{n}"]) for n in sync_sizes]
         cells += [_fmt(r[f"native_{n}"]) for n in native_sizes]
         cells += [f"{r['native_over_sync_256']:.1f}x", _fmt(r["sensor_glimpses_per_s"])]
         lines.append("| " + " | ".join(cells) + " |")
@@ -196,7 +223,13 @@ def main(argv: list[str] | None = None) -> dict:
         + [f"- {k}: {v}" for k, v in meta.items()]
         + ["", table, ""]
     )
-    md.append("Visual ids: random grid locations, decision 0, so episodes run their whole budget.")
+    md.append("Visual ids (`look`): random grid locations, decision 0, so episodes run their whole budget.")
+    md.append(
+        "Tape ids: `random` samples the action space uniformly; a random output symbol is almost"
+        " always wrong and ends the episode, so nearly every step resets (it measures resets)."
+        " `no-emit` moves the heads and writes at random but emits nothing (output 0), so episodes"
+        " run to the task's time limit (it measures steps)."
+    )
     out.with_suffix(".md").write_text("\n".join(md) + "\n")
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     return {"meta": meta, "rows": rows}

@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import csv
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -206,10 +207,14 @@ CPU_SPS: dict[tuple[str, str], float] = {
     ("cnn", "MNIST-v0"): 8_900, ("cnn", "ClutteredMNIST-v0"): 1_100,
     ("tape-reinforce", "Copy-v0"): 2_000, ("ntm", "Copy-v0"): 3_200, ("lstm", "Copy-v0"): 6_500,
 }
-#: per run, on top of training: process start, imports, env and data set-up, test evaluation (s)
-RUN_OVERHEAD_S = 12.0
-#: training seconds per quick run: 17 configurations x 2 seeds = 34 runs of ~72 s on 2 cores is
-#: ~21 min (``plan --quick``), leaving ~30% for other load and for misestimated speeds
+#: per run, on top of training: process start, imports, env and data set-up (s)
+RUN_OVERHEAD_S = 6.0
+#: scoring the whole fixed test split (10,000 canvases; tapes: 300 episodes), one core (s)
+TEST_S: dict[str, float] = {"ppo": 12.0, "recurrent-ppo": 12.0, "cnn": 6.0, "ntm": 5.0,
+                            "lstm": 5.0}
+TEST_S_DEFAULT = 3.0
+#: training seconds per quick run: 17 configurations x 2 seeds = 34 runs of ~70 s with the
+#: overheads, 2 at a time: ~20 min (``plan --quick``), leaving ~30% for misestimated speeds
 QUICK_TRAIN_S = 60.0
 QUICK_VISUAL_ENVS = ("MNIST-v0", "ClutteredMNIST-v0")
 VISUAL_AGENTS = ("ram", "ppo", "recurrent-ppo", "soft-tiles", "draw", "mlp", "cnn")
@@ -477,7 +482,9 @@ def make_job(run: Run, runs_dir: Path, *, preset: Preset, train_cmd: Sequence[st
 def estimate_s(config: Config) -> float:
     """Estimated wall time of one run on one core of this CPU (s); 0 when nothing is known."""
     sps = CPU_SPS.get((config.agent, config.env))
-    return RUN_OVERHEAD_S + config.steps / sps if sps else 0.0
+    if not sps:
+        return 0.0
+    return RUN_OVERHEAD_S + TEST_S.get(config.agent, TEST_S_DEFAULT) + config.steps / sps
 
 
 def schedule_s(durations: Iterable[float], jobs: int) -> float:
@@ -526,7 +533,8 @@ def sweep(
                                  gpus_per_trial=0 if device == "cpu" else 1 / max(1, jobs))
         return out + done
     start = time.time()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+    try:
         futures = {pool.submit(execute, j): j for j in jobs_json}
         for i, fut in enumerate(concurrent.futures.as_completed(futures), 1):
             job = futures[fut]
@@ -540,6 +548,14 @@ def sweep(
             what = (f"error {_headline(res)}" if res["status"] == "ok" else f"FAILED: {res['error']}")
             log(f"[{i}/{len(jobs_json)} {time.time() - start:6.0f} s] {job['key']} "
                 f"({res.get('wall_s', 0):.0f} s): {what}")
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the train.py processes too: they write a checkpoint and stop; start no
+        # new run, and the next invocation resumes the interrupted ones from their checkpoints
+        pool.shutdown(wait=True, cancel_futures=True)
+        log("interrupted: run the same command again to resume")
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return out
 
 
@@ -678,7 +694,7 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any], plots: dict[str, 
             err = ("failed" if r["status"].startswith("failed") else "not run"
                    if r["status"] == "not run" else _fmt(r["error_mean"]))
             cells = [r["row"], r["attention"], err, _fmt(r["error_std"]),
-                     f"{r['seeds_ok']}/{r['seeds']}", _fmt(r["paper_error"]),
+                     f"{r['seeds_ok']}/{r['seeds']}", _fmt(r["paper_error"], 4),
                      _md_escape(r["paper_source"] or "-"), _fmt(r["glimpses"]),
                      _fmt(r["pixels"]), _fmt(r["memory_cells"]),
                      _fmt(r["parameters"]), _fmt(r["train_wall_s"]), _fmt(r["env_steps"]),
@@ -721,6 +737,12 @@ def write_csv(path: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> N
 MARKERS = {"hard": "o", "soft": "s", "none": "^"}
 
 
+def _color(agent: str) -> str:
+    """One colour per agent in every panel and plot."""
+    names = list(AGENT_ROWS)
+    return f"C{names.index(agent) % 10}" if agent in names else "0.3"
+
+
 def _stamp(fig, meta: dict[str, Any]) -> None:
     text = (f"{meta['command']}\n{meta['date']}  git {meta['git']}  "
             f"{meta['machine'].get('host', '')} {meta['machine'].get('device', '')} "
@@ -746,15 +768,18 @@ def plot_visual(rows: list[dict[str, Any]], x_key: str, xlabel: str, path: Path,
 
     visual = [r for r in rows if r["family"] == "visual"]
     envs = list(dict.fromkeys(r["env"] for r in visual)) or ["(no visual results)"]
-    fig, axes = plt.subplots(1, len(envs), figsize=(4.6 * len(envs) + 1.4, 4.2), squeeze=False)
+    legend_w = 2.8  # inches on the right for the legend
+    width = 4.6 * len(envs) + legend_w
+    fig, axes = plt.subplots(1, len(envs), figsize=(width, 4.2), squeeze=False)
     for ax, env in zip(axes[0], envs):
         pts = [r for r in visual if r["env"] == env and r["error_mean"] is not None
                and r[x_key] is not None]
         for r in pts:
+            color = _color(r["agent"])
             ax.errorbar(r[x_key], r["error_mean"], yerr=r["error_std"] or 0, fmt=MARKERS.get(
-                r["attention"], "x"), capsize=3, label=r["row"])
+                r["attention"], "x"), capsize=3, label=r["row"], color=color)
             if r["paper_error"] is not None:
-                ax.plot(r[x_key], r["paper_error"], "k+", ms=9)
+                ax.plot(r[x_key], r["paper_error"], "+", color=color, ms=10, mew=2)
         if x_key == "glimpses":  # the paper's RAM curve against glimpse count
             ram = sorted((g, e) for (e_, a, g), (e, _) in PAPER.items()
                          if e_ == env and a == "ram" and g is not None)
@@ -762,7 +787,10 @@ def plot_visual(rows: list[dict[str, Any]], x_key: str, xlabel: str, path: Path,
                 ax.plot(*zip(*ram), "k:", lw=1, label="RAM paper (NIPS 2014)")
         if not pts:
             ax.text(0.5, 0.5, "no finished runs", ha="center", va="center", transform=ax.transAxes)
-        ax.set_xscale("log")
+        if x_key == "pixels":
+            ax.set_xscale("log")
+        else:
+            ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test error %")
         ax.set_title(env)
@@ -776,13 +804,13 @@ def plot_visual(rows: list[dict[str, Any]], x_key: str, xlabel: str, path: Path,
     if any(r["paper_error"] is not None for r in visual):
         from matplotlib.lines import Line2D
 
-        handles.append(Line2D([], [], color="k", marker="+", ls="", ms=9))
-        labels.append("paper figure (same model)")
+        handles.append(Line2D([], [], color="k", marker="+", ls="", ms=10, mew=2))
+        labels.append("paper figure (same model, its colour)")
     if handles:
         fig.legend(handles, labels, loc="center right", fontsize=7)
     fig.suptitle(f"Hard vs soft ({meta['preset']}): error against {xlabel} "
                  "(o hard, s soft, ^ no attention)", fontsize=9)
-    fig.tight_layout(rect=(0, 0.05, 0.8 if handles else 1, 0.95))
+    fig.tight_layout(rect=(0, 0.05, 1 - legend_w / width if handles else 1, 0.95))
     _save(fig, path, meta)
     plt.close(fig)
 
@@ -799,7 +827,7 @@ def plot_copy(rows: list[dict[str, Any]], path: Path, meta: dict[str, Any]) -> N
     for r in copy:
         lengths = sorted(r["error_by_length"])
         ax.plot(lengths, [r["error_by_length"][n] for n in lengths],
-                MARKERS.get(r["attention"], "x") + "-", label=r["row"])
+                MARKERS.get(r["attention"], "x") + "-", label=r["row"], color=_color(r["agent"]))
     train_max = [r["train_max_length"] for r in copy if r["train_max_length"]]
     ax.axvspan(1, max(train_max) if train_max else 20, color="0.9", label="training lengths")
     if not copy:
@@ -836,9 +864,9 @@ def report(preset: Preset, runs_dir: Path, out_stem: Path, meta: dict[str, Any],
     plot_visual(rows, "glimpses", "glimpses per decision", plots["error vs glimpses"], meta)
     plot_visual(rows, "pixels", "pixels sensed per decision", plots["error vs pixels"], meta)
     plot_copy(rows, plots["copy error vs length"], meta)
-    md = out_stem.with_suffix(".md")
+    md = out_stem.with_name(out_stem.name + ".md")
     md.write_text(markdown(rows, meta, plots))
-    csv_path = out_stem.with_suffix(".csv")
+    csv_path = out_stem.with_name(out_stem.name + ".csv")
     write_csv(csv_path, rows, meta)
     return {"md": md, "csv": csv_path, **plots}
 
@@ -860,6 +888,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="the papers' budgets, for a GPU (use with --device cuda)")
     g.add_argument("--preset", choices=sorted(PRESETS), dest="preset")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the preset's)")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="multiply every budget by this (a look at a preset's configurations in "
+                        "less time; the runs go to runs/PRESET-xSCALE and the report is named so)")
     p.add_argument("--only", nargs="+", default=None, metavar="TEXT",
                    help="run only the runs whose name (ENV__AGENT[__LABEL]) contains one of these")
     p.add_argument("--jobs", type=int, default=0, help="runs at a time (0: the cores available)")
@@ -887,15 +918,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     preset = PRESETS[args.preset]()
+    tag = args.preset
+    if args.scale != 1.0:
+        preset.configs = [dataclasses.replace(c, steps=max(1, round(c.steps * args.scale)))
+                          for c in preset.configs]
+        tag = f"{args.preset}-x{args.scale:g}"
     device = args.device or preset.device
-    runs_dir = args.results_dir / "hard_vs_soft" / "runs" / args.preset
-    name = args.name or ("hard_vs_soft" if args.preset == "quick" else f"hard_vs_soft__{args.preset}")
+    runs_dir = args.results_dir / "hard_vs_soft" / "runs" / tag
+    name = args.name or ("hard_vs_soft" if tag == "quick" else f"hard_vs_soft__{tag}")
     runs = preset.runs(args.seeds)
     if args.only:
         runs = [r for r in runs if any(t in r.key for t in args.only)]
     command = shlex.join([Path(sys.executable).name, *sys.argv]) if argv is None else shlex.join(
         ["python", "benchmarks/hard_vs_soft.py", *argv])
-    meta = provenance(command, device, args.preset)
+    meta = provenance(command, device, tag)
 
     if args.command == "plan":
         jobs = args.jobs or available_cores()
@@ -906,14 +942,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             state = res["status"] if res else "to run"
             print(f"{r.key:58s} {r.config.steps:12,d} {estimate_s(r.config):7.0f}  {state}")
         todo = [estimate_s(r.config) for r in runs if not is_done(runs_dir, r)]
-        print(f"{len(todo)} runs to make; estimated wall time on {jobs} core(s) of this CPU: "
-              f"{schedule_s(todo, jobs) / 60:.1f} min (longest first; {RUN_OVERHEAD_S:.0f} s "
-              "overhead per run; 0 for runs without a measured speed)")
+        print(f"{len(todo)} runs to make; estimated wall time with {jobs} at a time on an otherwise "
+              f"idle 2-core CPU like this one: {schedule_s(todo, jobs) / 60:.1f} min (longest "
+              "first; runs without a measured speed count 0)")
         return 0
     if args.command == "run":
         train_cmd = shlex.split(args.train_cmd) if args.train_cmd else None
         t0 = time.time()
-        results = sweep(runs, runs_dir, preset=preset, preset_name=args.preset, train_cmd=train_cmd,
+        results = sweep(runs, runs_dir, preset=preset, preset_name=tag, train_cmd=train_cmd,
                         jobs=args.jobs, device=device, timeout=args.timeout,
                         rerun_failed=not args.no_rerun_failed, backend=args.backend,
                         ray_address=args.ray_address)

@@ -134,7 +134,8 @@ def main() -> None:
             record["extra"].append({"env": env, "trained_on": trained_on, **trained, "test": test})
             print("  " + "  ".join(f"@{n}: {test[f'bit_errors@{n}']:.2f}" for n in ev))
 
-    png = RESULTS / f"ntm_copy__{args.preset}.png"
+    name = f"ntm_copy__{args.preset}" + (f"_{budget}" if args.budget else "")
+    png = RESULTS / f"{name}.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(curves, lengths, png)
     lines = [("Wrong bits per sequence (8-bit vectors, fixed test sequences) after training on copy "
@@ -155,7 +156,7 @@ def main() -> None:
                   "| success | " + " | ".join(f"{r['test'][f'success@{n}']:.2f}" for n in ev) + " |"]
     lines += ["", f"Plot: `{png.name}`."]
     table = "\n".join(lines)
-    path = write(f"ntm_copy__{args.preset}", record, table)
+    path = write(name, record, table)
     print(table)
     print(f"written {path}, .md and {png.name}")
 

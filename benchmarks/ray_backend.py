@@ -76,6 +76,11 @@ def run_jobs_with_ray(
         result = execute(config["job"])
         return {"ok": result.get("status") == "ok", "result_json": json.dumps(result, default=str)}
 
+    if hasattr(tune, "RunConfig"):  # Ray >= 2.41
+        run_config_cls, failure_config_cls = tune.RunConfig, tune.FailureConfig
+    else:  # older Ray 2.x
+        from ray.train import FailureConfig as failure_config_cls
+        from ray.train import RunConfig as run_config_cls
     cpus = max(int(j.get("threads", 1)) for j in jobs)
     resources: dict[str, float] = {"cpu": cpus}
     if gpus_per_trial:
@@ -88,10 +93,10 @@ def run_jobs_with_ray(
             trial_name_creator=lambda t: t.config["job"]["key"],
             trial_dirname_creator=lambda t: t.config["job"]["key"],
         ),
-        run_config=tune.RunConfig(
+        run_config=run_config_cls(
             name=f"hard_vs_soft_{time.strftime('%Y%m%d-%H%M%S')}",
             storage_path=str(runs_dir / "_ray"),
-            failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
+            failure_config=failure_config_cls(max_failures=0, fail_fast=False),
             verbose=0,
         ),
     )

@@ -125,7 +125,8 @@ def main() -> None:
     table = "\n".join(lines)
     note = (f"Test error on the first {test_n} fixed test canvases of {args.env}. Budget: env "
             "steps per model (DRAW: one per glimpse; MLP/CNN: one per canvas).")
-    name = f"reproduce_draw__{args.env.split('/')[-1]}__{args.preset}"
+    name = f"reproduce_draw__{args.env.split('/')[-1]}__{args.preset}" + (
+        f"_{budget}" if args.budget else "")
     path = write(name, record, note + "\n\n" + table)
     print(table)
     print(f"written {path} and .md")

@@ -49,7 +49,7 @@ def main() -> None:
     p.add_argument("--agents", nargs="+", choices=AGENTS, default=AGENTS)
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch default)")
     p.add_argument("--time-limit", type=float, default=0.0, help="wall-clock cap per agent (s)")
     args = p.parse_args()
     preset_name = "full" if args.full else args.preset

@@ -49,7 +49,7 @@ def main() -> None:
     p.add_argument("--core", default="rnn", choices=["rnn", "lstm"], help="RAM's recurrent core")
     p.add_argument("--mc", type=int, default=1, help="also report K-sample Monte Carlo test error")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch default)")
     p.add_argument("--time-limit", type=float, default=0.0, help="wall-clock cap per task (s)")
     args = p.parse_args()
     preset_name = "full" if args.full else args.preset

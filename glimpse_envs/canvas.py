@@ -138,11 +138,17 @@ class Canvas:
         images, labels = self._data.splits[check_split(split)]
         p = np.asarray(params, np.int64)
         B, S, n0 = p.shape[0], self.size, 3 * self.n_digits
+        if B == 1:  # one canvas: the same layers by slicing (max compositing is order-free)
+            return self._render_one(p, images, labels)
         out = np.zeros(B * S * S, np.uint8)
         base = (np.arange(B, dtype=np.int64) * (S * S))[:, None]
-        if (
-            self.n_clutter
-        ):  # every piece at once; maximum.at composites overlapping pieces correctly
+        # The pixel-wise maximum does not depend on the order of the layers, so the digits go in
+        # first, by plain assignment (their slots never overlap: all of them in one assignment),
+        # and the clutter pieces are composited onto them.
+        d = p[:, :n0].reshape(B, self.n_digits, 3)
+        at = (base + d[:, :, 2] * S + d[:, :, 1] + self._slot_x)[:, :, None] + self._digit_offsets
+        out[at] = images[d[:, :, 0]].reshape(B, self.n_digits, DIGIT * DIGIT)
+        if self.n_clutter:  # every piece at once; maximum.at composites overlapping pieces correctly
             c = p[:, n0:].reshape(B, self.n_clutter, 5)
             src = c[:, :, 0] + (c[:, :, 0] >= p[:, :1])  # any digit but the first target
             crops = images.reshape(-1)[
@@ -151,12 +157,25 @@ class Canvas:
             ]
             at = (base + c[:, :, 4] * S + c[:, :, 3])[:, :, None] + self._paste_offsets
             np.maximum.at(out, at.reshape(-1), crops.reshape(-1))
-        # the digits, on top; their slots never overlap, so all of them go in one assignment
-        d = p[:, :n0].reshape(B, self.n_digits, 3)
-        at = (base + d[:, :, 2] * S + d[:, :, 1] + self._slot_x)[:, :, None] + self._digit_offsets
-        digits = images[d[:, :, 0]].reshape(B, self.n_digits, DIGIT * DIGIT)
-        out[at] = np.maximum(out[at], digits) if self.n_clutter else digits
         return out.reshape(B, S, S), labels[d[:, :, 0]]
+
+    def _render_one(self, p: np.ndarray, images: np.ndarray, labels: np.ndarray):
+        """:meth:`render` of one description ``p`` (1, n_params), with slices instead of indices."""
+        S, n0, cs = self.size, 3 * self.n_digits, self.clutter_size
+        out = np.zeros((1, S, S), np.uint8)
+        canvas = out[0]
+        q = p[0].tolist()
+        for j in range(self.n_digits):
+            i, x, y = q[3 * j : 3 * j + 3]
+            x += j * self._slot
+            canvas[y : y + DIGIT, x : x + DIGIT] = images[i]
+        first = q[0]
+        for j in range(n0, n0 + 5 * self.n_clutter, 5):
+            src, u, v, x, y = q[j : j + 5]
+            src += src >= first  # any digit but the first target
+            region = canvas[y : y + cs, x : x + cs]
+            np.maximum(region, images[src, v : v + cs, u : u + cs], out=region)
+        return out, labels[p[:, 0:n0:3]]
 
     def sample(
         self, rng: np.random.Generator, batch: int, split: str = "train"

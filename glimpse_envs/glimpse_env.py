@@ -396,9 +396,74 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
             obs["emitted"] = int(self._emitted[0])
         return obs
 
+    def _step_one(self, x: int, y: int, d: int) -> tuple[float, bool]:
+        """``_step_rows`` for one env and a discrete action, in scalar arithmetic (the same values;
+        the single env's state arrays are not handed out, so they are updated in place)."""
+        t = int(self._t[0])
+        at_budget = t >= self.budget
+        n = self.n_targets
+        if n == 1:
+            correct = d == int(self._target1[0, 0])  # d = c + 1 answers class c; 0 never matches
+            terminated = d > 0 or at_budget
+            look = not terminated
+            self._last_answer[0] = d - 1
+            self._n_correct[0] = correct
+        else:
+            answer = d > 0
+            emitted = int(self._emitted[0])
+            slot = min(emitted, n - 1)
+            correct = answer and d == int(self._target1[0, slot])
+            if answer:
+                self._pred[0, slot] = d - 1
+                emitted += 1
+                self._emitted[0] = emitted
+            if correct:
+                self._n_correct[0] += 1
+            terminated = emitted >= n or (at_budget and not answer)
+            look = not answer and not at_budget
+        reward = 1.0 if correct else 0.0
+        if look:
+            loc = self._loc
+            loc[0, 0] = self._grid_points[x]
+            loc[0, 1] = self._grid_points[y]
+            self._glimpse = self.sensor(self._prep, loc, prepared=True)
+            t += 1
+            self._t[0] = t
+            if self._path is not None:
+                self._path[0, t - 1] = loc[0]
+        if terminated and self.glimpse_cost:
+            reward -= self.glimpse_cost * t
+        self._elapsed[0] += 1
+        return reward, terminated
+
     def step(self, action):
         if self._done:
             raise RuntimeError("step() called after the episode ended: call reset() first")
+        if (
+            not self.continuous
+            and type(action) is np.ndarray
+            and action.shape == (3,)
+            and action.dtype.kind in "iu"
+        ):
+            x, y, d = action.tolist()
+            G = self.grid
+            if 0 <= x < G and 0 <= y < G and 0 <= d <= self.num_classes:
+                reward, done = self._step_one(x, y, d)
+                t = int(self._t[0])
+                info: dict[str, Any] = {"glimpses": t, "pixels_sensed": t * self._ppg}
+                if done:
+                    self._done = True
+                    if self.n_targets == 1:
+                        info["label"] = int(self._labels[0, 0])
+                        info["prediction"] = d - 1
+                        info["is_success"] = bool(self._n_correct[0])
+                    else:
+                        info["label"] = self._labels[0].copy()
+                        info["prediction"] = self._pred[0].copy()
+                        info["is_success"] = bool(self._n_correct[0] == self.n_targets)
+                if self.render_mode == "human":
+                    self.render()
+                return self._obs(), reward, done, False, info
         reward, terminated, _ = self._step_rows(
             action[None] if isinstance(action, np.ndarray) else [action]
         )

@@ -63,7 +63,7 @@ def mouse_to_location(px: float, py: float, field_px: int) -> tuple[float, float
 
 
 def location_to_grid(location: tuple[float, float], grid: int) -> tuple[int, int]:
-    """The nearest action-grid point (column, row) of a location; grid point j is ``-1 + 2j/(G-1)``."""
+    """The action-grid point (column, row) nearest a location; point j is at ``-1 + 2j/(G-1)``."""
     ij = np.rint((np.asarray(location, np.float64) + 1.0) / 2.0 * (grid - 1))
     i, j = np.clip(ij, 0, grid - 1).astype(int)
     return int(i), int(j)
@@ -433,7 +433,7 @@ def play(
     env = gym.make(env_id, render_mode="rgb_array", **(env_kwargs or {}))
     game = make_game(env)
     game.reset(seed=seed)
-    pygame.init()
+    pygame.display.init()  # the window and its events only (no audio)
     pygame.display.set_caption(f"play {env_id}")
     screen, size, scale = None, None, max(1, zoom)
     clock = pygame.time.Clock()

@@ -6,6 +6,8 @@ Both are batched over images and locations, take locations as float (B, 2) array
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -51,7 +53,7 @@ class Retina:
         self._scale = (1.0 / (255.0 * block.astype(np.float64) ** 2)).astype(np.float32)[
             None, :, None, None
         ]
-        self._key = None
+        self._consts: dict = {}
 
     def check_canvas(self, size: int) -> None:
         """Raise ValueError unless the largest patch is at most twice the canvas side."""
@@ -68,7 +70,21 @@ class Retina:
         B, H, W = images.shape
         out = np.zeros((B, H + 1, W + 1), np.float32)
         inner = out[:, 1:, 1:]
-        if B < 16:
+        if images.dtype == np.uint8 and H * W * 255 < 2**24:
+            # Sums of uint8 pixels stay below 2**24, so every partial sum is an exact integer in
+            # int32 and float32 alike: any summation order gives the same integral images.
+            if B < 16:  # batch-last layout: both running sums are whole-row operations
+                a = images.transpose(1, 2, 0).astype(np.int32)
+                np.cumsum(a, axis=0, out=a)
+                np.cumsum(a, axis=1, out=a)
+                inner[:] = a.transpose(2, 0, 1)
+            else:  # no transposes of large batches: rows one by one (batched over B), then cumsum
+                a = images.astype(np.int32)
+                for r in range(1, H):
+                    a[:, r] += a[:, r - 1]
+                np.cumsum(a, axis=2, out=a)
+                inner[:] = a
+        elif B < 16:
             np.cumsum(
                 np.cumsum(images, axis=1, dtype=np.int32), axis=2, out=inner, dtype=np.float32
             )
@@ -80,6 +96,35 @@ class Retina:
                 inner[:, :, c] += inner[:, :, c - 1]
         return out
 
+    def _constants(self, B: int, H1: int, W1: int) -> dict:
+        """Per-shape constants, kept between calls (a dict: the envs alternate batch sizes)."""
+        key = (B, H1, W1)
+        const = self._consts.get(key)
+        if const is None:
+            if len(self._consts) > 64:
+                self._consts.clear()
+            const = self._consts[key] = {
+                "half": np.array([(W1 - 1) / 2.0, (H1 - 1) / 2.0]),
+                "hx": (W1 - 1) / 2.0,
+                "hy": (H1 - 1) / 2.0,
+                "limit": np.array([W1 - 1, H1 - 1]).reshape(1, 2, 1, 1),
+                "rowbase": (np.arange(B) * (H1 * W1)).reshape(B, 1, 1),
+                "index": {},  # B == 1: corner indices per pixel corner (cx, cy)
+            }
+        return const
+
+    def _index1(self, const: dict, cx: int, cy: int, H1: int, W1: int) -> np.ndarray:
+        """The flat corner indices (k, g + 1, g + 1) of one image at pixel corner (cx, cy)."""
+        cache = const["index"]
+        idx = cache.get((cx, cy))
+        if idx is None:
+            if len(cache) > 100_000:
+                cache.clear()
+            ex = np.minimum(np.maximum(cx + self._offsets, 0), W1 - 1)
+            ey = np.minimum(np.maximum(cy + self._offsets, 0), H1 - 1)
+            idx = cache[(cx, cy)] = (ey * W1)[:, :, None] + ex[:, None, :]
+        return idx
+
     def __call__(
         self, images: np.ndarray, locations: np.ndarray, prepared: bool | None = None
     ) -> np.ndarray:
@@ -88,17 +133,34 @@ class Retina:
             prepared = images.dtype == np.float32
         integral = images if prepared else self.prepare(images)
         B, H1, W1 = integral.shape
-        key = (B, H1, W1)
-        if key != self._key:  # per-shape constants, kept between calls
-            self._key = key
-            self._half = np.array([(W1 - 1) / 2.0, (H1 - 1) / 2.0])
-            self._limit = np.array([W1 - 1, H1 - 1]).reshape(1, 2, 1, 1)
-            self._rowbase = (np.arange(B) * (H1 * W1)).reshape(B, 1, 1)
+        const = self._constants(B, H1, W1)
+        if B == 1:  # one image: scalar corner, cached indices, a single gather
+            lx, ly = np.asarray(locations, np.float64).reshape(2).tolist()
+            cx = math.floor((lx + 1.0) * const["hx"] + 0.5)
+            cy = math.floor((ly + 1.0) * const["hy"] + 0.5)
+            corners = integral.reshape(-1).take(self._index1(const, cx, cy, H1, W1))
+            d = corners[:, 1:, :] - corners[:, :-1, :]
+            sums = d[:, :, 1:] - d[:, :, :-1]
+            sums *= self._scale[0]
+            return sums.reshape(1, *self.shape)
         # corner c = floor((l + 1) / 2 * S + 0.5), then the g + 1 block edges of every scale, clipped
-        c = np.floor((np.asarray(locations, np.float64) + 1.0) * self._half + 0.5).astype(np.int64)
-        edges = np.minimum(np.maximum(c[:, :, None, None] + self._offsets, 0), self._limit)
-        rows = edges[:, 1] * W1 + self._rowbase  # int64 indices: take() is fastest with intp
-        corners = integral.reshape(-1).take(rows[:, :, :, None] + edges[:, 0, :, None, :])
+        c = np.floor((np.asarray(locations, np.float64) + 1.0) * const["half"] + 0.5).astype(
+            np.int64
+        )
+        edges = np.minimum(np.maximum(c[:, :, None, None] + self._offsets, 0), const["limit"])
+        rows = edges[:, 1] * W1 + const["rowbase"]  # int64 indices: take() is fastest with intp
+        # the indices and corners go into buffers kept between calls (only the result is new);
+        # every index is in range, so take's "wrap" mode returns the same values, unbuffered
+        buffers = const.get("buffers")
+        if buffers is None:
+            g1 = self.size + 1
+            buffers = const["buffers"] = (
+                np.empty((B, self.scales, g1, g1), np.int64),
+                np.empty((B, self.scales, g1, g1), np.float32),
+            )
+        index, corners = buffers
+        np.add(rows[:, :, :, None], edges[:, 0, :, None, :], out=index)
+        integral.reshape(-1).take(index, out=corners, mode="wrap")
         d = corners[:, :, 1:, :] - corners[:, :, :-1, :]
         sums = d[:, :, :, 1:] - d[:, :, :, :-1]
         sums *= self._scale
@@ -168,10 +230,12 @@ class TileSensor:
         """Padded float32 tiles, (B, grid, grid, T, T), scaled to [0, 1]."""
         images = np.asarray(images)
         B = images.shape[0]
-        padded = np.pad(images, ((0, 0), self._pad, self._pad)).astype(np.float32) * np.float32(
-            1 / 255
-        )
         t, G = self.tile, self.grid
+        # zero padding, then scaled to [0, 1] (the same float32 products as padding first)
+        padded = np.zeros((B, t * G, t * G), np.float32)
+        lo, S = self._pad[0], images.shape[1]
+        padded[:, lo : lo + S, lo : lo + images.shape[2]] = images
+        padded *= np.float32(1 / 255)
         return np.ascontiguousarray(padded.reshape(B, G, t, G, t).transpose(0, 1, 3, 2, 4))
 
     def tile_index(self, locations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -187,6 +251,12 @@ class TileSensor:
         if prepared is None:
             prepared = images.ndim == 5
         tiles = images if prepared else self.prepare(images)
+        if tiles.shape[0] == 1:  # one image: scalar tile index, as tile_index computes it
+            G = self.grid
+            lx, ly = np.asarray(locations, np.float64).reshape(2).tolist()
+            col = min(max(math.floor((lx + 1.0) / 2.0 * G), 0), G - 1)
+            row = min(max(math.floor((ly + 1.0) / 2.0 * G), 0), G - 1)
+            return tiles[0, row, col].reshape(1, 1, self.tile, self.tile).copy()
         col, row = self.tile_index(locations)
         return tiles[np.arange(tiles.shape[0]), row, col][:, None]
 

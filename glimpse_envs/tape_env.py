@@ -28,6 +28,8 @@ from glimpse_envs.tape_tasks import TapeTask
 
 MOVE = np.array([0, 1, -1], np.int64)
 """Head displacement per move action: 0 stay, 1 right, 2 left."""
+_MOVE = (0, 1, -1)
+_INT64_0, _INT64_1 = np.int64(0), np.int64(1)
 
 ACTION_PARTS = ("input move", "memory move", "write", "output")
 INPUT_MOVES = {"tape": 3, "forward": 2, "stream": 1}
@@ -244,6 +246,19 @@ class TapeCore:
             return
         li = np.array([e[0].shape[0] for e in episodes], np.int64)
         lt = np.array([e[1].shape[0] for e in episodes], np.int64)
+        self.load_flat(
+            idx,
+            np.concatenate([e[0] for e in episodes]),
+            li,
+            np.concatenate([e[1] for e in episodes]),
+            lt,
+            lengths,
+            forced,
+        )
+
+    def load_flat(self, idx, inputs, li, targets, lt, lengths, forced) -> None:
+        """:meth:`load` of concatenated episodes: env ``idx[j]`` gets the j-th ``li[j]`` inputs and
+        ``lt[j]`` targets (``task.build_many``); every assignment batched over the envs."""
         if li.max() + 1 > self.inputs.shape[1] or lt.max() + 1 > self.targets.shape[1]:
             self._alloc(
                 max(int(li.max()) + 1, self.inputs.shape[1]),
@@ -252,9 +267,9 @@ class TapeCore:
         idx = np.asarray(idx, np.int64)
         self.inputs[idx] = 0
         self.targets[idx] = -1
-        for i, (x, y), a, b in zip(idx.tolist(), episodes, li.tolist(), lt.tolist()):
-            self.inputs[i, :a] = x
-            self.targets[i, :b] = y
+        # every row copy at once: the rows concatenated, scattered to row start + position in row
+        for flat, base, cat, lens in ((self._inf, self._ib, inputs, li), (self._tgf, self._tb, targets, lt)):
+            flat[np.repeat(base[idx] - (np.cumsum(lens) - lens), lens) + np.arange(cat.shape[0])] = cat
         self.mem[idx] = 0
         for arr in (self.in_pos, self.mem_pos, self.correct, self.t):
             arr[idx] = 0
@@ -264,7 +279,9 @@ class TapeCore:
             arr[idx] = False
         self.forced[idx] = forced
         if self.record:
-            for i, (x, y) in zip(idx.tolist(), episodes):
+            xs = np.split(inputs, np.cumsum(li)[:-1])
+            ys = np.split(targets, np.cumsum(lt)[:-1])
+            for i, x, y in zip(idx.tolist(), xs, ys):
                 self.history[i] = []
                 self.episodes[i] = (x.copy(), y.copy())
 
@@ -303,6 +320,56 @@ class TapeCore:
                 )
         return reward, terminated
 
+    def step_one(self, a0: int, a1: int, a2: int, a3: int) -> tuple[float, bool, bool]:
+        """:meth:`step` of a batch of one in scalar arithmetic (the same values and state):
+        (reward, terminated, hit). For the single env, whose arrays are not handed out."""
+        mp = int(self.mem_pos[0])
+        if a2 > 0:
+            self.mem[0, mp] = a2 - 1
+        slot = int(self.t[0]) if self.aligned else int(self.correct[0])
+        hit = (a3 - 1) == int(self.targets[0, slot])
+        correct = int(self.correct[0]) + hit
+        self.correct[0] = correct
+        mp = (mp + _MOVE[a1]) % self.m
+        self.mem_pos[0] = mp
+        ip, in_len = int(self.in_pos[0]), int(self.in_len[0])
+        if self.access == "stream":
+            ip = min(ip + 1, in_len)
+        elif self.access == "forward":
+            ip = min(ip + a0, in_len)
+        else:
+            ip = min(max(ip + _MOVE[a0], 0), in_len)
+        self.in_pos[0] = ip
+        t = int(self.t[0]) + 1
+        self.t[0] = t
+        tgt_len = int(self.tgt_len[0])
+        if self.aligned:
+            terminated = t >= tgt_len
+            self.success[0] = terminated and correct == tgt_len
+            reward = 1.0 if hit else 0.0
+        else:
+            wrong = (a3 > 0) != hit
+            self.wrong[0] = wrong
+            success = correct >= tgt_len
+            self.success[0] = success
+            ended = success or wrong
+            timeout = t >= int(self.limit[0]) and not ended
+            self.timeout[0] = timeout
+            terminated = ended or timeout
+            reward = -1.0 if timeout else float(hit) - 0.5 * float(wrong)
+        if self.record:
+            self.history[0].append((ip, mp, a3 - 1, hit))
+        return reward, terminated, hit
+
+    def observe_one(self) -> dict:
+        """:meth:`observe` of env 0 as the single env's observation dict."""
+        ip = int(self.in_pos[0])
+        return {
+            "input": self.inputs[0, ip],
+            "memory": self.mem[0, int(self.mem_pos[0])],
+            "input_done": _INT64_1 if ip >= int(self.in_len[0]) else _INT64_0,
+        }
+
     def observe(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(symbol under the input head, symbol under the memory head, input exhausted)."""
         return (
@@ -332,6 +399,7 @@ class TapeEnv(gym.Env):
         self.curriculum = self.config.curriculum()
         self._core = TapeCore(self.config, 1, record=render_mode is not None)
         self._nvec_u = self.config.nvec.astype(np.uint64)
+        self._nvec_list = self.config.nvec.tolist()
         self._done = True
         self._window = None
 
@@ -354,6 +422,19 @@ class TapeEnv(gym.Env):
             raise RuntimeError(
                 f"{self.env_name}: step() after the episode ended (or before reset()): call reset()"
             )
+        core = self._core
+        if type(action) is np.ndarray and action.shape == (4,) and action.dtype.kind in "iu":
+            a0, a1, a2, a3 = action.tolist()
+            n0, n1, n2, n3 = self._nvec_list
+            if 0 <= a0 < n0 and 0 <= a1 < n1 and 0 <= a2 < n2 and 0 <= a3 < n3:
+                reward, terminated, _ = core.step_one(a0, a1, a2, a3)
+                if terminated:
+                    self._done = True
+                    if not core.forced[0]:
+                        self.curriculum.record(core.success[0])
+                if self.render_mode == "human":
+                    self.render()
+                return core.observe_one(), reward, terminated, False, self._info()
         a = np.asarray(action)
         if (
             a.shape != (4,)
@@ -361,7 +442,6 @@ class TapeEnv(gym.Env):
             or (a.astype(np.uint64) >= self._nvec_u).any()
         ):
             raise self.config.action_error(action)
-        core = self._core
         reward, terminated = core.step(a.reshape(1, 4).astype(np.int64, copy=False))
         terminated = bool(terminated[0])
         if terminated:
@@ -373,8 +453,7 @@ class TapeEnv(gym.Env):
         return self._obs(), float(reward[0]), terminated, False, self._info()
 
     def _obs(self) -> dict:
-        inp, mem, done = self._core.observe()
-        return {"input": inp[0], "memory": mem[0], "input_done": done[0]}
+        return self._core.observe_one()
 
     def _info(self) -> dict:
         c = self._core
@@ -477,6 +556,21 @@ class TapeVectorEnv(VectorEnv):
     def _load(self, idx, lengths=None) -> None:
         """New episodes in sub-envs ``idx`` (one generator call per env; the rest batched)."""
         episodes, lens, forced = [], [], []
+        if lengths is None and len(idx) > 4:
+            # autoreset of many envs: per env only the curriculum's length and the episode's
+            # generator calls (task.draw_one); the episodes are built and loaded batched
+            rngs, curricula, draw_one = self._rngs, self.curricula, self.task.draw_one
+            for i in idx.tolist() if isinstance(idx, np.ndarray) else idx:
+                rng = rngs[i]
+                if rng is None:
+                    rng = rngs[i] = seeding.np_random(None)[0]
+                length = curricula[i].sample(rng)
+                lens.append(length)
+                episodes.append(draw_one(rng, length))
+            inputs, li, targets, lt = self.task.build_many(episodes, lens)
+            self._core.load_flat(idx, inputs, li, targets, lt, lens, False)
+            self._needs_reset[idx] = False
+            return
         for j, i in enumerate(idx):
             if self._rngs[i] is None:
                 self._rngs[i], _ = seeding.np_random(None)
@@ -549,9 +643,11 @@ class TapeVectorEnv(VectorEnv):
             reward *= keep
             terminated &= keep
             truncated &= keep
-        for i in np.flatnonzero(terminated):
-            if not core.forced[i]:
-                self.curricula[i].record(core.success[i])
+        counted = np.flatnonzero(terminated & ~core.forced)
+        if len(counted):
+            curricula = self.curricula
+            for i, success in zip(counted.tolist(), core.success[counted].tolist()):
+                curricula[i].record(success)
         ended = terminated | truncated
         infos = self._info()
         if mode == AutoresetMode.NEXT_STEP:

@@ -190,6 +190,24 @@ class TapeTask:
         t = targets[0]
         return inputs[0].astype(np.int64, copy=False), t[t >= 0].astype(np.int64, copy=False)
 
+    def draw_one(self, rng: np.random.Generator, length: int):
+        """The generator calls of one episode (the numbers :meth:`sample_one` draws);
+        :meth:`build_many` turns a list of them into episodes. The vector envs call this once per
+        env that resets. Default: the episode itself, ``sample_one(rng, length)``."""
+        return self.sample_one(rng, length)
+
+    def build_many(self, draws: list, lengths: list):
+        """The episodes of :meth:`draw_one` results, concatenated: ``(inputs, input lengths,
+        targets, target lengths)``, int64 1-D arrays; episode j is what ``sample_one`` returns."""
+        xs = [d[0] for d in draws]
+        ys = [d[1] for d in draws]
+        return (
+            np.concatenate(xs),
+            np.array([x.shape[0] for x in xs], np.int64),
+            np.concatenate(ys),
+            np.array([y.shape[0] for y in ys], np.int64),
+        )
+
     def target_lengths(self, targets: np.ndarray) -> np.ndarray:
         """Each row's target length (targets are padded with ``PAD`` = -1)."""
         return (np.asarray(targets) >= 0).sum(-1)
@@ -250,6 +268,21 @@ class CopyTask(TapeTask):
         np.add(x, 1, out=inputs[:length])
         inputs[length] = self.num_symbols + 1
         return inputs, x
+
+    def draw_one(self, rng, length):
+        return rng.integers(0, self.num_symbols, length)
+
+    def build_many(self, draws, lengths):
+        x = np.concatenate(draws)
+        lt = np.array(lengths, np.int64)
+        li = lt + 1
+        delimiters = np.cumsum(li) - 1
+        inputs = np.empty(delimiters[-1] + 1, np.int64)
+        data = np.ones(inputs.shape[0], bool)
+        data[delimiters] = False
+        inputs[data] = x + 1
+        inputs[delimiters] = self.num_symbols + 1
+        return inputs, li, x, lt
 
 
 class RepeatCopyTask(TapeTask):
@@ -342,6 +375,17 @@ class ReverseTask(TapeTask):
         x = rng.integers(0, self.num_symbols, length)
         return x + 1, x[::-1]
 
+    def draw_one(self, rng, length):
+        return rng.integers(0, self.num_symbols, length)
+
+    def build_many(self, draws, lengths):
+        x = np.concatenate(draws)
+        lt = np.array(lengths, np.int64)
+        starts = np.cumsum(lt) - lt
+        # position p of the row starting at s with length l holds x[s + l - 1 - (p - s)]
+        reverse = np.repeat(2 * starts + lt - 1, lt) - np.arange(x.shape[0])
+        return x + 1, lt, x[reverse], lt.copy()
+
 
 class ForwardReverseTask(ReverseTask):
     """Reverse with a forward-only input head (default ``input_access="forward"``): memory is needed."""
@@ -382,6 +426,14 @@ class DuplicatedInputTask(TapeTask):
     def sample_one(self, rng, length):
         x = rng.integers(0, self.num_symbols, length)
         return np.repeat(x + 1, self.duplication), x
+
+    def draw_one(self, rng, length):
+        return rng.integers(0, self.num_symbols, length)
+
+    def build_many(self, draws, lengths):
+        x = np.concatenate(draws)
+        lt = np.array(lengths, np.int64)
+        return np.repeat(x + 1, self.duplication), self.duplication * lt, x, lt
 
 
 class AssociativeRecallTask(TapeTask):
@@ -443,6 +495,22 @@ class AssociativeRecallTask(TapeTask):
         inputs = np.concatenate([items, q, digits[rows, query] + 1, q], 1)
         return inputs, digits[rows, query + 1]
 
+    def sample_one(self, rng, length):
+        # the same generator calls as _sample(rng, 1, length); the rest in scalar arithmetic
+        v, k = self.num_symbols, self.item_length
+        codes = rng.integers(0, v**k, (1, length))[0].tolist()
+        while len(set(codes)) < length:  # a repeated item: redraw the row
+            codes = rng.integers(0, v**k, (1, length))[0].tolist()
+        powers = [v ** (k - 1 - i) for i in range(k)]
+        items = [[c // p % v + 1 for p in powers] for c in codes]
+        query = int(rng.integers(0, length - 1, 1)[0])
+        inputs = []
+        for item in items:
+            inputs.append(v + 1)
+            inputs += item
+        inputs += [v + 2, *items[query], v + 2]
+        return np.array(inputs, np.int64), np.array(items[query + 1], np.int64) - 1
+
 
 class PrioritySortTask(TapeTask):
     """NTM priority sort: items (priority, vector); output the vectors of the highest priorities in order.
@@ -490,6 +558,16 @@ class PrioritySortTask(TapeTask):
         order = np.argsort(-q, axis=1, kind="stable")[:, : self.target_length(length)]
         return inputs, np.take_along_axis(x, order, 1)
 
+    def sample_one(self, rng, length):
+        v = self.num_symbols
+        x = rng.integers(0, v, (1, length))[0]
+        q = rng.integers(0, self.priority_levels, (1, length))[0]
+        inputs = np.empty(2 * length + 1, np.int64)
+        np.add(q, v + 1, out=inputs[0 : 2 * length : 2])
+        np.add(x, 1, out=inputs[1 : 2 * length : 2])
+        inputs[2 * length] = v + self.priority_levels + 1
+        return inputs, x[np.argsort(-q, kind="stable")[: self.target_length(length)]]
+
 
 class ReversedAdditionTask(TapeTask):
     """Gym's reversed addition: ``rows`` numbers of L base-``base`` digits, least significant first.
@@ -535,6 +613,17 @@ class ReversedAdditionTask(TapeTask):
             out[:, i], carry = s % b, s // b
         out[:, length] = carry
         return d.reshape(batch, -1) + 1, out
+
+    def sample_one(self, rng, length):
+        b = self.num_symbols
+        d = rng.integers(0, b, (1, length, self.rows))[0]
+        out, carry = [], 0
+        for s in d.sum(1).tolist():
+            s += carry
+            out.append(s % b)
+            carry = s // b
+        out.append(carry)
+        return d.reshape(-1) + 1, np.array(out, np.int64)
 
 
 class DynamicNGramsTask(TapeTask):
@@ -587,6 +676,23 @@ class DynamicNGramsTask(TapeTask):
             bits[:, i] = u[:, i] < table[rows, ctx]
             ctx = ((ctx << 1) | bits[:, i]) & (2**c - 1)
         return bits + 1, bits[:, 1:].copy()
+
+    def sample_one(self, rng, length):
+        # the same generator calls as _sample(rng, 1, length); the sequence in scalar arithmetic
+        c = self.n - 1
+        mask = 2**c - 1
+        table = rng.beta(0.5, 0.5, (1, 2**c))[0].tolist()
+        u = rng.random((1, length))[0].tolist()
+        bits = [0] * length
+        ctx = 0
+        for i in range(min(c, length)):
+            bit = bits[i] = int(u[i] < 0.5)
+            ctx = ((ctx << 1) | bit) & mask
+        for i in range(c, length):
+            bit = bits[i] = int(u[i] < table[ctx])
+            ctx = ((ctx << 1) | bit) & mask
+        x = np.array(bits, np.int64)
+        return x + 1, x[1:].copy()
 
     def bayes_expected_score(self, length: int = 200, episodes: int = 4000, seed: int = 0) -> float:
         """Expected return of the Bayes-optimal predictor (one point per correct prediction).

@@ -208,6 +208,7 @@ AGENT_ENVS = [
     ("cnn", "glimpse_envs/MNIST-v0", {"hidden": 16}),
     ("tape-reinforce", "glimpse_envs/Copy-v0", {"hidden": 16}),
     ("ntm", "glimpse_envs/Copy-v0", {"controller_size": 16, "eval_lengths": [3]}),
+    ("lstm", "glimpse_envs/Copy-v0", {"hidden": 16, "layers": 1, "eval_lengths": [3]}),
 ]
 
 
