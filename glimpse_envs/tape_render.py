@@ -64,15 +64,26 @@ def _cells(values: np.ndarray, cell: int = CELL) -> np.ndarray:
     return img
 
 
+TRACE_STEPS = 96  # the heads-over-time panel shows the most recent steps
+TRACE_SCALE = 2
+
+
 def rgb_array(core, i: int) -> np.ndarray:
-    """RGB frame (H, W, 3) uint8 of env ``i`` of a ``TapeCore``."""
+    """RGB frame (H, W, 3) uint8 of env ``i`` of a ``TapeCore``.
+
+    The frame's size depends only on the env's configuration (one cell per memory cell across,
+    the last ``TRACE_STEPS`` steps down), never on the episode, so video recorders get frames of
+    one shape.
+    """
     task = core.task
+    width = core.m
     n_in = int(core.in_len[i])
     tgt = core.targets[i, : int(core.tgt_len[i])]
     hist = core.history[i] if core.record else []
-    used = max([n_in + 1] + [h[1] + 1 for h in hist] + [int(core.mem_pos[i]) + 1])
-    width = max(n_in + 1, min(core.m, used), len(tgt), 8)
-    pad = lambda a: np.concatenate([a, np.full(width - len(a), -1)])[:width]
+
+    def pad(a):
+        return np.concatenate([a[:width], np.full(max(0, width - len(a)), -1)])
+
     rows = [
         _cells(_gray(pad(core.inputs[i, : n_in + 1]), task.input_size)),
         _cells(_gray(pad(core.mem[i, :width]), task.input_size)),
@@ -80,20 +91,24 @@ def rgb_array(core, i: int) -> np.ndarray:
     ]
     out_row = dr.blank(CELL, width * CELL)
     emitted = [(s, ok) for _, _, s, ok in hist if s >= 0]
-    for j, (s, ok) in enumerate(emitted[:width]):
+    for j, (s, ok) in enumerate(emitted[-width:]):
         dr.fill_rect(out_row, j * CELL + 1, 1, CELL - 2, CELL - 2, dr.GREEN if ok else dr.RED)
     rows.append(out_row)
     frame = dr.vstack(rows, gap=2, color=dr.GRAY)
-    # heads over time, NTM-figure style: one row per step
-    steps = max(len(hist), 1)
-    scale = max(1, min(4, 256 // steps))
-    trace = dr.blank(steps * scale, width * CELL, (16, 16, 16))
-    for k, (ip, mp, _, _) in enumerate(hist):
-        dr.fill_rect(trace, mp * CELL, k * scale, CELL, scale, dr.BLUE)
-        dr.fill_rect(trace, ip * CELL + CELL // 4, k * scale, CELL // 2, scale, dr.RED)
+    # heads over time, NTM-figure style: one row per step, the most recent at the bottom
+    trace = dr.blank(TRACE_STEPS * TRACE_SCALE, width * CELL, (16, 16, 16))
+    recent = hist[-TRACE_STEPS:]
+    top = TRACE_STEPS - len(recent)
+    for k, (ip, mp, _, _) in enumerate(recent):
+        y = (top + k) * TRACE_SCALE
+        dr.fill_rect(trace, mp * CELL, y, CELL, TRACE_SCALE, dr.BLUE)
+        if ip < width:
+            dr.fill_rect(trace, ip * CELL + CELL // 4, y, CELL // 2, TRACE_SCALE, dr.RED)
     # current heads marked over the tapes
-    dr.rect(frame, int(core.in_pos[i]) * CELL, 0, CELL, CELL, dr.RED)
-    mp = int(core.mem_pos[i])
-    if mp < width:
-        dr.rect(frame, mp * CELL, CELL + 2, CELL, CELL, dr.BLUE)
-    return dr.vstack([frame, trace], gap=4, color=dr.BLACK)
+    ip = int(core.in_pos[i])
+    if ip < width:
+        dr.rect(frame, ip * CELL, 0, CELL, CELL, dr.RED)
+    dr.rect(frame, int(core.mem_pos[i]) * CELL, CELL + 2, CELL, CELL, dr.BLUE)
+    image = dr.vstack([frame, trace], gap=4, color=dr.BLACK)
+    extra = -image.shape[0] % 16  # video codecs want sizes in blocks of 16
+    return dr.vstack([image, dr.blank(extra, image.shape[1])], gap=0) if extra else image

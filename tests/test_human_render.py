@@ -13,15 +13,6 @@ import glimpse_envs
 ALL_IDS = glimpse_envs.registered_ids()
 VISUAL_IDS = [i for i in ALL_IDS if str(gym.spec(i).entry_point).startswith("glimpse_envs.visual:")]
 
-#: tape_render.rgb_array sizes its frame from the episode so far (the input, the cells the memory
-#: head has visited, one trace row per step), so a tape env's frames change shape as it runs, and
-#: RecordVideo (moviepy needs one frame size) fails. Fixed by sizing the frame from the env's
-#: configuration (max_length, memory_size, time limit) instead; until then these are expected.
-_UNSTABLE = pytest.mark.xfail(
-    reason="tape_render.rgb_array frame shape grows with the episode (fix in tape_render.py)",
-    strict=False,
-)
-SHAPE_IDS = [i if i in VISUAL_IDS else pytest.param(i, marks=_UNSTABLE) for i in ALL_IDS]
 
 
 def _make(env_id: str, tiny, **kwargs) -> gym.Env:
@@ -52,7 +43,7 @@ def test_render_modes_and_fps_declared(env_id, tiny):
     env.close()
 
 
-@pytest.mark.parametrize("env_id", SHAPE_IDS)
+@pytest.mark.parametrize("env_id", ALL_IDS)
 def test_rgb_array_frames_keep_one_shape(env_id, tiny):
     env = _make(env_id, tiny, render_mode="rgb_array")
     shapes, dtypes = set(), set()
@@ -82,7 +73,7 @@ def test_human_window_opens_and_closes(env_id, tiny):
     assert width >= 32 and height >= 32
 
 
-@pytest.mark.parametrize("env_id", SHAPE_IDS)
+@pytest.mark.parametrize("env_id", ALL_IDS)
 def test_record_video_writes_a_file(env_id, tiny, tmp_path):
     pytest.importorskip("moviepy")
     from gymnasium.wrappers import RecordVideo
