@@ -136,9 +136,7 @@ def _add_fields(parser: argparse.ArgumentParser, cls: type, skip: set[str], titl
         help_text = f.metadata.get("help", "")
         if not help_text:
             raise TypeError(f"{cls.__qualname__}.{f.name} has no help text (use agents.base.option)")
-        flags = [f"--{f.name.replace('_', '-')}"]
-        if "_" in f.name and not isinstance(default, bool):
-            flags.append(f"--{f.name}")
+        flags = [f"--{f.name.replace('_', '-')}"]  # --num_envs works too (normalise_flags)
         kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS,
                                   "help": f"{help_text} (default: {json.dumps(default)})"}
         if isinstance(default, bool):
@@ -171,6 +169,17 @@ def build_train_parser(cfg_cls: type | None) -> argparse.ArgumentParser:
     return parser
 
 
+def normalise_flags(argv: list[str]) -> list[str]:
+    """``--num_envs 8`` and ``--num_envs=8`` as ``--num-envs``: both spellings are accepted."""
+    out = []
+    for token in argv:
+        if token.startswith("--"):
+            name, eq, value = token.partition("=")
+            token = name.replace("_", "-") + eq + value
+        out.append(token)
+    return out
+
+
 def parse_train_args(argv: list[str]):
     """``(RunConfig, agent Config, parsed namespace, checkpoint or None)`` from the command line.
 
@@ -178,6 +187,7 @@ def parse_train_args(argv: list[str]):
     be given differently (a clear error otherwise)."""
     from agents.base import RunConfig
 
+    argv = normalise_flags(argv)
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--agent", default=None)
     pre.add_argument("--resume", default=None)

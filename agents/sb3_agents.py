@@ -352,7 +352,7 @@ class _SB3Trainer(Trainer):
         if self.family == "tape":
             from agents.tape_eval import DEFAULT_EPISODES
 
-            return DEFAULT_EPISODES
+            return DEFAULT_EPISODES.get(split, 500)
         return super().default_episodes(split)
 
     def trace(self, split: str, index: int) -> dict[str, Any]:

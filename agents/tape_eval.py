@@ -7,10 +7,11 @@ Both the REINFORCE tape agent and the SB3 agents use these, so every tape agent 
   on a *forced* short length (``reset(options={"reset_mask", "length"})``), which the env's
   curriculum does not count, and its steps are ignored until the batch is over; so the curriculum
   only ever sees the episodes that were trained on.
-* :func:`evaluate_tape_policy` scores a policy on fixed episodes: for each evaluation length
-  ``L`` (the training maximum, twice and six times it, where the memory allows), episode ``i``
-  is the env's episode for seed ``fixed_seed(split, L, i)`` and ``options={"length": L}``, the same
-  in every process for every agent. It reports ``success`` (all lengths), ``success@L`` and
+* :func:`evaluate_tape_policy` scores a policy on fixed episodes: ``episodes`` at each evaluation
+  length ``L`` (the training maximum, twice and six times it, where the memory allows; as the soft
+  baselines of ``agents/supervised.py``, ``episodes`` counts per length), episode ``i`` being the
+  env's episode for seed ``fixed_seed(split, L, i)`` and ``options={"length": L}``, the same in
+  every process for every hard agent. It reports ``success`` (all lengths), ``success@L`` and
   ``reward@L``.
 """
 
@@ -22,7 +23,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-DEFAULT_EPISODES = 300
+#: fixed episodes per evaluation length when train.py asks for "all" of a split
+DEFAULT_EPISODES = {"test": 1000, "validation": 500}
 SPLIT_CODE = {"train": 0, "validation": 1, "test": 2}
 
 #: ``act(obs, starts) -> actions``: ``starts[i]`` is True where sub-env i's episode starts at obs
@@ -127,9 +129,9 @@ def evaluate_tape_policy(
     env_id: str, env_kwargs: dict | None, make_policy: Callable[[], Policy], split: str,
     episodes: int, seed: int = 0, lengths: list[int] | None = None, batch: int = 100,
 ) -> dict[str, float]:
-    """Success of a deterministic policy on the fixed episodes (``episodes`` split over lengths)."""
+    """Success of a deterministic policy on ``episodes`` fixed episodes at each length."""
     lengths = lengths or eval_lengths(env_id, env_kwargs)
-    per = max(1, episodes // len(lengths))
+    per = max(1, episodes)
     out: dict[str, float] = {}
     solved = total = 0
     for length in lengths:

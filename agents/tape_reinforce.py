@@ -260,7 +260,7 @@ class TapeReinforceTrainer(Trainer):
         return act
 
     def default_episodes(self, split: str) -> int:
-        return DEFAULT_EPISODES
+        return DEFAULT_EPISODES.get(split, 500)
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),

@@ -223,7 +223,9 @@ def main(argv: list[str] | None = None) -> dict:
         + [f"- {k}: {v}" for k, v in meta.items()]
         + ["", table, ""]
     )
-    md.append("Visual ids (`look`): random grid locations, decision 0, so episodes run their whole budget.")
+    md.append(
+        "Visual ids (`look`): random grid locations, decision 0, so episodes run their whole budget."
+    )
     md.append(
         "Tape ids: `random` samples the action space uniformly; a random output symbol is almost"
         " always wrong and ends the episode, so nearly every step resets (it measures resets)."

@@ -23,11 +23,20 @@ date and git revision.
     python benchmarks/hard_vs_soft.py --quick              # run what is missing, then report
     python benchmarks/hard_vs_soft.py report --quick       # only gather the results
     python benchmarks/hard_vs_soft.py --preset smoke       # 2 tiny configurations x 2 seeds, ~1 min
+    python benchmarks/hard_vs_soft.py --quick --scale 0.1  # every quick configuration, 1/10 budget
     python benchmarks/hard_vs_soft.py --full --device cuda --jobs 4      # the papers' budgets
     python benchmarks/hard_vs_soft.py --full --backend ray --ray-address auto  # on a Ray cluster
 
 ``--only ram cnn`` (or ``--only ClutteredMNIST``, any substring of a run's name) restricts what is
-run; the report always covers the whole preset and shows runs not made yet as such.
+run; the report always covers the whole preset and shows runs not made yet as such. Ctrl-C stops
+the sweep: the running ``train.py`` processes write a checkpoint, and the same command resumes them.
+``--backend ray`` hands the runs to Ray Tune instead (``benchmarks/ray_backend.py``), one trial per
+run, with the same result files.
+
+The quick preset's budgets are computed, not guessed: ``QUICK_TRAIN_S`` seconds of training times
+each agent's single-thread speed measured on this 2-core CPU (``CPU_SPS``); ``plan --quick`` prints
+the estimated wall time (about 20 minutes on an otherwise idle machine). The estimate does not
+hold on a CPU shared with other work: run it on a quiet machine.
 
 Error is the test error in percent on the fixed test split (``canvas.fixed("test", i)``: the same
 images for every agent); on tape envs it is 100 x (1 - success) over the agents' common
@@ -51,7 +60,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +194,6 @@ class Preset:
     description: str
     common_flags: tuple[str, ...] = ()
     device: str = "cpu"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def runs(self, seeds: Sequence[int] | None = None) -> list[Run]:
         return [Run(c, s) for c in self.configs for s in (seeds or self.seeds)]
@@ -210,8 +218,8 @@ CPU_SPS: dict[tuple[str, str], float] = {
 #: per run, on top of training: process start, imports, env and data set-up (s)
 RUN_OVERHEAD_S = 6.0
 #: scoring the whole fixed test split (10,000 canvases; tapes: 300 episodes), one core (s)
-TEST_S: dict[str, float] = {"ppo": 12.0, "recurrent-ppo": 12.0, "cnn": 6.0, "ntm": 5.0,
-                            "lstm": 5.0}
+TEST_S: dict[str, float] = {"ppo": 12.0, "recurrent-ppo": 12.0, "cnn": 6.0, "ntm": 6.0,
+                            "lstm": 4.0}
 TEST_S_DEFAULT = 3.0
 #: training seconds per quick run: 17 configurations x 2 seeds = 34 runs of ~70 s with the
 #: overheads, 2 at a time: ~20 min (``plan --quick``), leaving ~30% for misestimated speeds
@@ -233,8 +241,11 @@ def _round_steps(x: float) -> int:
     return int(round(x / scale) * scale)
 
 
-def _copy_flags(agent: str, max_length: int | None, eval_lengths: Sequence[int]) -> tuple[str, ...]:
-    """Flags that put every tape agent on the same training range and evaluation lengths."""
+def _copy_flags(agent: str, max_length: int | None, eval_lengths: Sequence[int],
+                per_length: int = 0) -> tuple[str, ...]:
+    """Flags that put every tape agent on the same training range, evaluation lengths and number
+    of test sequences per length (NTM and LSTM count ``--test-episodes`` per length, the RL tape
+    agents in all, split over the lengths: agents/supervised.py, agents/tape_eval.py)."""
     flags: list[str] = []
     if max_length is not None:
         flags += ["--env-kwargs", json.dumps({"max_length": max_length})]
@@ -242,6 +253,9 @@ def _copy_flags(agent: str, max_length: int | None, eval_lengths: Sequence[int])
         if max_length is not None:
             flags += ["--max-length", str(max_length)]
         flags += ["--eval-lengths", json.dumps(list(eval_lengths))]
+    if per_length:
+        n = per_length if agent in ("ntm", "lstm") else per_length * len(eval_lengths)
+        flags += ["--test-episodes", str(n)]
     return tuple(flags)
 
 
@@ -251,7 +265,7 @@ def quick_configs() -> list[Config]:
     configs = [Config(env, agent, _round_steps(QUICK_TRAIN_S * CPU_SPS[(agent, env)]))
                for env in QUICK_VISUAL_ENVS for agent in VISUAL_AGENTS]
     configs += [Config("Copy-v0", agent, _round_steps(QUICK_TRAIN_S * CPU_SPS[(agent, "Copy-v0")]),
-                       _copy_flags(agent, QUICK_COPY_MAX, QUICK_COPY_EVAL), label="len1-5")
+                       _copy_flags(agent, QUICK_COPY_MAX, QUICK_COPY_EVAL, 300), label="len1-5")
                 for agent in TAPE_AGENTS]
     return configs
 
@@ -283,9 +297,9 @@ def full_configs() -> list[Config]:
         else:
             configs.append(Config(env, "draw", epochs * 55_000 * 8))
         configs += [Config(env, "mlp", epochs * 55_000), Config(env, "cnn", epochs * 55_000)]
-    configs += [Config("Copy-v0", "tape-reinforce", 20_000_000),
-                Config("Copy-v0", "ntm", 5_000_000, _copy_flags("ntm", None, COPY_EVAL_LENGTHS)),
-                Config("Copy-v0", "lstm", 5_000_000, _copy_flags("lstm", None, COPY_EVAL_LENGTHS))]
+    configs += [Config("Copy-v0", agent, steps, _copy_flags(agent, None, COPY_EVAL_LENGTHS, 1000))
+                for agent, steps in (("tape-reinforce", 20_000_000), ("ntm", 5_000_000),
+                                     ("lstm", 5_000_000))]
     return configs
 
 
@@ -450,7 +464,8 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
         result["train_dir"] = str(found[-1].parent)
     else:
         result["status"] = "failed"
-        why = _error_line(stderr) if rc != 0 else "train.py wrote no results.json"
+        why = ("interrupted (a checkpoint is resumed next time)" if rc in (130, -2) else
+               _error_line(stderr) if rc != 0 else "train.py wrote no results.json")
         result["error"] = f"exit {rc}: {why}" if rc not in (0, -1) else why
         result["stderr_tail"] = stderr[-3000:]
     _write_json(rdir / RESULT_FILE, result)

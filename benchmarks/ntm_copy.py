@@ -84,6 +84,7 @@ def main() -> None:
     p.add_argument("--extra-budget", type=int, default=-1,
                    help="env steps for the NTM on each extra task (-1: preset, 0: skip them)")
     p.add_argument("--models", nargs="+", default=["ntm", "lstm"])
+    p.add_argument("--no-copy", action="store_true", help="skip copy: only the NTM's extra tasks")
     p.add_argument("--controller", default="lstm", help="NTM controller: lstm or feedforward")
     p.add_argument("--optimizer", default="adam", help="NTM optimiser: adam or rmsprop")
     p.add_argument("--lr", type=float, default=0.0,
@@ -112,7 +113,7 @@ def main() -> None:
     record["copy"], record["extra"] = [], []
     lengths = sorted(set(COPY_LENGTHS + PLOT_LENGTHS))
     curves = {}
-    for model in args.models:
+    for model in [] if args.no_copy else args.models:
         print(f"{model}: Copy-v0 for {budget:,d} env steps ({device})", flush=True)
         tr = make(model, "glimpse_envs/Copy-v0", args.seed, device, preset["batch"], args.lr,
                   lengths, args)
@@ -123,7 +124,7 @@ def main() -> None:
         record["copy"].append({"model": model, "parameters": tr.num_parameters(), **trained,
                                "test_wall_s": round(time.perf_counter() - t0, 1), "test": test})
         print("  " + "  ".join(f"@{n}: {test[f'bit_errors@{n}']:.2f}" for n in COPY_LENGTHS))
-    if "ntm" in args.models:
+    if "ntm" in args.models or args.no_copy:
         for env, (ev, trained_on) in EXTRA.items():
             if not extra:
                 break
@@ -135,9 +136,11 @@ def main() -> None:
             print("  " + "  ".join(f"@{n}: {test[f'bit_errors@{n}']:.2f}" for n in ev))
 
     name = f"ntm_copy__{args.preset}" + (f"_{budget}" if args.budget else "")
+    name += "_extra" if args.no_copy else ""
     png = RESULTS / f"{name}.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    plot(curves, lengths, png)
+    if curves:
+        plot(curves, lengths, png)
     lines = [("Wrong bits per sequence (8-bit vectors, fixed test sequences) after training on copy "
              "lengths 1-20; success = fraction of sequences with no wrong bit."), "",
              "| model | " + " | ".join(f"bits wrong @{n}" for n in COPY_LENGTHS)
@@ -154,7 +157,8 @@ def main() -> None:
                   "", "| length | " + " | ".join(str(n) for n in ev) + " |", "|---" * (len(ev) + 1) + "|",
                   "| bits wrong | " + " | ".join(f"{r['test'][f'bit_errors@{n}']:.2f}" for n in ev) + " |",
                   "| success | " + " | ".join(f"{r['test'][f'success@{n}']:.2f}" for n in ev) + " |"]
-    lines += ["", f"Plot: `{png.name}`."]
+    if curves:
+        lines += ["", f"Plot: `{png.name}`."]
     table = "\n".join(lines)
     path = write(name, record, table)
     print(table)

@@ -44,7 +44,7 @@ def success_at(trainer, length: int, episodes: int) -> float | None:
     except ValueError:
         return None
     res = evaluate_tape_policy(trainer.run.env, trainer.run.env_kwargs, trainer._greedy_policy,
-                               "test", episodes, lengths=[length])
+                               "test", episodes, lengths=[length], batch=min(episodes, 100))
     return res["success"]
 
 
@@ -84,7 +84,7 @@ def main() -> None:
         config = trainer.vec.unwrapped.config
         print(f"{task}: curriculum {config.min_length}..{config.max_length}, access "
               f"{config.access}, {budget:,} env steps", flush=True)
-        res = train_with_curve(trainer, budget, preset["eval_every"], 60,
+        res = train_with_curve(trainer, budget, preset["eval_every"], 50,
                                time_limit=args.time_limit, label=task)
         reached = max(c.current for c in trainer.vec.unwrapped.curricula)
         ladder: dict[int, float] = {}

@@ -148,7 +148,7 @@ class Canvas:
         d = p[:, :n0].reshape(B, self.n_digits, 3)
         at = (base + d[:, :, 2] * S + d[:, :, 1] + self._slot_x)[:, :, None] + self._digit_offsets
         out[at] = images[d[:, :, 0]].reshape(B, self.n_digits, DIGIT * DIGIT)
-        if self.n_clutter:  # every piece at once; maximum.at composites overlapping pieces correctly
+        if self.n_clutter:  # every piece at once; maximum.at composites overlapping pieces
             c = p[:, n0:].reshape(B, self.n_clutter, 5)
             src = c[:, :, 0] + (c[:, :, 0] >= p[:, :1])  # any digit but the first target
             crops = images.reshape(-1)[

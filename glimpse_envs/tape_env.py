@@ -268,8 +268,12 @@ class TapeCore:
         self.inputs[idx] = 0
         self.targets[idx] = -1
         # every row copy at once: the rows concatenated, scattered to row start + position in row
-        for flat, base, cat, lens in ((self._inf, self._ib, inputs, li), (self._tgf, self._tb, targets, lt)):
-            flat[np.repeat(base[idx] - (np.cumsum(lens) - lens), lens) + np.arange(cat.shape[0])] = cat
+        for flat, base, cat, lens in (
+            (self._inf, self._ib, inputs, li),
+            (self._tgf, self._tb, targets, lt),
+        ):
+            starts = base[idx] - (np.cumsum(lens) - lens)
+            flat[np.repeat(starts, lens) + np.arange(cat.shape[0])] = cat
         self.mem[idx] = 0
         for arr in (self.in_pos, self.mem_pos, self.correct, self.t):
             arr[idx] = 0

@@ -344,6 +344,29 @@ class RepeatCopyTask(TapeTask):
         targets[-1] = self.num_symbols
         return inputs, targets
 
+    def draw_one(self, rng, length):
+        x = rng.integers(0, self.num_symbols, length)
+        return x, rng.integers(self.min_repeats, self.max_repeats + 1, 1)
+
+    def build_many(self, draws, lengths):
+        x = np.concatenate([d[0] for d in draws])
+        n = np.concatenate([d[1] for d in draws])
+        length = np.array(lengths, np.int64)
+        li = length + 1
+        counts = np.cumsum(li) - 1  # the repeat-count marker closes each input
+        inputs = np.empty(counts[-1] + 1, np.int64)
+        data = np.ones(inputs.shape[0], bool)
+        data[counts] = False
+        inputs[data] = x + 1
+        inputs[counts] = self.num_symbols + n
+        lt = n * length + 1
+        ends = np.cumsum(lt) - 1  # the end marker closes each target
+        local = np.arange(ends[-1] + 1) - np.repeat(ends + 1 - lt, lt)
+        source = np.repeat(np.cumsum(length) - length, lt) + local % np.repeat(length, lt)
+        targets = x[source]
+        targets[ends] = self.num_symbols
+        return inputs, li, targets, lt
+
 
 class ReverseTask(TapeTask):
     """Gym's reverse: ``x_1 .. x_L`` (then blanks); output ``x_L .. x_1``.
