@@ -10,8 +10,8 @@ Both the REINFORCE tape agent and the SB3 agents use these, so every tape agent 
 * :func:`evaluate_tape_policy` scores a policy on fixed episodes: ``episodes`` at each evaluation
   length ``L`` (the training maximum, twice and six times it, where the memory allows; as the soft
   baselines of ``agents/supervised.py``, ``episodes`` counts per length), episode ``i`` being the
-  env's episode for seed ``fixed_seed(split, L, i)`` and ``options={"length": L}``, the same in
-  every process for every hard agent. It reports ``success`` (all lengths), ``success@L`` and
+  env's episode for seed ``fixed_seed(split, L, i)`` and ``options={"length": L}``, which is
+  ``task.fixed(split, L, [i])``: the same sequences the soft baselines are scored on. It reports ``success`` (all lengths), ``success@L`` and
   ``reward@L``.
 """
 
@@ -23,9 +23,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from glimpse_envs.tape_tasks import fixed_seed
+
 #: fixed episodes per evaluation length when train.py asks for "all" of a split
 DEFAULT_EPISODES = {"test": 1000, "validation": 500}
-SPLIT_CODE = {"train": 0, "validation": 1, "test": 2}
 
 #: ``act(obs, starts) -> actions``: ``starts[i]`` is True where sub-env i's episode starts at obs
 Policy = Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray]
@@ -41,7 +42,7 @@ def make_tape_vec(env_id: str, num_envs: int, env_kwargs: dict | None = None):
 
 def curricula_state(vec) -> list[tuple[int, list[bool]]]:
     """The per-sub-env curriculum state of a native tape vector env (for checkpoints)."""
-    return [(c.current, list(c._results)) for c in vec.unwrapped.curricula]
+    return [c.state() for c in vec.unwrapped.curricula]
 
 
 def load_curricula_state(vec, state: list) -> None:
@@ -50,16 +51,8 @@ def load_curricula_state(vec, state: list) -> None:
     if len(state) != len(curricula):
         raise ValueError(f"checkpoint has {len(state)} env curricula, the run has {len(curricula)} "
                          "envs (num_envs must match)")
-    for c, (current, results) in zip(curricula, state):
-        c.current = int(current)
-        c._results.clear()
-        c._results.extend(bool(r) for r in results)
-
-
-def fixed_seed(split: str, length: int, index: int) -> int:
-    """The seed of evaluation episode ``index`` at ``length`` of ``split`` (a pure function)."""
-    ss = np.random.SeedSequence([index, length, SPLIT_CODE[split], 2015])
-    return int(ss.generate_state(1, np.uint32)[0])
+    for c, s in zip(curricula, state):
+        c.load_state(s)
 
 
 def play_episodes(

@@ -24,7 +24,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from glimpse_envs.tape_tasks import TapeTask
+from glimpse_envs.tape_tasks import TapeTask, fixed_seed
 
 MOVE = np.array([0, 1, -1], np.int64)
 """Head displacement per move action: 0 stay, 1 right, 2 left."""
@@ -55,6 +55,21 @@ class Curriculum:
         if self.current == self.min_length:  # nothing to draw
             return self.min_length
         return int(rng.integers(self.min_length, self.current + 1))
+
+    def state(self) -> tuple[int, list[bool]]:
+        """``(current, recent results)``: what a checkpoint needs to continue the curriculum."""
+        return self.current, list(self._results)
+
+    def load_state(self, state: tuple[int, list[bool]]) -> None:
+        """Restore what :meth:`state` returned."""
+        current, results = state
+        if not self.min_length <= int(current) <= self.max_length:
+            raise ValueError(
+                f"curriculum length {current} is outside [{self.min_length}, {self.max_length}]"
+            )
+        self.current = int(current)
+        self._results.clear()
+        self._results.extend(bool(r) for r in results)
 
     def record(self, success: bool) -> None:
         self._results.append(bool(success))
@@ -383,6 +398,22 @@ class TapeCore:
         )
 
 
+def _fixed_options(config, curriculum, options: dict, env: int) -> tuple[int, int]:
+    """(length, index) of a fixed-episode reset for sub-env ``env`` (0 for a single env)."""
+    length = options.get("length")
+    length = config.check_length(curriculum.max_length if length is None else length)
+    index = options.get("index")
+    if index is None:
+        raise ValueError(
+            f"{config.env_name}: reset(options={{'split': ...}}) also needs 'index' (an int, or one "
+            "int per env) naming the fixed episode"
+        )
+    index = int(index) + env if np.ndim(index) == 0 else int(index[env])
+    if index < 0:
+        raise ValueError(f"{config.env_name}: fixed episode index must be >= 0, got {index}")
+    return length, index
+
+
 class TapeEnv(gym.Env):
     """Base of the tape envs; a task subclass sets ``task_class`` and ``env_name`` (see ``tape.py``)."""
 
@@ -408,14 +439,20 @@ class TapeEnv(gym.Env):
         self._window = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode. ``options``: ``{"length": n}`` forces a length; ``{"split": s,
+        "index": i}`` (with an optional length, else the curriculum's ``max_length``) plays
+        episode i of the fixed evaluation set, ``task.fixed(s, length, [i])``."""
         super().reset(seed=seed)
-        forced = options is not None and options.get("length") is not None
-        length = (
-            self.config.check_length(options["length"])
-            if forced
-            else self.curriculum.sample(self.np_random)
-        )
-        self._core.load([0], [self.task.sample_one(self.np_random, length)], [length], [forced])
+        options = options or {}
+        rng, length, forced = self.np_random, options.get("length"), options.get("length") is not None
+        if options.get("split") is not None:
+            length, index = _fixed_options(self.config, self.curriculum, options, 0)
+            rng, forced = np.random.default_rng(fixed_seed(options["split"], length, index)), True
+        elif forced:
+            length = self.config.check_length(length)
+        else:
+            length = self.curriculum.sample(rng)
+        self._core.load([0], [self.task.sample_one(rng, length)], [length], [forced])
         self._done = False
         if self.render_mode == "human":
             self.render()
@@ -615,7 +652,18 @@ class TapeVectorEnv(VectorEnv):
         for i in idx:
             if seeds[i] is not None:
                 self._rngs[i], _ = seeding.np_random(seeds[i])
-        if len(idx):
+        if len(idx) and options.get("split") is not None:
+            # fixed evaluation episodes: env j plays index[j] (an int i means i + j)
+            episodes, lens = [], []
+            for i in idx:
+                opts = {**options, "length": lengths[i]}
+                length, index = _fixed_options(self.config, self.curricula[i], opts, int(i))
+                rng = np.random.default_rng(fixed_seed(options["split"], length, index))
+                episodes.append(self.task.sample_one(rng, length))
+                lens.append(length)
+            self._core.load(idx, episodes, lens, [True] * len(idx))
+            self._needs_reset[idx] = False
+        elif len(idx):
             self._load(idx, [None if lengths[i] is None else int(lengths[i]) for i in idx])
         self._autoreset[idx] = False
         return self._obs(), self._info()

@@ -29,6 +29,8 @@ import math
 
 import numpy as np
 
+from glimpse_envs.data import SPLIT_CODE
+
 ACCESSES = ("tape", "forward", "stream")
 """Input accesses: revisitable tape (moves stay/right/left), forward-only tape (stay/right), stream."""
 
@@ -86,6 +88,14 @@ def to_bits(
             out[..., bits:], marker[..., None], is_marker[..., None].astype(np.float32), -1
         )
     return out
+
+
+def fixed_seed(split: str, length: int, index: int) -> int:
+    """The seed of evaluation episode ``index`` at ``length`` of ``split`` (a pure function)."""
+    if split not in SPLIT_CODE:
+        raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLIT_CODE)}")
+    ss = np.random.SeedSequence([int(index), int(length), SPLIT_CODE[split], 2015])
+    return int(ss.generate_state(1, np.uint32)[0])
 
 
 class TapeTask:
@@ -189,6 +199,23 @@ class TapeTask:
         inputs, targets = self._sample(rng, 1, length)
         t = targets[0]
         return inputs[0].astype(np.int64, copy=False), t[t >= 0].astype(np.int64, copy=False)
+
+    def fixed(self, split: str, length: int, indices):
+        """Episodes ``indices`` of the fixed evaluation set of ``split`` at ``length``:
+        ``(inputs, targets)`` as :meth:`sample` gives them.
+
+        Episode i is a pure function of (task config, split, length, i): ``sample(rng, 1,
+        length)`` with ``rng = numpy.random.default_rng(fixed_seed(split, length, i))``, which is
+        also the episode a tape env plays after ``reset(options={"split": split, "index": i,
+        "length": length})``. Hard agents (through the env) and soft baselines (through this) are
+        scored on the same sequences in every process.
+        """
+        length = self.check_length(length)
+        pairs = [
+            self.sample(np.random.default_rng(fixed_seed(split, length, int(i))), 1, length)
+            for i in np.atleast_1d(indices)
+        ]
+        return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
 
     def draw_one(self, rng: np.random.Generator, length: int):
         """The generator calls of one episode (the numbers :meth:`sample_one` draws);
