@@ -22,6 +22,7 @@ from glimpse_envs import drawing
 from glimpse_envs.canvas import Canvas
 from glimpse_envs.data import Dataset, check_split
 from glimpse_envs.retina import Retina, TileSensor
+from glimpse_envs.vector import per_env_seeds
 
 METADATA = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
 
@@ -567,16 +568,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
-        if seed is None:
-            seeds = [None] * self.num_envs
-        elif isinstance(seed, (int, np.integer)):
-            seeds = [int(seed) + i for i in range(self.num_envs)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(
-                    f"{len(seeds)} seeds given for num_envs={self.num_envs}: give one per env"
-                )
+        seeds = per_env_seeds(seed, self.num_envs, type(self).__name__)
         rows = self._all if mask is None else np.flatnonzero(np.asarray(mask, bool))
         for i in rows:
             if seeds[i] is not None:

@@ -25,6 +25,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from glimpse_envs.tape_tasks import TapeTask, fixed_seed
+from glimpse_envs.vector import per_env_seeds
 
 MOVE = np.array([0, 1, -1], np.int64)
 """Head displacement per move action: 0 stay, 1 right, 2 left."""
@@ -632,16 +633,7 @@ class TapeVectorEnv(VectorEnv):
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
         idx = np.arange(self.num_envs) if mask is None else np.flatnonzero(np.asarray(mask, bool))
-        if seed is None:
-            seeds = [None] * self.num_envs
-        elif isinstance(seed, (int, np.integer)):
-            seeds = [int(seed) + i for i in range(self.num_envs)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(
-                    f"{self.config.env_name}: {len(seeds)} seeds for {self.num_envs} envs"
-                )
+        seeds = per_env_seeds(seed, self.num_envs, self.config.env_name)
         lengths = options.get("length")
         if lengths is None or np.ndim(lengths) == 0:
             lengths = [lengths] * self.num_envs
