@@ -33,7 +33,6 @@ def filterbank(
     n: int,
     width: int,
     height: int,
-    eps: float = 1e-8,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Horizontal and vertical Gaussian filterbanks of an N x N read grid.
 
@@ -47,10 +46,11 @@ def filterbank(
     mu_y = gy[:, None] + offsets * delta[:, None]
     a = torch.arange(width, dtype=gx.dtype, device=gx.device)
     b = torch.arange(height, dtype=gx.dtype, device=gx.device)
-    fx = torch.exp(-((a - mu_x[:, :, None]) ** 2) / (2 * sigma2[:, None, None]))
-    fy = torch.exp(-((b - mu_y[:, :, None]) ** 2) / (2 * sigma2[:, None, None]))
-    fx = fx / (fx.sum(-1, keepdim=True) + eps)
-    fy = fy / (fy.sum(-1, keepdim=True) + eps)
+    # exp(-(a - mu)^2 / 2 sigma^2) normalised over a is a softmax over a: computed as one, a row
+    # never underflows to 0/0, even for a filter far off the canvas or a tiny sigma (it then
+    # weights the nearest pixels), so no glimpse goes dead and the gradient always flows
+    fx = torch.softmax(-((a - mu_x[:, :, None]) ** 2) / (2 * sigma2[:, None, None]), -1)
+    fy = torch.softmax(-((b - mu_y[:, :, None]) ** 2) / (2 * sigma2[:, None, None]), -1)
     return fx, fy
 
 
@@ -62,15 +62,21 @@ def attention_parameters(
     ``(g~x, g~y, log sigma^2, log delta~, log gamma)`` as in the paper: g = (A + 1)/2 (g~ + 1)
     puts g~ = 0 at the canvas centre and g~ = +-1 near the borders, and
     delta = (max(A, B) - 1)/(N - 1) delta~ makes delta~ = 1 span the whole canvas.
-    The logs are clamped to a sane range so one bad step cannot produce inf or 0 variances.
+    The logs pass through a soft clamp ``c tanh(x / c)`` (about the identity for |x| << c, c = 6) so
+    one bad step cannot produce inf or 0 variances, and, unlike a hard clamp, never stops the
+    gradient.
     """
     gx_, gy_, log_sigma2, log_delta, log_gamma = raw.unbind(-1)
     gx = (width + 1) / 2 * (gx_ + 1) - 1  # -1: the paper counts pixels from 1, we count from 0
     gy = (height + 1) / 2 * (gy_ + 1) - 1
-    sigma2 = torch.exp(log_sigma2.clamp(-8.0, 8.0))
-    delta = (max(width, height) - 1) / (n - 1) * torch.exp(log_delta.clamp(-8.0, 4.0))
-    gamma = torch.exp(log_gamma.clamp(-8.0, 4.0))
+    sigma2 = torch.exp(_soft_clamp(log_sigma2))
+    delta = (max(width, height) - 1) / (n - 1) * torch.exp(_soft_clamp(log_delta))
+    gamma = torch.exp(_soft_clamp(log_gamma))
     return gx, gy, sigma2, delta, gamma
+
+
+def _soft_clamp(x: torch.Tensor, c: float = 6.0) -> torch.Tensor:
+    return c * torch.tanh(x / c)
 
 
 def read(images: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, gamma: torch.Tensor):

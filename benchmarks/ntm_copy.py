@@ -141,11 +141,13 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     if curves:
         plot(curves, lengths, png)
-    lines = [("Wrong bits per sequence (8-bit vectors, fixed test sequences) after training on copy "
-             "lengths 1-20; success = fraction of sequences with no wrong bit."), "",
-             "| model | " + " | ".join(f"bits wrong @{n}" for n in COPY_LENGTHS)
-             + " | success @20 | success @120 | env steps | train s | params |",
-             "|---" * (len(COPY_LENGTHS) + 6) + "|"]
+    lines: list[str] = []
+    if record["copy"]:
+        lines = [("Wrong bits per sequence (8-bit vectors, fixed test sequences) after training on "
+                  "copy lengths 1-20; success = fraction of sequences with no wrong bit."), "",
+                 "| model | " + " | ".join(f"bits wrong @{n}" for n in COPY_LENGTHS)
+                 + " | success @20 | success @120 | env steps | train s | params |",
+                 "|---" * (len(COPY_LENGTHS) + 6) + "|"]
     for r in record["copy"]:
         t = r["test"]
         lines.append(f"| {r['model']} | " + " | ".join(f"{t[f'bit_errors@{n}']:.2f}" for n in COPY_LENGTHS)
@@ -162,7 +164,7 @@ def main() -> None:
     table = "\n".join(lines)
     path = write(name, record, table)
     print(table)
-    print(f"written {path}, .md and {png.name}")
+    print(f"written {path} and .md" + (f" and {png.name}" if curves else ""))
 
 
 if __name__ == "__main__":

@@ -97,3 +97,20 @@ def test_draw_trainer_uses_the_env_canvases_and_beats_chance():
     assert trace["filters"].shape == (4, 60, 60) and np.isfinite(trace["filters"]).all()
     assert trace["grid"].shape == (4, 5) and trace["read_n"] == 12
     check_state_roundtrip(tr)
+
+
+def test_filters_never_go_dead():
+    # a grid far off the canvas with a tiny variance: rows still sum to one (the nearest pixels)
+    # and the gradient still reaches the centre, so training can pull the grid back
+    gx = torch.tensor([500.0], requires_grad=True)
+    fx, fy = filterbank(gx, torch.tensor([-300.0]), torch.tensor([1e-4]), torch.tensor([1.0]),
+                        3, 20, 20)
+    assert torch.isfinite(fx).all() and torch.allclose(fx.sum(-1), torch.ones(1, 3))
+    assert fx[0, :, -1].min() > 0.99 and fy[0, :, 0].min() > 0.99
+    raw = torch.tensor([[30.0, -30.0, -50.0, 40.0, -50.0]], requires_grad=True)  # extreme outputs
+    gx, gy, sigma2, delta, gamma = attention_parameters(raw, 3, 20, 20)
+    assert all(torch.isfinite(v).all() and (v != 0).all() for v in (sigma2, delta, gamma))
+    img = torch.rand(1, 20, 20)
+    g = read(img, *filterbank(gx, gy, sigma2, delta, 3, 20, 20), gamma)
+    (grad,) = torch.autograd.grad(g.sum(), raw)
+    assert torch.isfinite(grad).all() and grad[0, 4] != 0  # soft clamps keep the gradient
