@@ -7,7 +7,8 @@ seeded from ``run.seed``, trains with Adam on the cross-entropy of every digit, 
 :class:`SequenceTrainer` draws sequences from the tape env's own task generator (``task.sample``),
 turns them into bit vectors with ``tape_tasks.to_bits`` and trains a sequence model that reads the
 whole input and then writes the target, the NTM paper's protocol; it reports bit errors per
-sequence and success per evaluation length.
+sequence and success per evaluation length on ``task.fixed(split, length, range(n))``, the
+sequences the hard tape agents play through ``reset(options={"split", "index", "length"})``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from torch import nn
 
 from agents.base import RunConfig, Trainer, iteration_seed
 
-SPLIT_CODE = {"train": 0, "validation": 1, "test": 2}
 
 
 def make_unwrapped(env_id: str, env_kwargs: dict | None = None):
@@ -258,10 +258,13 @@ class SequenceTrainer(_TorchTrainer):
         self._setup()
 
     def batch(self, rng: np.random.Generator, batch: int, length: int):
+        """A training batch drawn from the task generator; see :meth:`tensors`."""
+        return self.tensors(*self.task.sample(rng, batch, length))
+
+    def tensors(self, inputs: np.ndarray, targets: np.ndarray):
         """Tensors ``x`` (B, steps, I), target bits ``y`` (B, Lt, O), ``mask`` (B, Lt) and the raw
         ``inputs``, ``targets``; the outputs to score are the model's last Lt steps, or its first
         Lt steps for aligned tasks."""
-        inputs, targets = self.task.sample(rng, batch, length)
         x = self.task.input_bits(inputs)
         if not self.aligned:
             blank = np.zeros((x.shape[0], targets.shape[1], x.shape[2]), np.float32)
@@ -332,11 +335,6 @@ class SequenceTrainer(_TorchTrainer):
             "env_steps": int(x.shape[0] * x.shape[1]),
         }
 
-    def eval_rng(self, split: str, length: int, start: int = 0) -> np.random.Generator:
-        """The fixed generator of the evaluation sequences of ``length`` in ``split``."""
-        seq = np.random.SeedSequence([length, SPLIT_CODE[split], 2014, start])
-        return np.random.default_rng(seq)
-
     def default_episodes(self, split: str) -> int:
         """Fixed sequences per evaluation length when ``train.py`` asks for all of a split."""
         return 1000 if split == "test" else 500
@@ -352,7 +350,8 @@ class SequenceTrainer(_TorchTrainer):
             errors, bces = [], []
             for start in range(0, episodes, self.cfg.eval_batch):
                 n = min(self.cfg.eval_batch, episodes - start)
-                x, y, mask, _, _ = self.batch(self.eval_rng(split, length, start), n, length)
+                fixed = self.task.fixed(split, length, range(start, start + n))
+                x, y, mask, _, _ = self.tensors(*fixed)
                 bce, wrong = self._losses(self.scored(self.model(x), y.shape[1]), y, mask)
                 errors.append(wrong.cpu().numpy())
                 bces.append(bce.cpu().numpy())
@@ -375,8 +374,7 @@ class SequenceTrainer(_TorchTrainer):
         """
         self.model.eval()
         length = max(self.eval_lengths)
-        rng = np.random.default_rng(np.random.SeedSequence([length, SPLIT_CODE[split], 2014, index, 1]))
-        x, y, mask, inputs, targets = self.batch(rng, 1, length)
+        x, y, mask, inputs, targets = self.tensors(*self.task.fixed(split, length, [index]))
         with torch.enable_grad():
             out = self.sequence_trace(x, y.shape[1])
         logits = self.scored(out.pop("logits"), y.shape[1])
