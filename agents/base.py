@@ -142,7 +142,7 @@ class Trainer(abc.ABC):
         """
         return {"test": 10_000, "validation": 5_000}.get(split, 1_000)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (an optional hook, not abstract)
         """Release envs and other resources (``train.py`` calls it at the end; default: nothing)."""
 
     @abc.abstractmethod

@@ -477,16 +477,16 @@ def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.
     else:
         tgt_sym[T - len(targets) + np.arange(len(targets))[:T]] = targets[:T]
     Y = _bits(tgt_sym, task, "output")
-    O = _bits(out_sym, task, "output")
+    Out = _bits(out_sym, task, "output")
     if "output_bits" in trace and len(outputs) != T:
         ob = np.asarray(trace["output_bits"], np.float64)
-        O[:] = 0
-        O[out_t, : ob.shape[1]] = ob[:, : O.shape[1]]
+        Out[:] = 0
+        Out[out_t, : ob.shape[1]] = ob[:, : Out.shape[1]]
     right = (out_sym == tgt_sym) & (out_sym >= 0)
     # output bits: white where right, red where a 1 is wrong, dark red where a 1 is missing
     emitted = (out_sym >= 0)[None, :]
-    on, due = O.T > 0.5, Y.T > 0.5
-    colors = np.zeros((O.shape[1], T, 3), np.uint8)
+    on, due = Out.T > 0.5, Y.T > 0.5
+    colors = np.zeros((Out.shape[1], T, 3), np.uint8)
     colors[emitted & ~on] = (48, 48, 48)
     colors[on] = dr.WHITE
     colors[on & ~due] = WRONG
@@ -497,7 +497,7 @@ def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.
     panels: list[tuple[str, np.ndarray]] = [
         ("INPUT", _matrix(X.T, cw, ch)),
         ("TARGET", _matrix(Y.T, cw, ch)),
-        ("OUTPUT", _matrix(O.T, cw, ch, colors)),
+        ("OUTPUT", _matrix(Out.T, cw, ch, colors)),
     ]
     if saliency is not None:
         sal = normalise(np.asarray(saliency, np.float64).reshape(T, -1), 99.5).T

@@ -24,7 +24,6 @@ from torch import nn
 from agents.base import RunConfig, Trainer, iteration_seed
 
 
-
 def make_unwrapped(env_id: str, env_kwargs: dict | None = None):
     """``gym.make(env_id, **env_kwargs).unwrapped`` (importing glimpse_envs registers the ids)."""
     import gymnasium as gym

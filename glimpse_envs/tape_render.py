@@ -90,8 +90,8 @@ def rgb_array(core, i: int) -> np.ndarray:
         _cells(_gray(pad(tgt + 1), task.output_size)),
     ]
     out_row = dr.blank(CELL, width * CELL)
-    emitted = [(s, ok) for _, _, s, ok in hist if s >= 0]
-    for j, (s, ok) in enumerate(emitted[-width:]):
+    emitted = [ok for _, _, s, ok in hist if s >= 0]
+    for j, ok in enumerate(emitted[-width:]):
         dr.fill_rect(out_row, j * CELL + 1, 1, CELL - 2, CELL - 2, dr.GREEN if ok else dr.RED)
     rows.append(out_row)
     frame = dr.vstack(rows, gap=2, color=dr.GRAY)

@@ -180,7 +180,7 @@ def test_time_limit_and_wrong_symbol():
     env = gym.make("glimpse_envs/Copy-v0")
     env.reset(seed=0, options={"length": 5})
     limit = env.unwrapped.task.time_limit(6, 5)
-    for t in range(limit):
+    for t in range(limit):  # noqa: B007  (t is checked after the loop)
         _, r, term, _, info = env.step(np.zeros(4, np.int64))
         if term:
             break
