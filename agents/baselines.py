@@ -116,7 +116,19 @@ class MLPConfig:
     eval_batch: int = option(1000, "canvases per evaluation batch")
 
 
-class MLPTrainer(VisualTrainer):
+class _WholeImageTrainer(VisualTrainer):
+    """A no-attention model that decides from the whole canvas at once: one env step per canvas,
+    every pixel read."""
+
+    @property
+    def steps_per_example(self) -> int:
+        return 1
+
+    def compute_per_decision(self) -> dict[str, float]:
+        return {"pixels": float(self.canvas.size**2)}
+
+
+class MLPTrainer(_WholeImageTrainer):
     """Fully connected network (2 x 256 ReLU by default) on the whole canvas.
 
     Budget: one env step per canvas (a whole-image decision). Trace: saliency |d logit / d pixel|.
@@ -131,13 +143,6 @@ class MLPTrainer(VisualTrainer):
         return MLP(self.canvas.size, self.cfg.hidden, self.cfg.layers, self.canvas.num_classes,
                    self.canvas.n_targets)
 
-    @property
-    def steps_per_example(self) -> int:
-        return 1
-
-    def compute_per_decision(self) -> dict[str, float]:
-        return {"pixels": float(self.canvas.size**2)}
-
 
 @dataclass
 class CNNConfig:
@@ -151,7 +156,7 @@ class CNNConfig:
     eval_batch: int = option(1000, "canvases per evaluation batch")
 
 
-class CNNTrainer(VisualTrainer):
+class CNNTrainer(_WholeImageTrainer):
     """Two-layer convolutional network on the whole canvas (see :class:`CNN`).
 
     Budget: one env step per canvas (a whole-image decision). Trace: saliency |d logit / d pixel|.
@@ -165,13 +170,6 @@ class CNNTrainer(VisualTrainer):
     def build_model(self) -> nn.Module:
         return CNN(self.canvas.size, self.cfg.arch, self.cfg.hidden, self.canvas.num_classes,
                    self.canvas.n_targets)
-
-    @property
-    def steps_per_example(self) -> int:
-        return 1
-
-    def compute_per_decision(self) -> dict[str, float]:
-        return {"pixels": float(self.canvas.size**2)}
 
 
 @dataclass

@@ -24,6 +24,7 @@ Evaluation plays the fixed split deterministically: visual ids ``options={"split
 
 from __future__ import annotations
 
+import abc
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -211,8 +212,9 @@ class _SB3Trainer(Trainer):
             "verbose": 0,
         }
 
+    @abc.abstractmethod
     def _make_model(self):
-        raise NotImplementedError
+        """The SB3 model (PPO or RecurrentPPO) on ``self.env``."""
 
     # -- Trainer API ----------------------------------------------------------------------------
     def train_iteration(self) -> dict[str, float]:

@@ -25,6 +25,7 @@ is the number of steps an episode may take; every oracle in ``tests/oracles.py``
 
 from __future__ import annotations
 
+import abc
 import math
 
 import numpy as np
@@ -98,7 +99,7 @@ def fixed_seed(split: str, length: int, index: int) -> int:
     return int(ss.generate_state(1, np.uint32)[0])
 
 
-class TapeTask:
+class TapeTask(abc.ABC):
     """Base of the task generators; subclasses set the class attributes and ``_sample``."""
 
     default_access = "stream"
@@ -133,12 +134,13 @@ class TapeTask:
         """Data channels of :meth:`input_bits` (``ceil(log2 V)``)."""
         return max(1, math.ceil(math.log2(self.num_symbols)))
 
+    @abc.abstractmethod
     def input_length(self, length: int) -> int:
-        raise NotImplementedError
+        """Width of the input array of an episode of ``length``."""
 
+    @abc.abstractmethod
     def target_length(self, length: int) -> int:
         """Width of the target array (the longest target of this length)."""
-        raise NotImplementedError
 
     def memory_cells(self, length: int, access: str) -> int:
         """Memory cells the reference solution needs under ``access`` (0: memory is not needed)."""
@@ -189,8 +191,9 @@ class TapeTask:
         inputs, targets = self._sample(rng, int(batch), length)
         return inputs.astype(np.int64, copy=False), targets.astype(np.int64, copy=False)
 
+    @abc.abstractmethod
     def _sample(self, rng, batch, length):
-        raise NotImplementedError
+        """``(inputs, targets)`` of ``batch`` episodes of ``length`` (the task's definition)."""
 
     def sample_one(self, rng: np.random.Generator, length: int):
         """One episode, as ``sample(rng, 1, length)`` draws it (same numbers from ``rng``), as 1-D

@@ -14,13 +14,15 @@ input tape itself as the store.
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 
 STAY, RIGHT, LEFT = 0, 1, 2
 _DELTA = {STAY: 0, RIGHT: 1, LEFT: -1}
 
 
-class Oracle:
+class Oracle(abc.ABC):
     """Base: ``run()`` is a generator of actions; ``do`` is one step, the storage head helpers move it."""
 
     def __init__(self, task, access: str):
@@ -73,8 +75,9 @@ class Oracle:
         while self.pos != cell:
             yield from self.move(RIGHT if cell > self.pos else LEFT)
 
+    @abc.abstractmethod
     def run(self):
-        raise NotImplementedError
+        """The task's scripted solution: a generator of actions."""
 
 
 class CopyOracle(Oracle):
