@@ -93,7 +93,10 @@ def main() -> None:
     md = table(["env", "glimpses", "env steps", "epochs", "train s", "test error %",
                 f"MC{args.mc} error %" if args.mc > 1 else "MC error %", "paper %", "paper table"],
                rows)
-    path = write(f"reproduce_ram__{preset_name}", record, md)
+    name = f"reproduce_ram__{preset_name}"
+    if args.budget:  # a budget other than the preset's gets its own result files
+        name += f"__{budget}"
+    path = write(name, record, md)
     print("\n" + md + f"\n\nwritten: {path}")
 
 
