@@ -24,6 +24,9 @@ from glimpse_envs.data import Dataset, check_split
 from glimpse_envs.retina import Retina, TileSensor
 from glimpse_envs.vector import per_env_seeds
 
+#: "no truncation": every episode ends by its own glimpse budget
+NO_LIMIT = np.iinfo(np.int64).max
+
 METADATA = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
 
 
@@ -374,7 +377,7 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         self._configure(render_mode, **kwargs)
         self.observation_space = self._single_obs
         self.action_space = self._single_act
-        self._max_episode_steps = self.max_steps
+        self._max_episode_steps = NO_LIMIT  # the single env never truncates (TimeLimit may)
         self._alloc(1)
         self._rows = np.zeros(1, np.int64)
         self._done = True
@@ -518,7 +521,8 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
 
     Args:
         num_envs: the number of sub-envs.
-        max_episode_steps: truncate episodes after this many steps (default: the hard limit).
+        max_episode_steps: truncate episodes after this many steps (default: never; the glimpse
+            budget already ends every episode).
         render_mode: None or ``"rgb_array"`` (``render()`` returns a tuple of frames, one per env).
         autoreset_mode: ``"NextStep"`` (default) or ``"SameStep"`` (``final_obs`` / ``final_info``).
         **kwargs: the task's arguments.
@@ -547,9 +551,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
             )
         self.autoreset_mode = mode
         self.metadata = {**METADATA, "autoreset_mode": mode}
-        self._max_episode_steps = (
-            self.max_steps if max_episode_steps is None else int(max_episode_steps)
-        )
+        self._max_episode_steps = NO_LIMIT if max_episode_steps is None else int(max_episode_steps)
         self.single_observation_space = self._single_obs
         self.single_action_space = self._single_act
         self.observation_space = batch_space(self._single_obs, self.num_envs)

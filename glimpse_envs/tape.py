@@ -51,10 +51,9 @@ _COMMON = """
     ## Episode End
 
     Terminated when the whole target has been emitted (``is_success``), at a wrong symbol, or at the
-    time limit: ``task.time_limit(input_length, target_length)`` steps (see Time Limit). The
-    registered ``max_episode_steps`` is that limit at the longest length the default memory allows
-    under any access, so ``TimeLimit`` never cuts an episode first; pass ``max_episode_steps`` along
-    with a larger ``memory_size``.
+    time limit: ``task.time_limit(input_length, target_length)`` steps (see Time Limit). Every
+    episode ends by itself, at any length and memory size, so no ``TimeLimit`` is registered;
+    ``gym.make(..., max_episode_steps=n)`` truncates earlier if wanted.
 
     ## Info
 
@@ -348,17 +347,6 @@ PrioritySortVectorEnv = _vector_twin(PrioritySortEnv)
 ReversedAdditionVectorEnv = _vector_twin(ReversedAdditionEnv)
 
 
-def default_max_episode_steps(env_cls) -> int:
-    """The time limit at the longest length the default memory allows under any input access
-    (registered as ``max_episode_steps``, so ``TimeLimit`` never ends an episode first)."""
-    task = env_cls.task_class()
-    limits = []
-    for access in task.accesses:
-        longest = task.max_length(128, access)
-        limits.append(task.time_limit(task.input_length(longest), task.target_length(longest)))
-    return int(max(limits))
-
-
 def register_tape_envs() -> None:
     """Register every tape id under the ``glimpse_envs/`` namespace (idempotent)."""
     for env_cls in ENVS:
@@ -369,7 +357,6 @@ def register_tape_envs() -> None:
             id=env_id,
             entry_point=f"{__name__}:{env_cls.__name__}",
             vector_entry_point=f"{__name__}:{env_cls.__name__.replace('Env', 'VectorEnv')}",
-            max_episode_steps=default_max_episode_steps(env_cls),
         )
 
 

@@ -7,8 +7,8 @@ documentation pages live in :mod:`glimpse_envs.tape`; the contract is in ``DESIG
 A reset draws the length (curriculum) and the episode (``task.sample_one``, the same numbers as
 ``task.sample(rng, 1, length)``) from the env's own generator; all other work is batched. The
 internal time limit ends an episode as *terminated* with reward -1 (it is part of the task, as in
-Gym's algorithmic envs); ``max_episode_steps`` truncation only ever comes from ``TimeLimit`` (single)
-or the vector env's ``max_episode_steps``, which the registered values keep above the internal limit.
+Gym's algorithmic envs); truncation only comes from a ``max_episode_steps`` the user asks for
+(``TimeLimit`` on a single env, the vector env's argument); none is registered.
 """
 
 from __future__ import annotations

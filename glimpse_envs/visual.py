@@ -57,9 +57,9 @@ plays fixed canvas i of a split (`canvas.fixed`, the same image in every process
 
 ## Episode End
 
-The budget is {T} glimpses. {episode_end} The hard limit is therefore {max_steps} steps, which is
-the registered `max_episode_steps` (if you change `glimpses` or `n_digits` through `gym.make`, pass
-`max_episode_steps=glimpses - 1 + n_digits` too). `info` always holds `glimpses` (taken so far)
+The budget is {T} glimpses. {episode_end} Every episode therefore ends by itself within
+{max_steps} steps (the budget follows `glimpses` and `n_digits`), so no `TimeLimit` is registered;
+`gym.make(..., max_episode_steps=n)` truncates earlier if wanted. `info` always holds `glimpses` (taken so far)
 and `pixels_sensed` (sensor values read so far, {ppg} per glimpse); the last step adds `label`,
 `prediction` (-1 where no answer was given) and `is_success`.
 
@@ -284,10 +284,8 @@ def register_visual_envs() -> None:
     for cls, vec in zip(TASKS, VECTOR_TASKS):
         if cls.ID in gym.registry:
             continue
-        d = cls.DEFAULTS
         gym.register(
             id=cls.ID,
             entry_point=f"{__name__}:{cls.__name__}",
             vector_entry_point=f"{__name__}:{vec.__name__}",
-            max_episode_steps=d["glimpses"] - 1 + d.get("n_digits", 1),
         )

@@ -137,8 +137,8 @@ def test_budget_and_answers(env_id, tiny):
         obs, r, term, trunc, info = env.step(_glimpse_actions(env))
         assert (obs["step"], r, term, trunc, info["glimpses"]) == (t, 0.0, False, False, t + 1)
     obs, r, term, trunc, info = env.step(_glimpse_actions(env))  # keep looking at the last glimpse
-    # the budget is the hard limit (TimeLimit, at the same step, also sets truncated)
-    assert term and trunc and r == 0.0 and info["prediction"] == -1 and not info["is_success"]
+    # the budget is the hard limit: the env terminates the episode itself (no TimeLimit)
+    assert term and not trunc and r == 0.0 and info["prediction"] == -1 and not info["is_success"]
     label = info["label"]
     env.reset(seed=0)
     obs, r, term, trunc, info = env.step(np.array([0, 0, label + 1]))
@@ -185,7 +185,18 @@ def test_multimnist_semantics(tiny):
         assert not term
     _, _, term, _, info = env.step(np.array([1, 1, 0]))
     assert term and list(info["prediction"]) == [-1, -1]
-    assert gym.spec("glimpse_envs/MultiMNIST-v0").max_episode_steps == T - 1 + 2
+    assert gym.spec("glimpse_envs/MultiMNIST-v0").max_episode_steps is None
+
+
+def test_a_bigger_budget_is_not_cut_by_a_registered_time_limit(tiny):
+    env = gym.make("glimpse_envs/MNIST-v0", dataset=tiny, glimpses=12)
+    env.reset(seed=0)
+    for _ in range(11):
+        _, _, term, trunc, info = env.step(np.array([1, 1, 0]))
+        assert not term and not trunc
+    assert info["glimpses"] == 12
+    _, _, term, trunc, _ = env.step(np.array([1, 1, 3]))
+    assert term and not trunc
 
 
 def test_fixed_split_reset_shows_fixed_canvas(tiny):
