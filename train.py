@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agents.provenance import git_rev
+
 CHECKPOINT_FORMAT = "glimpse-envs-checkpoint"
 CHECKPOINT_VERSION = 1
 DEFAULT_RUN = {  # what `python train.py` with no arguments does
@@ -352,17 +354,6 @@ def print_table(title: str, metrics: dict[str, Any]) -> None:
     width = max((len(k) for k in metrics), default=4)
     for k, v in metrics.items():
         print(f"  {k:<{width}}  {_fmt(v)}")
-
-
-def git_rev() -> str:
-    import subprocess
-
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
-                             text=True, cwd=Path(__file__).parent, timeout=10)
-        return out.stdout.strip() or "unknown"
-    except Exception:  # noqa: BLE001
-        return "unknown"
 
 
 # ----------------------------------------------------------------------------------------------

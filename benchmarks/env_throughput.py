@@ -32,7 +32,6 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import glimpse_envs
+from agents.provenance import git_rev
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NATIVE_SIZES = (1, 64, 256, 1024)
@@ -121,26 +121,6 @@ def bench_sensor(env_id: str, seconds: float, batch: int = 1024) -> float | None
     return calls * batch / (time.perf_counter() - start)
 
 
-def _git_revision() -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-        ).stdout.strip()
-        return rev + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _fmt(x: float | None) -> str:
     if x is None:
         return "-"
@@ -209,7 +189,7 @@ def main(argv: list[str] | None = None) -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "gymnasium": gym.__version__,
-        "git_revision": _git_revision(),
+        "git_revision": git_rev(),
         "command": " ".join([Path(sys.executable).name] + sys.argv),
         "seconds_per_measurement": seconds,
         "unit": "env steps per second (sensor: glimpses per second)",

@@ -8,7 +8,6 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,16 +17,29 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT))
 
+from agents.provenance import git_rev  # noqa: E402
 
-def git_rev() -> str:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               check=False, capture_output=True, text=True).stdout.strip()
-        return rev + ("+dirty" if dirty else "")
-    except Exception:  # noqa: BLE001 - not a git checkout
-        return "unknown"
+
+def add_common_args(p, presets: dict, unit: str) -> None:
+    """The flags every reproduction script shares (preset, budget, device, seed, threads, cap)."""
+    p.add_argument("--preset", choices=sorted(presets), default="cpu")
+    p.add_argument("--full", action="store_true", help="the large preset (use with --device cuda)")
+    p.add_argument("--budget", type=int, default=0, help=f"env steps per {unit} (0: the preset's)")
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, ...")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch default)")
+    p.add_argument("--time-limit", type=float, default=0.0, help=f"wall-clock cap per {unit} (s)")
+
+
+def resolve_preset(args, presets: dict) -> tuple[str, dict, int]:
+    """``(preset name, preset, budget)`` from the common flags; sets torch's CPU threads."""
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    name = "full" if args.full else args.preset
+    preset = dict(presets[name])
+    return name, preset, args.budget or preset["budget"]
 
 
 def header(device: str, budget: Any) -> dict[str, Any]:

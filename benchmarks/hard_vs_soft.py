@@ -65,6 +65,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agents.provenance import git_rev  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 RUNS = RESULTS / "hard_vs_soft" / "runs"
 TRAIN_PY = ROOT / "train.py"
@@ -333,18 +337,6 @@ PRESETS: dict[str, Callable[[], Preset]] = {
 # ----------------------------------------------------------------------------------------------
 # provenance
 # ----------------------------------------------------------------------------------------------
-def git_rev() -> str:
-    """Short revision of the checkout, ``+dirty`` when tracked files differ from it."""
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               check=False, capture_output=True, text=True).stdout.strip()
-        return rev + ("+dirty" if dirty else "")
-    except Exception:  # noqa: BLE001 - not a git checkout
-        return "unknown"
-
-
 def machine(device: str = "cpu") -> dict[str, Any]:
     """Platform, Python, torch version, CPU count and (for cuda) the GPU's name."""
     from importlib import metadata

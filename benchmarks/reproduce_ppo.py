@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from hard_bench import header, table, train_with_curve, write
+from hard_bench import add_common_args, header, resolve_preset, table, train_with_curve, write
 
 ENVS = ["glimpse_envs/TiledMNIST-v0", "glimpse_envs/TranslatedMNIST-v0"]
 AGENTS = ["ppo", "recurrent-ppo", "ram"]
@@ -42,24 +42,11 @@ def make(agent: str, env_id: str, seed: int, device: str, num_envs: int, steps: 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
-    p.add_argument("--full", action="store_true", help="the large preset (use with --device cuda)")
-    p.add_argument("--budget", type=int, default=0, help="env steps per agent (0: the preset's)")
+    add_common_args(p, PRESETS, "agent")
     p.add_argument("--envs", nargs="+", default=ENVS)
     p.add_argument("--agents", nargs="+", choices=AGENTS, default=AGENTS)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch default)")
-    p.add_argument("--time-limit", type=float, default=0.0, help="wall-clock cap per agent (s)")
     args = p.parse_args()
-    preset_name = "full" if args.full else args.preset
-    preset = PRESETS[preset_name]
-    budget = args.budget or preset["budget"]
-
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    preset_name, preset, budget = resolve_preset(args, PRESETS)
     record = header(args.device, {"env_steps_per_agent": budget, "preset": preset_name,
                                   "num_envs_ppo": preset["num_envs"], "num_envs_ram": 64})
     record["runs"] = {}

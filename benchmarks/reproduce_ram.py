@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from hard_bench import header, table, train_with_curve, write
+from hard_bench import add_common_args, header, resolve_preset, table, train_with_curve, write
 
 TASKS = {  # name: (env id, glimpses, paper error %, paper table)
     "mnist": ("glimpse_envs/MNIST-v0", 6, 1.12, "Table 1a, RAM 6 glimpses"),
@@ -40,27 +40,14 @@ PRESETS = {
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
-    p.add_argument("--full", action="store_true", help="the paper-scale preset (use with --device cuda)")
-    p.add_argument("--budget", type=int, default=0, help="env steps per task (0: the preset's)")
+    add_common_args(p, PRESETS, "task")
     p.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=list(TASKS))
-    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, ...")
     p.add_argument("--num-envs", type=int, default=0, help="batch of episodes (0: the preset's)")
     p.add_argument("--core", default="rnn", choices=["rnn", "lstm"], help="RAM's recurrent core")
     p.add_argument("--mc", type=int, default=1, help="also report K-sample Monte Carlo test error")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch default)")
-    p.add_argument("--time-limit", type=float, default=0.0, help="wall-clock cap per task (s)")
     args = p.parse_args()
-    preset_name = "full" if args.full else args.preset
-    preset = dict(PRESETS[preset_name])
-    budget = args.budget or preset["budget"]
+    preset_name, preset, budget = resolve_preset(args, PRESETS)
     num_envs = args.num_envs or preset["num_envs"]
-
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
     from agents.base import RunConfig
     from agents.ram import Config, RAMTrainer
 

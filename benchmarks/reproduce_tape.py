@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 
-from hard_bench import header, table, train_with_curve, write
+from hard_bench import add_common_args, header, resolve_preset, table, train_with_curve, write
 
 TASKS = ["Copy", "Reverse", "RepeatCopy", "ForwardReverse"]
 PRESETS = {
@@ -50,24 +50,11 @@ def success_at(trainer, length: int, episodes: int) -> float | None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
-    p.add_argument("--full", action="store_true", help="the large preset (use with --device cuda)")
-    p.add_argument("--budget", type=int, default=0, help="env steps per task (0: the preset's)")
+    add_common_args(p, PRESETS, "task")
     p.add_argument("--tasks", nargs="+", choices=TASKS, default=TASKS)
     p.add_argument("--pure-rl", action="store_true", help="sample the outputs too (no supervision)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch default)")
-    p.add_argument("--time-limit", type=float, default=0.0, help="wall-clock cap per task (s)")
     args = p.parse_args()
-    preset_name = "full" if args.full else args.preset
-    preset = PRESETS[preset_name]
-    budget = args.budget or preset["budget"]
-
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    preset_name, preset, budget = resolve_preset(args, PRESETS)
     from agents.base import RunConfig
     from agents.tape_reinforce import Config, TapeReinforceTrainer
 
