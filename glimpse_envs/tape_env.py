@@ -4,8 +4,10 @@ Both run the same batched numpy core, :class:`TapeCore`; a single env is a batch
 env equals N single envs seeded ``seed + i`` by construction. The task subclasses and their
 documentation pages live in :mod:`glimpse_envs.tape`; the contract is in ``DESIGN.md``.
 
-A reset draws the length (curriculum) and the episode (``task.sample_one``, the same numbers as
-``task.sample(rng, 1, length)``) from the env's own generator; all other work is batched. The
+Every episode is a pure function of uniforms that the env takes from its own generator, in the
+order ``rng.random()`` gives them (:class:`glimpse_envs.streams.UniformStreams` buffers them): first
+the curriculum's length, then the episode (``task.generate``; ``task.sample(rng, 1, length)`` draws the
+same). So resets of many sub-envs are batched too, with no generator call per env. The
 internal time limit ends an episode as *terminated* with reward -1 (it is part of the task, as in
 Gym's algorithmic envs); truncation only comes from a ``max_episode_steps`` the user asks for
 (``TimeLimit`` on a single env, the vector env's argument); none is registered.
@@ -14,7 +16,6 @@ Gym's algorithmic envs); truncation only comes from a ``max_episode_steps`` the 
 from __future__ import annotations
 
 import inspect
-from collections import deque
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -24,6 +25,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from glimpse_envs.streams import UniformStreams
 from glimpse_envs.tape_tasks import TapeTask, fixed_seed
 from glimpse_envs.vector import per_env_seeds
 
@@ -36,51 +38,145 @@ ACTION_PARTS = ("input move", "memory move", "write", "output")
 INPUT_MOVES = {"tape": 3, "forward": 2, "stream": 1}
 
 
-class Curriculum:
-    """Per-instance length curriculum.
+class Curricula:
+    """The length curricula of ``n`` envs, one per env (never shared), as arrays.
 
-    Episode lengths are uniform over ``[min_length, current]`` (no draw while the range is a single
-    length); ``current`` starts at ``min_length``
-    and grows by one (up to ``max_length``) each time the success rate over the last ``window``
-    curriculum episodes reaches ``threshold`` (the window then starts afresh). Episodes whose length
-    was forced with ``reset(options={"length": n})`` are not counted.
+    Env i's episode lengths are uniform over ``[min_length, current[i]]`` (no uniform is drawn
+    while the range is a single length); ``current[i]`` starts at ``min_length`` and grows by one (up
+    to ``max_length``) each time the success rate over env i's last ``window`` curriculum episodes
+    reaches ``threshold`` (the window then starts afresh). Episodes whose length was forced with
+    ``reset(options={"length": n})`` are not counted. ``curricula[i]`` is a :class:`Curriculum` view
+    of env i.
     """
 
-    def __init__(self, min_length: int, max_length: int, window: int, threshold: float):
+    def __init__(self, n: int, min_length: int, max_length: int, window: int, threshold: float):
+        self.n = int(n)
         self.min_length, self.max_length = min_length, max_length
         self.window, self.threshold = window, threshold
-        self.current = min_length
-        self._results: deque = deque(maxlen=window)
+        self.current = np.full(self.n, min_length, np.int64)
+        self._results = np.zeros((self.n, window), bool)  # a ring of the last results per env
+        self._seen = np.zeros(self.n, np.int64)  # results recorded since the window (re)started
+        self._wins = np.zeros(self.n, np.int64)  # successes among the last min(seen, window)
 
-    def sample(self, rng: np.random.Generator) -> int:
-        if self.current == self.min_length:  # nothing to draw
-            return self.min_length
-        return int(rng.integers(self.min_length, self.current + 1))
+    def __len__(self) -> int:
+        return self.n
 
-    def state(self) -> tuple[int, list[bool]]:
-        """``(current, recent results)``: what a checkpoint needs to continue the curriculum."""
-        return self.current, list(self._results)
+    def __getitem__(self, i: int) -> Curriculum:
+        if not -self.n <= i < self.n:
+            raise IndexError(f"curriculum {i} of {self.n}")
+        return Curriculum(self, i % self.n)
 
-    def load_state(self, state: tuple[int, list[bool]]) -> None:
-        """Restore what :meth:`state` returned."""
+    def __iter__(self):
+        return (Curriculum(self, i) for i in range(self.n))
+
+    def draw_counts(self, rows: np.ndarray) -> np.ndarray:
+        """Uniforms each of ``rows`` needs for its length: 1, or 0 while its range is one length."""
+        return (self.current[rows] > self.min_length).astype(np.int64)
+
+    def lengths(self, rows: np.ndarray, u: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Lengths of ``rows`` from the uniforms ``u`` taken for them, ``counts`` (:meth:`draw_counts`,
+        or 0 where a row draws nothing) per row, concatenated."""
+        out = np.full(rows.shape[0], self.min_length, np.int64)
+        drawn = counts > 0
+        out[drawn] += (u * (self.current[rows[drawn]] - self.min_length + 1)).astype(np.int64)
+        return out
+
+    def record(self, rows: np.ndarray, success: np.ndarray) -> None:
+        """Count one finished curriculum episode of each of ``rows`` (distinct) with ``success``."""
+        w = self.window
+        seen = self._seen[rows]
+        slot = seen % w
+        ring = self._results
+        self._wins[rows] += success.astype(np.int64) - (ring[rows, slot] & (seen >= w))
+        ring[rows, slot] = success
+        seen += 1
+        self._seen[rows] = seen
+        grow = rows[
+            (seen >= w)
+            & (self.current[rows] < self.max_length)
+            & (self._wins[rows] >= self.threshold * w)
+        ]
+        if grow.shape[0]:
+            self.current[grow] += 1
+            self._seen[grow] = self._wins[grow] = 0
+
+    def record_one(self, i: int, success: bool) -> None:
+        """:meth:`record` of one env in scalar arithmetic (the single env's path; the same state)."""
+        w, seen = self.window, int(self._seen[i])
+        slot = seen % w
+        wins = int(self._wins[i]) + success - (seen >= w and bool(self._results[i, slot]))
+        self._results[i, slot] = success
+        seen += 1
+        if seen >= w and self.current[i] < self.max_length and wins >= self.threshold * w:
+            self.current[i] += 1
+            seen = wins = 0
+        self._seen[i], self._wins[i] = seen, wins
+
+    def state(self, i: int) -> tuple[int, list[bool]]:
+        seen, w = int(self._seen[i]), self.window
+        recent = np.roll(self._results[i], -seen % w) if seen >= w else self._results[i, :seen]
+        return int(self.current[i]), recent.tolist()
+
+    def load_state(self, i: int, state: tuple[int, list[bool]]) -> None:
         current, results = state
         if not self.min_length <= int(current) <= self.max_length:
             raise ValueError(
                 f"curriculum length {current} is outside [{self.min_length}, {self.max_length}]"
             )
-        self.current = int(current)
-        self._results.clear()
-        self._results.extend(bool(r) for r in results)
+        results = [bool(r) for r in results][-self.window :]
+        self.current[i] = int(current)
+        self._results[i] = False
+        self._results[i, : len(results)] = results
+        self._seen[i] = len(results)
+        self._wins[i] = sum(results)
+
+
+class Curriculum:
+    """Env i's curriculum (a view of :class:`Curricula`): ``current`` (read and write),
+    ``min_length``, ``max_length``, ``window``, ``threshold``, and :meth:`state` / :meth:`load_state`
+    for checkpoints."""
+
+    __slots__ = ("_all", "_i")
+
+    def __init__(self, curricula: Curricula, i: int):
+        self._all, self._i = curricula, i
+
+    min_length = property(lambda self: self._all.min_length)
+    max_length = property(lambda self: self._all.max_length)
+    window = property(lambda self: self._all.window)
+    threshold = property(lambda self: self._all.threshold)
+
+    @property
+    def current(self) -> int:
+        return int(self._all.current[self._i])
+
+    @current.setter
+    def current(self, value: int) -> None:
+        self.load_state((value, []))
+
+    @property
+    def results(self) -> list[bool]:
+        """The results in the current window, oldest first."""
+        return self.state()[1]
+
+    def state(self) -> tuple[int, list[bool]]:
+        """``(current, recent results)``: what a checkpoint needs to continue the curriculum."""
+        return self._all.state(self._i)
+
+    def load_state(self, state: tuple[int, list[bool]]) -> None:
+        """Restore what :meth:`state` returned."""
+        self._all.load_state(self._i, state)
 
     def record(self, success: bool) -> None:
-        self._results.append(bool(success))
-        if (
-            len(self._results) == self.window
-            and self.current < self.max_length
-            and sum(self._results) >= self.threshold * self.window
-        ):
-            self.current += 1
-            self._results.clear()
+        """Count one finished curriculum episode."""
+        self._all.record(np.array([self._i]), np.array([bool(success)]))
+
+    def __repr__(self) -> str:
+        c = self._all
+        return (
+            f"Curriculum(current={self.current}, lengths {c.min_length}..{c.max_length}, "
+            f"window={c.window}, threshold={c.threshold})"
+        )
 
 
 class TapeConfig:
@@ -147,8 +243,8 @@ class TapeConfig:
         )
         self.action_space = spaces.MultiDiscrete(self.nvec)
 
-    def curriculum(self) -> Curriculum:
-        return Curriculum(self.min_length, self.max_length, self.window, self.threshold)
+    def curricula(self, n: int) -> Curricula:
+        return Curricula(n, self.min_length, self.max_length, self.window, self.threshold)
 
     def check_length(self, length) -> int:
         try:
@@ -432,7 +528,10 @@ class TapeEnv(gym.Env):
         self.task = self.config.task
         self.observation_space = self.config.observation_space
         self.action_space = self.config.action_space
-        self.curriculum = self.config.curriculum()
+        self._curricula = self.config.curricula(1)
+        self.curriculum = self._curricula[0]
+        self._streams = UniformStreams(1)
+        self._take = self._streams.taker(np.zeros(1, np.int64))
         self._core = TapeCore(self.config, 1, record=render_mode is not None)
         self._nvec_u = self.config.nvec.astype(np.uint64)
         self._nvec_list = self.config.nvec.tolist()
@@ -444,16 +543,24 @@ class TapeEnv(gym.Env):
         "index": i}`` (with an optional length, else the curriculum's ``max_length``) plays
         episode i of the fixed evaluation set, ``task.fixed(s, length, [i])``."""
         super().reset(seed=seed)
+        if self._streams.rngs[0] is not self.np_random:  # seeded (or np_random replaced)
+            self._streams.set_rng(0, self.np_random)
         options = options or {}
-        rng, length, forced = self.np_random, options.get("length"), options.get("length") is not None
+        length, forced = options.get("length"), options.get("length") is not None
         if options.get("split") is not None:
             length, index = _fixed_options(self.config, self.curriculum, options, 0)
-            rng, forced = np.random.default_rng(fixed_seed(options["split"], length, index)), True
-        elif forced:
-            length = self.config.check_length(length)
+            rng = np.random.default_rng(fixed_seed(options["split"], length, index))
+            episode, forced = self.task.sample_one(rng, length), True
         else:
-            length = self.curriculum.sample(rng)
-        self._core.load([0], [self.task.sample_one(rng, length)], [length], [forced])
+            if forced:
+                length = self.config.check_length(length)
+            else:
+                length = lo = self._curricula.min_length
+                current = int(self._curricula.current[0])
+                if current > lo:  # uniform on lo .. current
+                    length = lo + int(self._take(1)[0] * (current - lo + 1))
+            episode = self.task.generate_one(self._take, length)
+        self._core.load([0], [episode], [length], [forced])
         self._done = False
         if self.render_mode == "human":
             self.render()
@@ -473,7 +580,7 @@ class TapeEnv(gym.Env):
                 if terminated:
                     self._done = True
                     if not core.forced[0]:
-                        self.curriculum.record(core.success[0])
+                        self._curricula.record_one(0, bool(core.success[0]))
                 if self.render_mode == "human":
                     self.render()
                 return core.observe_one(), reward, terminated, False, self._info()
@@ -489,7 +596,7 @@ class TapeEnv(gym.Env):
         if terminated:
             self._done = True
             if not core.forced[0]:
-                self.curriculum.record(core.success[0])
+                self._curricula.record_one(0, bool(core.success[0]))
         if self.render_mode == "human":
             self.render()
         return self._obs(), float(reward[0]), terminated, False, self._info()
@@ -587,8 +694,8 @@ class TapeVectorEnv(VectorEnv):
         self.single_action_space = self.config.action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.curricula = [self.config.curriculum() for _ in range(self.num_envs)]
-        self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
+        self.curricula = self.config.curricula(self.num_envs)
+        self._streams = UniformStreams(self.num_envs)
         self._core = TapeCore(self.config, self.num_envs, record=render_mode is not None)
         self._nvec_u = self.config.nvec.astype(np.uint64)
         self._autoreset = np.zeros(self.num_envs, bool)
@@ -596,35 +703,23 @@ class TapeVectorEnv(VectorEnv):
         self._ones = np.ones(self.num_envs, bool)
 
     def _load(self, idx, lengths=None) -> None:
-        """New episodes in sub-envs ``idx`` (one generator call per env; the rest batched)."""
-        episodes, lens, forced = [], [], []
-        if lengths is None and len(idx) > 4:
-            # autoreset of many envs: per env only the curriculum's length and the episode's
-            # generator calls (task.draw_one); the episodes are built and loaded batched
-            rngs, curricula, draw_one = self._rngs, self.curricula, self.task.draw_one
-            for i in idx.tolist() if isinstance(idx, np.ndarray) else idx:
-                rng = rngs[i]
-                if rng is None:
-                    rng = rngs[i] = seeding.np_random(None)[0]
-                length = curricula[i].sample(rng)
-                lens.append(length)
-                episodes.append(draw_one(rng, length))
-            inputs, li, targets, lt = self.task.build_many(episodes, lens)
-            self._core.load_flat(idx, inputs, li, targets, lt, lens, False)
-            self._needs_reset[idx] = False
-            return
-        for j, i in enumerate(idx):
-            if self._rngs[i] is None:
-                self._rngs[i], _ = seeding.np_random(None)
-            rng = self._rngs[i]
-            length = None if lengths is None else lengths[j]
-            forced.append(length is not None)
-            length = (
-                self.config.check_length(length) if forced[-1] else self.curricula[i].sample(rng)
-            )
-            lens.append(length)
-            episodes.append(self.task.sample_one(rng, length))
-        self._core.load(idx, episodes, lens, forced)
+        """New episodes in sub-envs ``idx``, every one at once: each draws its uniforms from its own
+        stream (its length from its curriculum unless ``lengths[j]`` forces one), then the task
+        builds all the episodes batched (``task.generate``) and the core loads them."""
+        idx = np.asarray(idx, np.int64)
+        take = self._streams.taker(idx)
+        curricula = self.curricula
+        if lengths is None:
+            forced = np.zeros(idx.shape[0], bool)
+            counts = curricula.draw_counts(idx)
+            lens = curricula.lengths(idx, take(counts), counts)
+        else:
+            forced = np.array([n is not None for n in lengths], bool)
+            given = np.array([self.config.check_length(n) if n is not None else 0 for n in lengths])
+            counts = np.where(forced, 0, curricula.draw_counts(idx))
+            lens = np.where(forced, given, curricula.lengths(idx, take(counts), counts))
+        inputs, li, targets, lt = self.task.generate(take, lens)
+        self._core.load_flat(idx, inputs, li, targets, lt, lens, forced)
         self._needs_reset[idx] = False
 
     def reset(self, *, seed: int | list | None = None, options: dict | None = None):
@@ -643,7 +738,7 @@ class TapeVectorEnv(VectorEnv):
             )
         for i in idx:
             if seeds[i] is not None:
-                self._rngs[i], _ = seeding.np_random(seeds[i])
+                self._streams.set_rng(int(i), seeding.np_random(seeds[i])[0])
         if len(idx) and options.get("split") is not None:
             # fixed evaluation episodes: env j plays index[j] (an int i means i + j)
             episodes, lens = [], []
@@ -689,9 +784,7 @@ class TapeVectorEnv(VectorEnv):
             truncated &= keep
         counted = np.flatnonzero(terminated & ~core.forced)
         if len(counted):
-            curricula = self.curricula
-            for i, success in zip(counted.tolist(), core.success[counted].tolist()):
-                curricula[i].record(success)
+            self.curricula.record(counted, core.success[counted])
         ended = terminated | truncated
         infos = self._info()
         if mode == AutoresetMode.NEXT_STEP:

@@ -183,25 +183,42 @@ class TapeTask(abc.ABC):
         return length
 
     # -- sampling --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def generate(self, take, lengths: np.ndarray):
+        """Episodes of ``lengths`` (int64 (B,)) from uniforms: the task's definition.
+
+        ``take(counts)`` returns the next ``counts[j]`` uniforms in [0, 1) of episode j for every j,
+        concatenated (float64); a task calls it once or a few times (AssociativeRecall redraws the
+        episodes whose items repeat). Returns ``(inputs, input lengths, targets, target lengths)``,
+        int64 1-D arrays, the episodes concatenated. Every draw is ``floor(u * high)`` of a uniform
+        u, exactly uniform on 0 .. high - 1 for the sizes used here (high < 2**53).
+        """
+
     def sample(self, rng: np.random.Generator, batch: int, length: int):
-        """``batch`` episodes of size ``length``: ``(inputs, targets)`` int64 arrays."""
+        """``batch`` episodes of size ``length``: ``(inputs, targets)`` int64 arrays, the targets
+        padded with ``PAD`` to ``target_length(length)``. Episode after episode, every uniform comes
+        from ``rng.random``, so ``sample(rng, 1, length)`` is the episode a tape env with this
+        generator state plays."""
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         length = self.check_length(length)
-        inputs, targets = self._sample(rng, int(batch), length)
-        return inputs.astype(np.int64, copy=False), targets.astype(np.int64, copy=False)
-
-    @abc.abstractmethod
-    def _sample(self, rng, batch, length):
-        """``(inputs, targets)`` of ``batch`` episodes of ``length`` (the task's definition)."""
+        batch = int(batch)
+        inputs, _, targets, lt = self.generate(GeneratorTaker(rng), np.full(batch, length))
+        width = self.target_length(length)
+        padded = np.full((batch, width), PAD, np.int64)
+        padded[np.arange(width) < lt[:, None]] = targets
+        return inputs.reshape(batch, self.input_length(length)), padded
 
     def sample_one(self, rng: np.random.Generator, length: int):
-        """One episode, as ``sample(rng, 1, length)`` draws it (same numbers from ``rng``), as 1-D
-        ``(inputs, targets)`` with the target unpadded. The envs call this once per reset, so tasks
-        give it a fast path; ``length`` is not validated here."""
-        inputs, targets = self._sample(rng, 1, length)
-        t = targets[0]
-        return inputs[0].astype(np.int64, copy=False), t[t >= 0].astype(np.int64, copy=False)
+        """One episode, ``sample(rng, 1, length)``, as 1-D ``(inputs, targets)``, the target
+        unpadded; ``length`` is not validated here."""
+        return self.generate_one(GeneratorTaker(rng), length)
+
+    def generate_one(self, take, length: int):
+        """:meth:`generate` of one episode as 1-D ``(inputs, targets)`` (the same uniforms and
+        episode). The single envs call it once per reset, so tasks give it a scalar fast path."""
+        inputs, _, targets, _ = self.generate(take, np.array([length], np.int64))
+        return inputs, targets
 
     def fixed(self, split: str, length: int, indices):
         """Episodes ``indices`` of the fixed evaluation set of ``split`` at ``length``:
@@ -219,24 +236,6 @@ class TapeTask(abc.ABC):
             for i in np.atleast_1d(indices)
         ]
         return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
-
-    def draw_one(self, rng: np.random.Generator, length: int):
-        """The generator calls of one episode (the numbers :meth:`sample_one` draws);
-        :meth:`build_many` turns a list of them into episodes. The vector envs call this once per
-        env that resets. Default: the episode itself, ``sample_one(rng, length)``."""
-        return self.sample_one(rng, length)
-
-    def build_many(self, draws: list, lengths: list):
-        """The episodes of :meth:`draw_one` results, concatenated: ``(inputs, input lengths,
-        targets, target lengths)``, int64 1-D arrays; episode j is what ``sample_one`` returns."""
-        xs = [d[0] for d in draws]
-        ys = [d[1] for d in draws]
-        return (
-            np.concatenate(xs),
-            np.array([x.shape[0] for x in xs], np.int64),
-            np.concatenate(ys),
-            np.array([y.shape[0] for y in ys], np.int64),
-        )
 
     def target_lengths(self, targets: np.ndarray) -> np.ndarray:
         """Each row's target length (targets are padded with ``PAD`` = -1)."""
@@ -259,6 +258,45 @@ class TapeTask(abc.ABC):
 
     def _config(self) -> dict:
         return {"num_symbols": self.num_symbols}
+
+
+class GeneratorTaker:
+    """``take(counts)`` for :meth:`TapeTask.generate` from one generator, episode after episode
+    (the envs take from :class:`glimpse_envs.streams.UniformStreams` instead, one stream per env)."""
+
+    __slots__ = ("rng",)
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+
+    def __call__(self, counts) -> np.ndarray:
+        return self.rng.random(int(np.sum(counts)))
+
+
+def _ints(u: np.ndarray, high) -> np.ndarray:
+    """``floor(u * high)``: uniforms in [0, 1) to integers uniform on 0 .. high - 1."""
+    return (u * high).astype(np.int64)
+
+
+def _runs(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For runs of ``lengths`` laid end to end: (run of each position, position within its run)."""
+    total = int(lengths.sum())
+    starts = np.cumsum(lengths) - lengths
+    return np.repeat(np.arange(lengths.shape[0]), lengths), np.arange(total) - np.repeat(
+        starts, lengths
+    )
+
+
+def _end_marked(x: np.ndarray, lengths: np.ndarray, marker) -> tuple[np.ndarray, np.ndarray]:
+    """Runs ``x`` of ``lengths``, each followed by ``marker`` (int or one per run): (flat, lengths + 1)."""
+    li = lengths + 1
+    ends = np.cumsum(li) - 1
+    out = np.empty(int(li.sum()), np.int64)
+    data = np.ones(out.shape[0], bool)
+    data[ends] = False
+    out[data] = x
+    out[ends] = marker
+    return out, li
 
 
 def _check_int(name, value, low, cls):
@@ -287,32 +325,17 @@ class CopyTask(TapeTask):
     def target_length(self, length):
         return length
 
-    def _sample(self, rng, batch, length):
-        x = rng.integers(0, self.num_symbols, (batch, length))
-        inputs = np.concatenate([x + 1, np.full((batch, 1), self.num_symbols + 1)], 1)
-        return inputs, x
-
-    def sample_one(self, rng, length):
-        x = rng.integers(0, self.num_symbols, length)
+    def generate_one(self, take, length):
         inputs = np.empty(length + 1, np.int64)
+        x = _ints(take(length), self.num_symbols)
         np.add(x, 1, out=inputs[:length])
         inputs[length] = self.num_symbols + 1
         return inputs, x
 
-    def draw_one(self, rng, length):
-        return rng.integers(0, self.num_symbols, length)
-
-    def build_many(self, draws, lengths):
-        x = np.concatenate(draws)
-        lt = np.array(lengths, np.int64)
-        li = lt + 1
-        delimiters = np.cumsum(li) - 1
-        inputs = np.empty(delimiters[-1] + 1, np.int64)
-        data = np.ones(inputs.shape[0], bool)
-        data[delimiters] = False
-        inputs[data] = x + 1
-        inputs[delimiters] = self.num_symbols + 1
-        return inputs, li, x, lt
+    def generate(self, take, lengths):
+        x = _ints(take(lengths), self.num_symbols)
+        inputs, li = _end_marked(x + 1, lengths, self.num_symbols + 1)
+        return inputs, li, x, lengths.copy()
 
 
 class RepeatCopyTask(TapeTask):
@@ -351,21 +374,10 @@ class RepeatCopyTask(TapeTask):
     def target_length(self, length):
         return self.max_repeats * length + 1
 
-    def _sample(self, rng, batch, length):
-        x = rng.integers(0, self.num_symbols, (batch, length))
-        n = rng.integers(self.min_repeats, self.max_repeats + 1, batch)
-        inputs = np.concatenate([x + 1, (self.num_symbols + n)[:, None]], 1)
-        width = self.target_length(length)
-        col = np.arange(width)
-        targets = np.where(
-            col < (n * length)[:, None], np.tile(x, self.max_repeats + 1)[:, :width], PAD
-        )
-        targets[np.arange(batch), n * length] = self.num_symbols
-        return inputs, targets
-
-    def sample_one(self, rng, length):
-        x = rng.integers(0, self.num_symbols, length)
-        n = int(rng.integers(self.min_repeats, self.max_repeats + 1, 1)[0])
+    def generate_one(self, take, length):
+        u = take(length + 1)
+        x = _ints(u[:length], self.num_symbols)
+        n = self.min_repeats + int(u[length] * (self.max_repeats - self.min_repeats + 1))
         inputs = np.empty(length + 1, np.int64)
         np.add(x, 1, out=inputs[:length])
         inputs[length] = self.num_symbols + n
@@ -374,27 +386,20 @@ class RepeatCopyTask(TapeTask):
         targets[-1] = self.num_symbols
         return inputs, targets
 
-    def draw_one(self, rng, length):
-        x = rng.integers(0, self.num_symbols, length)
-        return x, rng.integers(self.min_repeats, self.max_repeats + 1, 1)
-
-    def build_many(self, draws, lengths):
-        x = np.concatenate([d[0] for d in draws])
-        n = np.concatenate([d[1] for d in draws])
-        length = np.array(lengths, np.int64)
-        li = length + 1
-        counts = np.cumsum(li) - 1  # the repeat-count marker closes each input
-        inputs = np.empty(counts[-1] + 1, np.int64)
-        data = np.ones(inputs.shape[0], bool)
-        data[counts] = False
-        inputs[data] = x + 1
-        inputs[counts] = self.num_symbols + n
-        lt = n * length + 1
-        ends = np.cumsum(lt) - 1  # the end marker closes each target
-        local = np.arange(ends[-1] + 1) - np.repeat(ends + 1 - lt, lt)
-        source = np.repeat(np.cumsum(length) - length, lt) + local % np.repeat(length, lt)
-        targets = x[source]
-        targets[ends] = self.num_symbols
+    def generate(self, take, lengths):
+        # per episode L + 1 uniforms: the L data symbols, then the repeat count
+        u = take(lengths + 1)
+        count_at = np.cumsum(lengths + 1) - 1
+        is_data = np.ones(u.shape[0], bool)
+        is_data[count_at] = False
+        x = _ints(u[is_data], self.num_symbols)
+        n = self.min_repeats + _ints(u[count_at], self.max_repeats - self.min_repeats + 1)
+        inputs, li = _end_marked(x + 1, lengths, self.num_symbols + n)
+        # target: x repeated n times, then the end marker V
+        reps = n * lengths
+        run, local = _runs(reps)
+        source = (np.cumsum(lengths) - lengths)[run] + local % lengths[run]
+        targets, lt = _end_marked(x[source], reps, self.num_symbols)
         return inputs, li, targets, lt
 
 
@@ -420,24 +425,16 @@ class ReverseTask(TapeTask):
     def target_length(self, length):
         return length
 
-    def _sample(self, rng, batch, length):
-        x = rng.integers(0, self.num_symbols, (batch, length))
-        return x + 1, x[:, ::-1].copy()
+    def generate_one(self, take, length):
+        x = _ints(take(length), self.num_symbols)
+        return x + 1, x[::-1].copy()
 
-    def sample_one(self, rng, length):
-        x = rng.integers(0, self.num_symbols, length)
-        return x + 1, x[::-1]
-
-    def draw_one(self, rng, length):
-        return rng.integers(0, self.num_symbols, length)
-
-    def build_many(self, draws, lengths):
-        x = np.concatenate(draws)
-        lt = np.array(lengths, np.int64)
-        starts = np.cumsum(lt) - lt
-        # position p of the row starting at s with length l holds x[s + l - 1 - (p - s)]
-        reverse = np.repeat(2 * starts + lt - 1, lt) - np.arange(x.shape[0])
-        return x + 1, lt, x[reverse], lt.copy()
+    def generate(self, take, lengths):
+        x = _ints(take(lengths), self.num_symbols)
+        starts = np.cumsum(lengths) - lengths
+        # position p of the run starting at s with length l holds x[s + l - 1 - (p - s)]
+        reverse = np.repeat(2 * starts + lengths - 1, lengths) - np.arange(x.shape[0])
+        return x + 1, lengths.copy(), x[reverse], lengths.copy()
 
 
 class ForwardReverseTask(ReverseTask):
@@ -472,21 +469,13 @@ class DuplicatedInputTask(TapeTask):
     def target_length(self, length):
         return length
 
-    def _sample(self, rng, batch, length):
-        x = rng.integers(0, self.num_symbols, (batch, length))
-        return np.repeat(x + 1, self.duplication, axis=1), x
-
-    def sample_one(self, rng, length):
-        x = rng.integers(0, self.num_symbols, length)
+    def generate_one(self, take, length):
+        x = _ints(take(length), self.num_symbols)
         return np.repeat(x + 1, self.duplication), x
 
-    def draw_one(self, rng, length):
-        return rng.integers(0, self.num_symbols, length)
-
-    def build_many(self, draws, lengths):
-        x = np.concatenate(draws)
-        lt = np.array(lengths, np.int64)
-        return np.repeat(x + 1, self.duplication), self.duplication * lt, x, lt
+    def generate(self, take, lengths):
+        x = _ints(take(lengths), self.num_symbols)
+        return np.repeat(x + 1, self.duplication), self.duplication * lengths, x, lengths.copy()
 
 
 class AssociativeRecallTask(TapeTask):
@@ -529,40 +518,49 @@ class AssociativeRecallTask(TapeTask):
             )
         return length
 
-    def _sample(self, rng, batch, length):
+    def generate_one(self, take, length):
         v, k = self.num_symbols, self.item_length
-        codes = rng.integers(0, v**k, (batch, length))
-        while True:  # redraw rows with repeated items (rare for the default sizes)
-            s = np.sort(codes, 1)
-            bad = (s[:, 1:] == s[:, :-1]).any(1)
-            if not bad.any():
-                break
-            codes[bad] = rng.integers(0, v**k, (int(bad.sum()), length))
-        digits = (codes[..., None] // v ** np.arange(k - 1, -1, -1)) % v  # (B, n, k)
-        query = rng.integers(0, length - 1, batch)
-        rows = np.arange(batch)
-        items = np.concatenate([np.full((batch, length, 1), v + 1), digits + 1], 2).reshape(
-            batch, -1
-        )
-        q = np.full((batch, 1), v + 2)
-        inputs = np.concatenate([items, q, digits[rows, query] + 1, q], 1)
-        return inputs, digits[rows, query + 1]
-
-    def sample_one(self, rng, length):
-        # the same generator calls as _sample(rng, 1, length); the rest in scalar arithmetic
-        v, k = self.num_symbols, self.item_length
-        codes = rng.integers(0, v**k, (1, length))[0].tolist()
-        while len(set(codes)) < length:  # a repeated item: redraw the row
-            codes = rng.integers(0, v**k, (1, length))[0].tolist()
+        high = v**k
+        codes = _ints(take(length), high).tolist()
+        while len(set(codes)) < length:  # a repeated item: redraw the episode's items
+            codes = _ints(take(length), high).tolist()
         powers = [v ** (k - 1 - i) for i in range(k)]
         items = [[c // p % v + 1 for p in powers] for c in codes]
-        query = int(rng.integers(0, length - 1, 1)[0])
+        query = int(take(1)[0] * (length - 1))
         inputs = []
         for item in items:
             inputs.append(v + 1)
             inputs += item
         inputs += [v + 2, *items[query], v + 2]
         return np.array(inputs, np.int64), np.array(items[query + 1], np.int64) - 1
+
+    def generate(self, take, lengths):
+        v, k = self.num_symbols, self.item_length
+        B, high = lengths.shape[0], v**k
+        run, _ = _runs(lengths)
+        codes = _ints(take(lengths), high)  # item codes, k base-v digits each
+        while True:  # redraw the episodes whose items repeat (rare for the default sizes)
+            key = np.sort(run * high + codes)
+            dup = key[1:] == key[:-1]
+            if not dup.any():
+                break
+            bad = np.zeros(B, bool)
+            bad[key[1:][dup] // high] = True
+            codes[bad[run]] = _ints(take(np.where(bad, lengths, 0)), high)
+        digits = (codes[:, None] // v ** np.arange(k - 1, -1, -1)) % v  # (items, k)
+        first = np.cumsum(lengths) - lengths  # flat index of each episode's first item
+        query = first + _ints(take(np.ones(B, np.int64)), lengths - 1)  # not the last item
+        # input: per item its delimiter and digits, then query delimiter, query item, delimiter
+        li = lengths * (k + 1) + k + 2
+        starts = np.cumsum(li) - li
+        inputs = np.empty(int(li.sum()), np.int64)
+        item_at = starts[run] + (np.arange(codes.shape[0]) - first[run]) * (k + 1)
+        inputs[item_at] = v + 1
+        inputs[item_at[:, None] + 1 + np.arange(k)] = digits + 1
+        tail = starts + lengths * (k + 1)
+        inputs[tail] = inputs[tail + k + 1] = v + 2
+        inputs[tail[:, None] + 1 + np.arange(k)] = digits[query] + 1
+        return inputs, li, digits[query + 1].reshape(-1), np.full(B, k, np.int64)
 
 
 class PrioritySortTask(TapeTask):
@@ -602,24 +600,38 @@ class PrioritySortTask(TapeTask):
         one sweep over the stored items and back per output)."""
         return input_length + target_length * (3 * input_length + 4) + 4
 
-    def _sample(self, rng, batch, length):
-        v = self.num_symbols
-        x = rng.integers(0, v, (batch, length))
-        q = rng.integers(0, self.priority_levels, (batch, length))
-        inputs = np.stack([v + 1 + q, x + 1], 2).reshape(batch, -1)
-        inputs = np.concatenate([inputs, np.full((batch, 1), v + self.priority_levels + 1)], 1)
-        order = np.argsort(-q, axis=1, kind="stable")[:, : self.target_length(length)]
-        return inputs, np.take_along_axis(x, order, 1)
-
-    def sample_one(self, rng, length):
-        v = self.num_symbols
-        x = rng.integers(0, v, (1, length))[0]
-        q = rng.integers(0, self.priority_levels, (1, length))[0]
+    def generate_one(self, take, length):
+        v, Q = self.num_symbols, self.priority_levels
+        u = take(2 * length)
+        x, q = _ints(u[:length], v), _ints(u[length:], Q)
         inputs = np.empty(2 * length + 1, np.int64)
         np.add(q, v + 1, out=inputs[0 : 2 * length : 2])
         np.add(x, 1, out=inputs[1 : 2 * length : 2])
-        inputs[2 * length] = v + self.priority_levels + 1
+        inputs[2 * length] = v + Q + 1
         return inputs, x[np.argsort(-q, kind="stable")[: self.target_length(length)]]
+
+    def generate(self, take, lengths):
+        v, Q = self.num_symbols, self.priority_levels
+        # per episode 2L uniforms: the L data symbols, then the L priorities
+        u = take(2 * lengths)
+        run, local = _runs(2 * lengths)
+        first_half = local < lengths[run]
+        x, q = _ints(u[first_half], v), _ints(u[~first_half], Q)
+        li = 2 * lengths + 1
+        ends = np.cumsum(li) - 1
+        inputs = np.empty(int(li.sum()), np.int64)
+        item = np.ones(inputs.shape[0], bool)
+        item[ends] = False
+        pairs = np.empty((x.shape[0], 2), np.int64)
+        pairs[:, 0], pairs[:, 1] = v + 1 + q, x + 1
+        inputs[item] = pairs.reshape(-1)
+        inputs[ends] = v + Q + 1
+        # targets: within each episode, highest priority first, ties in input order (stable)
+        item_run, item_local = _runs(lengths)
+        order = np.argsort(item_run * Q + (Q - 1 - q), kind="stable")
+        lt = np.maximum(1, np.ceil(lengths * self.keep - 1e-9)).astype(np.int64)
+        keep = item_local < lt[item_run]  # sorted order keeps the runs in place
+        return inputs, li, x[order][keep], lt
 
 
 class ReversedAdditionTask(TapeTask):
@@ -655,28 +667,30 @@ class ReversedAdditionTask(TapeTask):
     def target_length(self, length):
         return length + 1
 
-    def _sample(self, rng, batch, length):
+    def generate_one(self, take, length):
         b = self.num_symbols
-        d = rng.integers(0, b, (batch, length, self.rows))
-        col = d.sum(2)
-        out = np.zeros((batch, length + 1), np.int64)
-        carry = np.zeros(batch, np.int64)
-        for i in range(length):
-            s = col[:, i] + carry
-            out[:, i], carry = s % b, s // b
-        out[:, length] = carry
-        return d.reshape(batch, -1) + 1, out
-
-    def sample_one(self, rng, length):
-        b = self.num_symbols
-        d = rng.integers(0, b, (1, length, self.rows))[0]
+        d = _ints(take(self.rows * length), b)
         out, carry = [], 0
-        for s in d.sum(1).tolist():
-            s += carry
-            out.append(s % b)
-            carry = s // b
+        for col in d.reshape(length, self.rows).sum(1).tolist():  # the carries in scalar arithmetic
+            col += carry
+            out.append(col % b)
+            carry = col // b
         out.append(carry)
-        return d.reshape(-1) + 1, np.array(out, np.int64)
+        return d + 1, np.array(out, np.int64)
+
+    def generate(self, take, lengths):
+        b, r = self.num_symbols, self.rows
+        d = _ints(take(r * lengths), b)  # column by column: a_0 b_0 a_1 b_1 ..
+        col = d.reshape(-1, r).sum(1)
+        lt = lengths + 1
+        run, local = _runs(lengths)
+        grid = np.zeros((lengths.shape[0], int(lengths.max()) + 1), np.int64)
+        grid[run, local] = col
+        carry = np.zeros(lengths.shape[0], np.int64)
+        for i in range(grid.shape[1]):  # the carry ripples column by column, every episode at once
+            s = grid[:, i] + carry
+            grid[:, i], carry = s % b, s // b
+        return d + 1, r * lengths, grid[np.arange(grid.shape[1]) < lt[:, None]], lt
 
 
 class DynamicNGramsTask(TapeTask):
@@ -715,37 +729,42 @@ class DynamicNGramsTask(TapeTask):
         """Exactly one step per prediction: the episode ends with the stream, never by timeout."""
         return target_length
 
-    def _sample(self, rng, batch, length):
+    def generate_one(self, take, length):
         c = self.n - 1
-        table = rng.beta(0.5, 0.5, (batch, 2**c))
-        u = rng.random((batch, length))
-        bits = np.zeros((batch, length), np.int64)
-        bits[:, :c] = u[:, :c] < 0.5
-        ctx = np.zeros(batch, np.int64)
-        for i in range(min(c, length)):
-            ctx = ((ctx << 1) | bits[:, i]) & (2**c - 1)
-        rows = np.arange(batch)
-        for i in range(c, length):
-            bits[:, i] = u[:, i] < table[rows, ctx]
-            ctx = ((ctx << 1) | bits[:, i]) & (2**c - 1)
-        return bits + 1, bits[:, 1:].copy()
-
-    def sample_one(self, rng, length):
-        # the same generator calls as _sample(rng, 1, length); the sequence in scalar arithmetic
-        c = self.n - 1
-        mask = 2**c - 1
-        table = rng.beta(0.5, 0.5, (1, 2**c))[0].tolist()
-        u = rng.random((1, length))[0].tolist()
-        bits = [0] * length
-        ctx = 0
-        for i in range(min(c, length)):
-            bit = bits[i] = int(u[i] < 0.5)
-            ctx = ((ctx << 1) | bit) & mask
-        for i in range(c, length):
-            bit = bits[i] = int(u[i] < table[ctx])
+        T, mask = 2**c, 2**c - 1
+        u = take(T + length)
+        p = (np.sin(0.5 * np.pi * u[:T]) ** 2).tolist()
+        bits, ctx = [0] * length, 0
+        for i, x in enumerate(u[T:].tolist()):  # the sequence in scalar arithmetic
+            bit = bits[i] = int(x < 0.5) if i < c else int(x < p[ctx])
             ctx = ((ctx << 1) | bit) & mask
         x = np.array(bits, np.int64)
-        return x + 1, x[1:].copy()
+        return x + 1, x[1:]
+
+    def generate(self, take, lengths):
+        c = self.n - 1
+        T, mask = 2**c, 2**c - 1
+        # per episode 2**c uniforms for the table (Beta(1/2, 1/2) is sin^2(pi u / 2)), then L bits
+        u = take(T + lengths)
+        run, local = _runs(T + lengths)
+        is_table = local < T
+        table = np.sin(0.5 * np.pi * u[is_table]).reshape(-1, T) ** 2
+        ub = u[~is_table]
+        B, width = lengths.shape[0], int(lengths.max())
+        bit_run, bit_local = _runs(lengths)
+        grid = np.ones((B, width))  # padding: u = 1 draws 0 bits, never read
+        grid[bit_run, bit_local] = ub
+        bits = np.zeros((B, width), np.int64)
+        bits[:, :c] = grid[:, :c] < 0.5
+        ctx = np.zeros(B, np.int64)
+        for i in range(min(c, width)):
+            ctx = ((ctx << 1) | bits[:, i]) & mask
+        rows = np.arange(B)
+        for i in range(c, width):  # each bit depends on the previous c: one column at a time
+            bits[:, i] = grid[:, i] < table[rows, ctx]
+            ctx = ((ctx << 1) | bits[:, i]) & mask
+        x = bits[bit_run, bit_local]
+        return x + 1, lengths.copy(), x[bit_local > 0], lengths - 1
 
     def bayes_expected_score(self, length: int = 200, episodes: int = 4000, seed: int = 0) -> float:
         """Expected return of the Bayes-optimal predictor (one point per correct prediction).

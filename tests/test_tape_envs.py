@@ -203,14 +203,62 @@ def test_curriculum_is_per_instance():
     assert a.unwrapped.curriculum.current == 4
     assert b.unwrapped.curriculum.current == 1
     run_single(a, "Reverse-v0", length=6, seed=0)  # forced lengths are not counted
-    assert len(a.unwrapped.curriculum._results) == 0
+    assert a.unwrapped.curriculum.results == []
     b.reset(seed=0)
     assert b.unwrapped._core.length[0] == 1
     # vector env: each sub-env has its own curriculum
     venv = gym.make_vec(
         "glimpse_envs/Reverse-v0", num_envs=2, vectorization_mode="vector_entry_point", **kw
     )
-    assert venv.unwrapped.curricula[0] is not venv.unwrapped.curricula[1]
+    curricula = venv.unwrapped.curricula
+    curricula[0].current = 3
+    curricula.record(np.array([1]), np.array([True]))
+    assert (curricula[0].current, curricula[1].current) == (3, 1)
+    assert (curricula[0].results, curricula[1].results) == ([], [True])
+
+
+def _reference_curriculum(lo, hi, window, threshold, results):
+    """The curriculum rule written plainly: a deque of the last ``window`` results."""
+    from collections import deque
+
+    current, recent, trace = lo, deque(maxlen=window), []
+    for r in results:
+        recent.append(r)
+        if len(recent) == window and current < hi and sum(recent) >= threshold * window:
+            current += 1
+            recent.clear()
+        trace.append((current, list(recent)))
+    return trace
+
+
+@pytest.mark.parametrize("window,threshold", [(1, 1.0), (4, 0.75), (7, 0.5)])
+def test_batched_curricula_follow_the_rule(window, threshold):
+    """Curricula.record (batched, ring buffers) and record_one (scalar) against the plain rule."""
+    from glimpse_envs.tape_env import Curricula
+
+    rng = np.random.default_rng(window)
+    n, steps = 5, 200
+    results = rng.random((steps, n)) < np.linspace(0.3, 0.95, n)
+    finished = rng.random((steps, n)) < 0.7  # not every env ends an episode at every step
+    batched, scalar = Curricula(n, 2, 9, window, threshold), Curricula(n, 2, 9, window, threshold)
+    for t in range(steps):
+        rows = np.flatnonzero(finished[t])
+        batched.record(rows, results[t, rows])
+        for i in rows.tolist():
+            scalar.record_one(i, bool(results[t, i]))
+    for i in range(n):
+        want = _reference_curriculum(2, 9, window, threshold, results[finished[:, i], i])[-1]
+        assert batched[i].state() == want and scalar[i].state() == want
+    assert max(c.current for c in batched) > 2  # the rule was exercised
+    # state round trip, including a full window
+    fresh = Curricula(n, 2, 9, window, threshold)
+    for i in range(n):
+        fresh[i].load_state(batched[i].state())
+    fresh.record(np.arange(n), np.ones(n, bool))
+    batched.record(np.arange(n), np.ones(n, bool))
+    assert [c.state() for c in fresh] == [c.state() for c in batched]
+    with pytest.raises(ValueError, match="outside"):
+        fresh[0].load_state((10, []))
 
 
 def test_length_grows_under_curriculum_and_forced_lengths():

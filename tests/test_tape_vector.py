@@ -95,6 +95,28 @@ def test_per_env_lengths_reset_mask_and_seeds():
     np.testing.assert_array_equal(native.unwrapped._core.inputs[0], first[0])
 
 
+def test_mixed_forced_and_curriculum_lengths_equal_single_envs():
+    """Forced lengths draw no uniform for the length; the others draw theirs from the curriculum."""
+    env_id = "glimpse_envs/RepeatCopy-v0"
+    kw = {"min_length": 1, "max_length": 9}
+    native = gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point", **kw)
+    singles = [gym.make(env_id, **kw) for _ in range(4)]
+    for i in range(4):
+        native.unwrapped.curricula[i].current = singles[i].unwrapped.curriculum.current = 2 + 2 * i
+    lengths = [None, 5, None, 3]
+    native.reset(seed=7, options={"length": lengths})
+    for rounds in range(3):
+        for i, s in enumerate(singles):
+            opts = {} if lengths[i] is None else {"length": lengths[i]}
+            s.reset(seed=7 + i if rounds == 0 else None, options=opts)
+            np.testing.assert_array_equal(
+                native.unwrapped._core.inputs[i, : s.unwrapped._core.in_len[0]],
+                s.unwrapped._core.inputs[0, : s.unwrapped._core.in_len[0]],
+            )
+            assert native.unwrapped._core.length[i] == s.unwrapped._core.length[0]
+        native.reset(options={"length": lengths})
+
+
 def test_disabled_autoreset_and_bad_vector_inputs():
     env_id = "glimpse_envs/Reverse-v0"
     native = gym.make_vec(
