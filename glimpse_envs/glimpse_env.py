@@ -171,6 +171,8 @@ class _GlimpseCore:
         self._pred = np.full((B, n), -1, np.int64)
         self._loc = np.zeros((B, 2), np.float32)
         self._glimpse = np.zeros((B, *self.sensor.shape), np.float32)
+        #: whether ``_glimpse`` went out in an observation (then it is copied before a write)
+        self._glimpse_out = True
         self._elapsed = np.zeros(B, np.int64)
         self._path = np.zeros((B, self.budget, 2), np.float32) if self.render_mode else None
         self._last_answer = np.full(B, -1, np.int64)
@@ -185,15 +187,18 @@ class _GlimpseCore:
             params = canvas.fixed_params(split, np.broadcast_to(np.asarray(index), (len(rows),)))
         starts = np.zeros((len(rows), 2), np.float32)
         P = canvas.n_params
-        # the one loop over envs: one small draw per env that resets (the numbers canvas.draw takes)
+        # the one loop over envs: one small draw per env that resets (the numbers canvas.draw
+        # takes), written in place into its row of uniforms
+        uniforms = np.empty((len(rows), P))
         if self.start == "center":
             if index is None:
-                params = canvas.from_uniform(np.array([rng.random(P) for rng in rngs]), split)
+                for rng, row in zip(rngs, uniforms):
+                    rng.random(out=row)
+                params = canvas.from_uniform(uniforms, split)
         else:
-            uniforms = np.empty((len(rows), P))
             for j, rng in enumerate(rngs):
                 if index is None:
-                    uniforms[j] = rng.random(P)
+                    rng.random(out=uniforms[j])
                 if self.continuous:
                     starts[j] = rng.uniform(-1.0, 1.0, 2)
                 else:
@@ -207,6 +212,7 @@ class _GlimpseCore:
             self._images, self._prep, self._labels = images, prep, labels
             self._target1 = labels + 1
             self._glimpse, self._loc = glimpse, starts
+            self._glimpse_out = False
             self._t = np.ones(self._B, np.int64)
             self._emitted = np.zeros(self._B, np.int64)
             self._n_correct = np.zeros(self._B, np.int64)
@@ -216,7 +222,9 @@ class _GlimpseCore:
         else:  # copy the arrays handed out in observations before writing into them
             self._images[rows], self._prep[rows], self._labels[rows] = images, prep, labels
             self._target1[rows] = labels + 1
-            self._glimpse = self._glimpse.copy()
+            if self._glimpse_out:  # (not when this step's glimpses are a new array already)
+                self._glimpse = self._glimpse.copy()
+                self._glimpse_out = False
             self._glimpse[rows] = glimpse
             self._loc = self._loc.copy()
             self._loc[rows] = starts
@@ -278,13 +286,18 @@ class _GlimpseCore:
         reward = correct.astype(np.float64)
         if look.all():
             self._glimpse = self.sensor(self._prep, loc, prepared=True)
+            self._glimpse_out = False
             self._loc = loc
             self._t = t = t + 1
             if self._path is not None:
                 self._path[np.arange(self._B), t - 1] = loc
         elif look.any():
+            # the sensor's result is a new array: the rows that do not look get their glimpse back
             new = self.sensor(self._prep, loc, prepared=True)
-            self._glimpse = np.where(look[:, None, None, None], new, self._glimpse)
+            stay = ~look
+            new[stay] = self._glimpse[stay]
+            self._glimpse = new
+            self._glimpse_out = False
             self._loc = np.where(look[:, None], loc, self._loc)
             self._t = t = t + look
             if self._path is not None:
@@ -298,6 +311,7 @@ class _GlimpseCore:
         return reward, terminated, truncated
 
     def _obs_batch(self) -> dict[str, np.ndarray]:
+        self._glimpse_out = True
         obs = {"glimpse": self._glimpse, "location": self._loc, "step": self._t - 1}
         if self.n_targets > 1:
             obs["emitted"] = self._emitted
@@ -567,6 +581,13 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
             self._rngs[i], _ = seeding.np_random()
         return self._rngs[i]
 
+    def _generators(self, rows: np.ndarray) -> list[np.random.Generator]:
+        """The generators of ``rows`` (sorted, distinct); an env without one gets a new one."""
+        gens = self._rngs if len(rows) == self.num_envs else [self._rngs[i] for i in rows.tolist()]
+        if None in gens:
+            return [self._rng(i) for i in rows.tolist()]
+        return gens
+
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
@@ -578,7 +599,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         index = options.get("index")
         if index is not None and np.ndim(index) == 1:
             options["index"] = np.asarray(index)[rows] if len(index) == self.num_envs else index
-        self._reset_rows(rows, [self._rng(i) for i in rows], options)
+        self._reset_rows(rows, self._generators(rows), options)
         self._autoreset = self._autoreset.copy()
         self._autoreset[rows] = False
         info = self._base_info()
@@ -615,7 +636,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
             done = terminated | truncated
             if prev.any():
                 rows = np.flatnonzero(prev)
-                self._reset_rows(rows, [self._rng(i) for i in rows], None)
+                self._reset_rows(rows, self._generators(rows), None)
                 info = self._base_info()
                 reward[rows] = 0.0
                 done[rows] = terminated[rows] = truncated[rows] = False
@@ -640,7 +661,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
                 },
                 done,
             )
-            self._reset_rows(rows, [self._rng(i) for i in rows], None)
+            self._reset_rows(rows, self._generators(rows), None)
             info = self._base_info()
             info.update(
                 final_obs=final_obs, _final_obs=done, final_info=final_info, _final_info=done

@@ -31,12 +31,19 @@ class Retina:
     The implementation reads summed-area (integral) images: a block sum is four lookups, and
     clipping every block corner to the image gives the zero padding for free. :meth:`prepare`
     builds the integral images once per canvas; a call then gathers the (size + 1)^2 corners of
-    every scale at once and takes two differences.
+    every scale at once (their indices kept per pixel corner) and takes two differences, each one
+    contiguous operation over the whole batch. A one-scale retina (blocks of one pixel) needs
+    no sums: its prepared form is the glimpse value of every pixel, zero-padded, and a glimpse is
+    a plain crop of it.
 
     Args:
         size: g, the side of each output patch in cells.
         scales: k, the number of patches.
     """
+
+    #: most pixel corners whose corner indices are kept per layout (see :meth:`_table_index`):
+    #: a location grid has far fewer (ClutteredMNIST100's has 676)
+    TABLE_CODES = 2048
 
     def __init__(self, size: int = 8, scales: int = 1):
         if int(size) < 1 or int(scales) < 1:
@@ -54,6 +61,14 @@ class Retina:
             None, :, None, None
         ]
         self._consts: dict = {}
+        self._tables: dict = {}
+
+    def __getstate__(self) -> dict:
+        # the caches hold work arrays and strided views of them (a view pickles as a copy, and a
+        # large one): they are left out and rebuilt by the next call
+        state = self.__dict__.copy()
+        state["_consts"], state["_tables"] = {}, {}
+        return state
 
     def check_canvas(self, size: int) -> None:
         """Raise ValueError unless the largest patch is at most twice the canvas side."""
@@ -64,27 +79,54 @@ class Retina:
                 "fewer scales, a smaller retina size or a larger canvas"
             )
 
+    # -- preparing canvases ------------------------------------------------------------------------
+
     def prepare(self, images: np.ndarray) -> np.ndarray:
-        """Integral images, float32 (B, H + 1, W + 1): ``I[b, r, c]`` = sum of pixels above-left."""
+        """The float32 form of uint8 images (B, H, W) that a call with ``prepared=True`` reads.
+
+        With several scales: integral images (B, H + 1, W + 1) (see :meth:`integral`). With one
+        scale: the glimpse value of every pixel, zero-padded by ``size`` on every side, (B, H + 2g,
+        W + 2g).
+        """
+        if self.scales == 1:
+            return self._pixels(np.asarray(images))
+        return self.integral(images)
+
+    def integral(self, images: np.ndarray) -> np.ndarray:
+        """Integral images, float32 (B, H + 1, W + 1): ``I[b, r, c]`` = sum of pixels above-left.
+
+        A large batch of uint8 images gets the memory layout (H + 1, B, W + 1) (the array returned
+        is its (B, H + 1, W + 1) view): the running sums down the columns are then whole rows of
+        the batch at once, several times faster than per image; a call reads either layout.
+        """
         images = np.asarray(images)
         B, H, W = images.shape
-        out = np.zeros((B, H + 1, W + 1), np.float32)
-        inner = out[:, 1:, 1:]
         if images.dtype == np.uint8 and H * W * 255 < 2**24:
             # Sums of uint8 pixels stay below 2**24, so every partial sum is an exact integer in
             # int32 and float32 alike: any summation order gives the same integral images.
             if B < 16:  # batch-last layout: both running sums are whole-row operations
+                out = np.zeros((B, H + 1, W + 1), np.float32)
                 a = images.transpose(1, 2, 0).astype(np.int32)
                 np.cumsum(a, axis=0, out=a)
                 np.cumsum(a, axis=1, out=a)
-                inner[:] = a.transpose(2, 0, 1)
-            else:  # no transposes of large batches: rows one by one (batched over B), then cumsum
-                a = images.astype(np.int32)
-                for r in range(1, H):
-                    a[:, r] += a[:, r - 1]
-                np.cumsum(a, axis=2, out=a)
-                inner[:] = a
-        elif B < 16:
+                out[:, 1:, 1:] = a.transpose(2, 0, 1)
+                return out
+            # Running sums along the rows: one running sum over each whole image (one long
+            # accumulation per image is much faster than one short one per row), less, in every
+            # row, the sum of the rows above it.
+            a = images.astype(np.int32)
+            flat = a.reshape(B, H * W)
+            np.cumsum(flat, axis=1, out=flat)
+            np.subtract(a, (a[:, :, 0] - images[:, :, 0])[:, :, None], out=a)
+            # then down the columns, in the (H, B, W) layout: whole rows of the batch at once
+            out = np.zeros((H + 1, B, W + 1), np.float32)
+            out[1:, :, 1:] = a.transpose(1, 0, 2)
+            for r in range(2, H + 1):
+                out[r] += out[r - 1]
+            return out.transpose(1, 0, 2)
+        out = np.zeros((B, H + 1, W + 1), np.float32)
+        inner = out[:, 1:, 1:]
+        if B < 16:
             np.cumsum(
                 np.cumsum(images, axis=1, dtype=np.int32), axis=2, out=inner, dtype=np.float32
             )
@@ -96,19 +138,165 @@ class Retina:
                 inner[:, :, c] += inner[:, :, c - 1]
         return out
 
+    def _pixels(self, images: np.ndarray) -> np.ndarray:
+        """One scale: every pixel's glimpse value, float32, zero-padded by g: (B, H + 2g, W + 2g).
+
+        The value is the one-pixel block sum times ``1 / 255``, the very float32 product the
+        integral-image path gives: for uint8 images the block sum is the pixel itself (exact);
+        other images take the block sums from :meth:`integral`, as the corners would.
+        """
+        B, H, W = images.shape
+        g = self.size
+        out = np.zeros((B, H + 2 * g, W + 2 * g), np.float32)
+        inner = out[:, g : g + H, g : g + W]
+        scale = self._scale[0, 0, 0, 0]
+        if images.dtype == np.uint8 and H * W * 255 < 2**24:
+            np.multiply(images, scale, out=inner, dtype=np.float32)  # one pass: cast, then scale
+        else:
+            integral = self.integral(images)
+            d = integral[:, 1:, :] - integral[:, :-1, :]
+            np.multiply(d[:, :, 1:] - d[:, :, :-1], scale, out=inner)
+        return out
+
+    # -- glimpses ----------------------------------------------------------------------------------
+
+    def __call__(
+        self, images: np.ndarray, locations: np.ndarray, prepared: bool | None = None
+    ) -> np.ndarray:
+        """Glimpses float32 (B, k, g, g) of uint8 images (B, H, W) or of ``prepare(images)``."""
+        if prepared is None:
+            prepared = images.dtype == np.float32
+        prep = images if prepared else self.prepare(images)
+        if self.scales == 1:
+            return self._crop(prep, locations)
+        integral = prep
+        B, H1, W1 = integral.shape
+        const = self._constants(B, H1, W1)
+        if B == 1:  # one image: scalar corner, cached indices, a single gather
+            lx, ly = np.asarray(locations, np.float64).reshape(2).tolist()
+            cx = math.floor((lx + 1.0) * const["hx"] + 0.5)
+            cy = math.floor((ly + 1.0) * const["hy"] + 0.5)
+            corners = integral.reshape(-1).take(self._index1(const, cx, cy, H1, W1))
+            d = corners[:, 1:, :] - corners[:, :-1, :]
+            sums = d[:, :, 1:] - d[:, :, :-1]
+            sums *= self._scale[0]
+            return sums.reshape(1, *self.shape)
+        flat, sb, sy = _flat_layout(integral)
+        # corner c = floor((l + 1) / 2 * S + 0.5), then the flat indices of the (g + 1)^2 block
+        # corners of every scale (int64: take() is fastest with intp)
+        c = np.floor((np.asarray(locations, np.float64) + 1.0) * const["half"] + 0.5).astype(
+            np.int64
+        )
+        buffers = const.get("buffers")
+        if buffers is None:
+            buffers = const["buffers"] = self._buffers(B)
+        index = buffers["index"]
+        if c.min() >= 0 and (c <= const["cmax"]).all():  # the usual case: location in [-1, 1]
+            self._table_index(const, c, W1, H1, sb, sy, index)
+        else:  # the general case: every corner clipped to the image
+            edges = np.minimum(np.maximum(c[:, :, None, None] + self._offsets, 0), const["limit"])
+            rows = edges[:, 1] * sy + (np.arange(B) * sb).reshape(B, 1, 1)
+            np.add(rows[:, :, :, None], edges[:, 0, :, None, :], out=index)
+        # every index is in range, so take's "wrap" mode returns the same values, unbuffered
+        flat.take(index.reshape(-1), out=buffers["corners"], mode="wrap")
+        return self._block_means(buffers)
+
+    def _buffers(self, B: int) -> dict:
+        """Work arrays of a batched call, kept between calls (only the glimpses are new arrays).
+
+        ``index`` and ``corners`` (flat) hold the (g + 1)^2 corners of every scale and image;
+        ``d`` and ``e`` the two differences, zeroed once so that their tails, never written, hold
+        no garbage; ``cells`` is the strided view of ``e`` that holds the g x g block sums.
+        """
+        k, g1 = self.scales, self.size + 1
+        n = B * k * g1 * g1
+        e = np.zeros(n, np.float32)
+        s = e.itemsize
+        return {
+            "index": np.empty((B, k, g1, g1), np.int64),
+            "corners": np.empty(n, np.float32),
+            "d": np.zeros(n, np.float32),
+            "e": e,
+            "cells": np.lib.stride_tricks.as_strided(
+                e,
+                (B, k, g1 - 1, g1 - 1),
+                (k * g1 * g1 * s, g1 * g1 * s, g1 * s, s),
+                writeable=False,
+            ),
+        }
+
+    def _block_means(self, buffers: dict) -> np.ndarray:
+        """The glimpses (B, k, g, g) from the flat corners (B, k, g + 1, g + 1), a new array.
+
+        Both differences run over the whole flat buffer as single contiguous operations (fast):
+        ``d[p] = corners[p + g + 1] - corners[p]`` is the difference down a column and ``e[p] =
+        d[p + 1] - d[p]`` the block sum, the same float32 operations in the same order as the
+        per-patch differences; the entries that cross a patch edge are never read. The block sums
+        are scaled in place and the g x g cells of each patch copied out.
+        """
+        corners, d, e = buffers["corners"], buffers["d"], buffers["e"]
+        g1 = self.size + 1
+        n = corners.size
+        np.subtract(corners[g1:], corners[:-g1], out=d[: n - g1])
+        np.subtract(d[1 : n - g1], d[: n - g1 - 1], out=e[: n - g1 - 1])
+        sums = e.reshape(-1, self.scales, g1 * g1)
+        sums *= self._scale[:, :, :, 0]
+        return buffers["cells"].copy()
+
+    def _crop(self, pixels: np.ndarray, locations: np.ndarray) -> np.ndarray:
+        """One-scale glimpses (B, 1, g, g): the g x g crops of the prepared, padded pixels.
+
+        The corner c is clipped to ``[-(g - g // 2), S + g // 2]`` first: beyond, the patch lies
+        wholly outside the image (all zero) just as at the bound, and every crop lies within the
+        padding of g.
+        """
+        B, Hp, Wp = pixels.shape
+        g = self.size
+        H, W = Hp - 2 * g, Wp - 2 * g
+        const = self._constants(B, H + 1, W + 1)
+        lo = -(g - g // 2)
+        if B == 1:
+            lx, ly = np.asarray(locations, np.float64).reshape(2).tolist()
+            cx = math.floor((lx + 1.0) * const["hx"] + 0.5)
+            cy = math.floor((ly + 1.0) * const["hy"] + 0.5)
+            x0 = min(max(cx, lo), W + g // 2) - g // 2 + g
+            y0 = min(max(cy, lo), H + g // 2) - g // 2 + g
+            return pixels[:, y0 : y0 + g, x0 : x0 + g].reshape(1, 1, g, g).copy()
+        c = np.floor((np.asarray(locations, np.float64) + 1.0) * const["half"] + 0.5).astype(
+            np.int64
+        )
+        start = np.minimum(np.maximum(c, lo), const["cmax"] + g // 2) + (g - g // 2)
+        pixels = np.ascontiguousarray(pixels)
+        first = (np.arange(B) * (Hp * Wp)) + start[:, 1] * Wp + start[:, 0]
+        # the g x g windows of the flat pixels, [i] the one whose top-left pixel is flat pixel i
+        # (built once per prepared array: the env reads the same one until its next reset)
+        source, windows = const.get("windows", (None, None))
+        if source is not pixels:
+            s = pixels.itemsize
+            windows = np.lib.stride_tricks.as_strided(
+                pixels.reshape(-1),
+                (pixels.size - (g - 1) * (Wp + 1), g, g),
+                (s, Wp * s, s),
+                writeable=False,
+            )
+            const["windows"] = (pixels, windows)
+        return windows[first].reshape(B, 1, g, g)
+
+    # -- indices -----------------------------------------------------------------------------------
+
     def _constants(self, B: int, H1: int, W1: int) -> dict:
         """Per-shape constants, kept between calls (a dict: the envs alternate batch sizes)."""
         key = (B, H1, W1)
         const = self._consts.get(key)
         if const is None:
-            if len(self._consts) > 64:
+            if len(self._consts) > 16:  # partial resets bring many batch sizes: start over
                 self._consts.clear()
             const = self._consts[key] = {
                 "half": np.array([(W1 - 1) / 2.0, (H1 - 1) / 2.0]),
                 "hx": (W1 - 1) / 2.0,
                 "hy": (H1 - 1) / 2.0,
                 "limit": np.array([W1 - 1, H1 - 1]).reshape(1, 2, 1, 1),
-                "rowbase": (np.arange(B) * (H1 * W1)).reshape(B, 1, 1),
+                "cmax": np.array([W1 - 1, H1 - 1]),
                 "index": {},  # B == 1: corner indices per pixel corner (cx, cy)
             }
         return const
@@ -125,49 +313,80 @@ class Retina:
             idx = cache[(cx, cy)] = (ey * W1)[:, :, None] + ex[:, None, :]
         return idx
 
-    def __call__(
-        self, images: np.ndarray, locations: np.ndarray, prepared: bool | None = None
-    ) -> np.ndarray:
-        """Glimpses float32 (B, k, g, g) of uint8 images (B, H, W) or of ``prepare(images)``."""
-        if prepared is None:
-            prepared = images.dtype == np.float32
-        integral = images if prepared else self.prepare(images)
-        B, H1, W1 = integral.shape
-        const = self._constants(B, H1, W1)
-        if B == 1:  # one image: scalar corner, cached indices, a single gather
-            lx, ly = np.asarray(locations, np.float64).reshape(2).tolist()
-            cx = math.floor((lx + 1.0) * const["hx"] + 0.5)
-            cy = math.floor((ly + 1.0) * const["hy"] + 0.5)
-            corners = integral.reshape(-1).take(self._index1(const, cx, cy, H1, W1))
-            d = corners[:, 1:, :] - corners[:, :-1, :]
-            sums = d[:, :, 1:] - d[:, :, :-1]
-            sums *= self._scale[0]
-            return sums.reshape(1, *self.shape)
-        # corner c = floor((l + 1) / 2 * S + 0.5), then the g + 1 block edges of every scale, clipped
-        c = np.floor((np.asarray(locations, np.float64) + 1.0) * const["half"] + 0.5).astype(
-            np.int64
-        )
-        edges = np.minimum(np.maximum(c[:, :, None, None] + self._offsets, 0), const["limit"])
-        rows = edges[:, 1] * W1 + const["rowbase"]  # int64 indices: take() is fastest with intp
-        # the indices and corners go into buffers kept between calls (only the result is new);
-        # every index is in range, so take's "wrap" mode returns the same values, unbuffered
-        buffers = const.get("buffers")
-        if buffers is None:
-            g1 = self.size + 1
-            buffers = const["buffers"] = (
-                np.empty((B, self.scales, g1, g1), np.int64),
-                np.empty((B, self.scales, g1, g1), np.float32),
-            )
-        index, corners = buffers
-        np.add(rows[:, :, :, None], edges[:, 0, :, None, :], out=index)
-        integral.reshape(-1).take(index, out=corners, mode="wrap")
-        d = corners[:, :, 1:, :] - corners[:, :, :-1, :]
-        sums = d[:, :, :, 1:] - d[:, :, :, :-1]
-        sums *= self._scale
-        return sums
+    def _table_index(
+        self, const: dict, c: np.ndarray, W1: int, H1: int, sb: int, sy: int, index: np.ndarray
+    ) -> None:
+        """The flat corner indices at pixel corners ``c`` (B, 2), all in the image, into ``index``.
+
+        The (g + 1)^2 corners of every scale around a pixel corner, clipped to the image, are the
+        same for every image: ``ey * sy + ex``. They are kept in a table, one row per pixel corner
+        met so far (a location grid has few), so that a call gathers one row per image and adds the
+        image's offset ``b * sb``, instead of building the clipped edges and their (g + 1)^2 sums.
+        """
+        key = (H1, W1, sy)
+        tables = self._tables
+        table = tables.pop(key, None)  # re-inserted below: the dict keeps the latest used last
+        if table is None:
+            table = {"slot": np.full(H1 * W1, -1, np.int64), "rows": None, "n": 0}
+        if len(tables) >= 4:  # a few layouts at most (batch sizes of partial resets come and go)
+            del tables[next(iter(tables))]
+        tables[key] = table
+        codes = c[:, 1] * W1 + c[:, 0]
+        slots = table["slot"][codes]
+        if slots.min() < 0:  # pixel corners not met before: add their rows
+            self._add_table_rows(table, np.unique(codes[slots < 0]), codes, W1, H1, sy)
+            slots = table["slot"][codes]
+        # gather the rows (every slot is in range: "clip" mode writes straight to the output), then
+        # add each image's offset, kept whole (B, K) per layout: a plain add of two arrays is
+        # several times faster than one broadcast along the rows
+        index = index.reshape(len(c), -1)
+        offset = const.get(("offset", sb))
+        if offset is None:
+            offset = np.repeat(np.arange(len(c), dtype=np.int64) * sb, index.shape[1])
+            offset = const["offset", sb] = offset.reshape(index.shape)
+        np.take(table["rows"], slots, axis=0, out=index, mode="clip")
+        np.add(index, offset, out=index)
+
+    def _add_table_rows(
+        self, table: dict, new: np.ndarray, codes: np.ndarray, W1: int, H1: int, sy: int
+    ) -> None:
+        """Add the corner indices of the pixel corners ``new`` (codes ``cy * W1 + cx``) to a table.
+
+        A table that would pass :attr:`TABLE_CODES` rows starts over with this call's ``codes``.
+        """
+        if table["n"] + len(new) > self.TABLE_CODES:
+            table["slot"][:] = -1
+            table["n"] = 0
+            new = np.unique(codes)
+        ex = np.minimum(np.maximum((new % W1)[:, None, None] + self._offsets, 0), W1 - 1)
+        ey = np.minimum(np.maximum((new // W1)[:, None, None] + self._offsets, 0), H1 - 1)
+        rows = ((ey * sy)[:, :, :, None] + ex[:, :, None, :]).reshape(len(new), -1)
+        n, stored = table["n"], table["rows"]
+        if stored is None or len(stored) < n + len(new):  # grow by doubling
+            grown = np.empty((max(2 * (n + len(new)), 64), rows.shape[1]), np.int64)
+            grown[:n] = stored[:n] if n else 0
+            table["rows"] = stored = grown
+        stored[n : n + len(new)] = rows
+        table["slot"][new] = np.arange(n, n + len(new))
+        table["n"] = n + len(new)
 
     def __repr__(self) -> str:
         return f"Retina(size={self.size}, scales={self.scales})"
+
+
+def _flat_layout(integral: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """(flat array, image stride, row stride) of integral images in either layout.
+
+    :meth:`Retina.integral` returns (B, H1, W1) in C order or as a view of (H1, B, W1) memory;
+    element (b, r, c) is ``flat[b * image stride + r * row stride + c]``.
+    """
+    B, H1, W1 = integral.shape
+    if not integral.flags.c_contiguous:
+        hbw = integral.transpose(1, 0, 2)
+        if hbw.flags.c_contiguous:
+            return hbw.reshape(-1), W1, B * W1
+        integral = np.ascontiguousarray(integral)
+    return integral.reshape(-1), H1 * W1, W1
 
 
 def reference_retina(
@@ -229,14 +448,26 @@ class TileSensor:
     def prepare(self, images: np.ndarray) -> np.ndarray:
         """Padded float32 tiles, (B, grid, grid, T, T), scaled to [0, 1]."""
         images = np.asarray(images)
-        B = images.shape[0]
+        B, H, W = images.shape
         t, G = self.tile, self.grid
-        # zero padding, then scaled to [0, 1] (the same float32 products as padding first)
-        padded = np.zeros((B, t * G, t * G), np.float32)
-        lo, S = self._pad[0], images.shape[1]
-        padded[:, lo : lo + S, lo : lo + images.shape[2]] = images
-        padded *= np.float32(1 / 255)
-        return np.ascontiguousarray(padded.reshape(B, G, t, G, t).transpose(0, 1, 3, 2, 4))
+        lo = self._pad[0]
+        if images.dtype != np.uint8:  # zero padding, then scaled to [0, 1]
+            padded = np.zeros((B, t * G, t * G), np.float32)
+            padded[:, lo : lo + H, lo : lo + W] = images
+            padded *= np.float32(1 / 255)
+            return np.ascontiguousarray(padded.reshape(B, G, t, G, t).transpose(0, 1, 3, 2, 4))
+        # uint8: the zero padding and the cut into tiles move a quarter of the bytes, then one pass
+        # casts to float32 and scales (the same float32 products as scaling a float32 padded image)
+        padded = np.zeros((B, t * G, t * G), np.uint8)
+        padded[:, lo : lo + H, lo : lo + W] = images
+        tiles = np.empty((B, G, G, t, t), np.float32)
+        np.multiply(
+            padded.reshape(B, G, t, G, t).transpose(0, 1, 3, 2, 4),
+            np.float32(1 / 255),
+            out=tiles,
+            dtype=np.float32,
+        )
+        return tiles
 
     def tile_index(self, locations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(column, row) of the tile under each location."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -63,3 +65,91 @@ def test_tile_sensor():
             )
     with pytest.raises(ValueError, match=r"grid=0\) invalid"):
         TileSensor(0, 28)
+
+
+@pytest.mark.parametrize(
+    "S, g, k", [(28, 8, 1), (60, 12, 3), (100, 12, 4), (30, 5, 3), (17, 3, 2), (28, 1, 4)]
+)
+def test_batched_retina_equals_one_image_calls(S, g, k):
+    """The batched paths (the corner table, clipped corners, one-scale crops, the (H, B, W) layout
+    of large batches) give exactly, bit for bit, the glimpses of one-image calls."""
+    rng = np.random.default_rng(S * 100 + g * 10 + k)
+    B = 40  # a large batch: the (H, B, W) integral layout
+    images = rng.integers(0, 256, (B, S, S), dtype=np.uint8)
+    G = S // 4 + 1
+    grid = (-1.0 + 2.0 * np.arange(G) / (G - 1)).astype(np.float32)
+    on_grid = grid[rng.integers(0, G, (B, 2))]
+    beyond = on_grid.copy()
+    beyond[:3] = [[-1.3, 0.2], [0.5, 1.5], [-2.0, 2.0]]  # any location beyond [-1, 1]: clipped path
+    retina = Retina(g, k)
+    prepared = retina.prepare(images)
+    for locations in (on_grid, beyond, rng.uniform(-1, 1, (B, 2)), on_grid):
+        one = np.concatenate([retina(images[i : i + 1], locations[i : i + 1]) for i in range(B)])
+        assert np.array_equal(retina(prepared, locations, prepared=True), one)
+        # a C-ordered copy of the prepared images reads the same
+        copy = np.ascontiguousarray(prepared)
+        assert np.array_equal(retina(copy, locations, prepared=True), one)
+
+
+def test_corner_table_starts_over_when_full():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (32, 60, 60), dtype=np.uint8)
+    retina = Retina(12, 3)
+    retina.TABLE_CODES = 50  # fewer than one call's pixel corners: it starts over every call
+    prepared = retina.prepare(images)
+    for _ in range(3):
+        locations = rng.uniform(-1, 1, (32, 2))
+        one = np.concatenate([retina(images[i : i + 1], locations[i : i + 1]) for i in range(32)])
+        assert np.array_equal(retina(prepared, locations, prepared=True), one)
+
+
+def test_integral_images_exact_in_both_layouts():
+    rng = np.random.default_rng(1)
+    retina = Retina(5, 3)
+    for B in (3, 40):  # small batches in C order, large ones in the (H, B, W) layout
+        images = rng.integers(0, 256, (B, 30, 20), dtype=np.uint8)
+        expected = np.zeros((B, 31, 21))
+        expected[:, 1:, 1:] = images.astype(np.int64).cumsum(axis=1).cumsum(axis=2)
+        integral = retina.integral(images)
+        assert integral.dtype == np.float32 and np.array_equal(integral, expected)
+
+
+def test_one_scale_crops_are_scaled_pixels():
+    """A one-scale glimpse is the zero-padded pixels times float32(1 / 255), exactly; images of
+    another dtype with the same integer values give the same glimpses."""
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    locations = np.concatenate([rng.uniform(-1, 1, (17, 2)), [[-1.4, 0], [1, 1], [3, -3]]])
+    retina = Retina(8, 1)
+    out = retina(images, locations)
+    cx, cy = pixel_corner(locations, 28, 28)
+    padded = np.zeros((20, 28 + 200, 28 + 200), np.float32)
+    padded[:, 100:128, 100:128] = images
+    for b in range(20):
+        y0, x0 = cy[b] - 4 + 100, cx[b] - 4 + 100
+        patch = padded[b, y0 : y0 + 8, x0 : x0 + 8] * np.float32(1 / 255)
+        assert np.array_equal(out[b, 0], patch)
+    assert np.array_equal(retina(images.astype(np.float64), locations, prepared=False), out)
+
+
+def test_tile_sensor_uint8_and_float_prepare_agree():
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    sensor = TileSensor(3, 28)
+    assert np.array_equal(sensor.prepare(images), sensor.prepare(images.astype(np.float64)))
+
+
+@pytest.mark.parametrize("g, k", [(8, 1), (12, 3)])
+def test_pickled_retina_is_small_and_equal(g, k):
+    """The retina's caches (work arrays, strided views) stay out of its pickle."""
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, (64, 60, 60), dtype=np.uint8)
+    retina = Retina(g, k)
+    prepared = retina.prepare(images)
+    locations = rng.uniform(-1, 1, (64, 2))
+    retina(prepared, locations, prepared=True)
+    data = pickle.dumps(retina)
+    assert len(data) < 10_000
+    clone = pickle.loads(data)
+    for loc in (locations, -locations):
+        assert np.array_equal(clone(prepared, loc, prepared=True), retina(prepared, loc, True))
