@@ -85,7 +85,7 @@ class UniformStreams:
         rows = np.asarray(rows, np.int64)
         if rows.shape[0] == 1:
             return _OneRow(self, int(rows[0]))
-        return lambda counts: self.take(rows, counts)
+        return _Rows(self, rows)
 
     def take(self, rows: Sequence[int] | np.ndarray, counts) -> np.ndarray:
         """The next ``counts[j]`` uniforms of stream ``rows[j]`` for every j, concatenated (float64).
@@ -101,13 +101,7 @@ class UniformStreams:
             p = int(self._pos[i])
             self._pos[i] = p + c
             return self._buf[i, p : p + c].copy()
-        self._refill(rows, counts)
-        total = int(counts.sum())
-        starts = self._base[rows] + self._pos[rows]
-        self._pos[rows] += counts
-        # position k of the concatenation belongs to row j = the row whose run covers k
-        index = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(total)
-        return self._flat[index]
+        return _Rows(self, rows)(counts)
 
 
 class _OneRow:
@@ -127,3 +121,31 @@ class _OneRow:
             p = 0
         st._pos[i] = p + c
         return st._buf[i, p : p + c].copy()
+
+
+class _Rows:
+    """``take(counts)`` of several distinct streams ``rows`` (the vector envs' reset path)."""
+
+    __slots__ = ("streams", "rows", "base")
+
+    def __init__(self, streams: UniformStreams, rows: np.ndarray):
+        self.streams, self.rows, self.base = streams, rows, streams._base[rows]
+
+    def __call__(self, counts) -> np.ndarray:
+        st, rows = self.streams, self.rows
+        same = isinstance(counts, (int, np.integer))  # one count for every row: a 2-D gather
+        c = int(counts) if same else np.asarray(counts, np.int64)
+        pos = st._pos[rows]
+        end = pos + c
+        if end.max() > st.width:
+            st._refill(rows, np.broadcast_to(c, rows.shape))
+            self.base = st._base[rows]  # (a widening moves the blocks)
+            pos = st._pos[rows]
+            end = pos + c
+        st._pos[rows] = end
+        if same:
+            return st._flat[(self.base + pos)[:, None] + np.arange(c)].reshape(-1)
+        # position k of the concatenation belongs to row j = the row whose run covers k
+        first = np.cumsum(c)
+        index = np.repeat(self.base + pos - (first - c), c) + np.arange(first[-1] if len(c) else 0)
+        return st._flat[index]

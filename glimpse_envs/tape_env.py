@@ -712,7 +712,10 @@ class TapeVectorEnv(VectorEnv):
         if lengths is None:
             forced = np.zeros(idx.shape[0], bool)
             counts = curricula.draw_counts(idx)
-            lens = curricula.lengths(idx, take(counts), counts)
+            if counts.any():
+                lens = curricula.lengths(idx, take(counts), counts)
+            else:  # every range is one length: nothing to draw
+                lens = np.full(idx.shape[0], curricula.min_length, np.int64)
         else:
             forced = np.array([n is not None for n in lengths], bool)
             given = np.array([self.config.check_length(n) if n is not None else 0 for n in lengths])

@@ -496,6 +496,7 @@ class AssociativeRecallTask(TapeTask):
         self.data_bits = _check_int("bits", bits, 1, "AssociativeRecallTask")
         self.item_length = _check_int("item_length", item_length, 1, "AssociativeRecallTask")
         super().__init__(2**self.data_bits)
+        self._shifts = self.data_bits * np.arange(self.item_length - 1, -1, -1)
 
     def _config(self):
         return {"bits": self.data_bits, "item_length": self.item_length}
@@ -537,7 +538,7 @@ class AssociativeRecallTask(TapeTask):
     def generate(self, take, lengths):
         v, k = self.num_symbols, self.item_length
         B, high = lengths.shape[0], v**k
-        run, _ = _runs(lengths)
+        run = np.repeat(np.arange(B), lengths)  # the episode of each item
         codes = _ints(take(lengths), high)  # item codes, k base-v digits each
         while True:  # redraw the episodes whose items repeat (rare for the default sizes)
             key = np.sort(run * high + codes)
@@ -547,19 +548,21 @@ class AssociativeRecallTask(TapeTask):
             bad = np.zeros(B, bool)
             bad[key[1:][dup] // high] = True
             codes[bad[run]] = _ints(take(np.where(bad, lengths, 0)), high)
-        digits = (codes[:, None] // v ** np.arange(k - 1, -1, -1)) % v  # (items, k)
-        first = np.cumsum(lengths) - lengths  # flat index of each episode's first item
-        query = first + _ints(take(np.ones(B, np.int64)), lengths - 1)  # not the last item
-        # input: per item its delimiter and digits, then query delimiter, query item, delimiter
-        li = lengths * (k + 1) + k + 2
-        starts = np.cumsum(li) - li
-        inputs = np.empty(int(li.sum()), np.int64)
-        item_at = starts[run] + (np.arange(codes.shape[0]) - first[run]) * (k + 1)
-        inputs[item_at] = v + 1
-        inputs[item_at[:, None] + 1 + np.arange(k)] = digits + 1
-        tail = starts + lengths * (k + 1)
-        inputs[tail] = inputs[tail + k + 1] = v + 2
-        inputs[tail[:, None] + 1 + np.arange(k)] = digits[query] + 1
+        # (items, k), most significant first; v = 2**bits, so digits are bit fields
+        digits = (codes[:, None] >> self._shifts) & (v - 1)
+        ends = np.cumsum(lengths)
+        query = ends - lengths + _ints(take(1), lengths - 1)  # flat item index; not the last item
+        # input: per episode n + 1 blocks of k + 1 (each item's delimiter and digits, then the query
+        # delimiter and the query item), closed by the query delimiter; episode j's blocks start
+        # at block first_item + j, its query block is block ends[j] + j
+        blocks = np.empty((codes.shape[0] + B, k + 1), np.int64)
+        item_rows = np.arange(codes.shape[0]) + run
+        query_rows = ends + np.arange(B)
+        blocks[item_rows, 0] = v + 1
+        blocks[item_rows, 1:] = digits + 1
+        blocks[query_rows, 0] = v + 2
+        blocks[query_rows, 1:] = digits[query] + 1
+        inputs, li = _end_marked(blocks.reshape(-1), (lengths + 1) * (k + 1), v + 2)
         return inputs, li, digits[query + 1].reshape(-1), np.full(B, k, np.int64)
 
 

@@ -26,7 +26,11 @@ def test_rows_are_their_generators_sequences():
         counts = rng.integers(0, 6, rows.shape[0])
         if step == 30:
             counts[0] = 21  # more than a block: the blocks widen
-        u = streams.take(rows, counts)
+        if step % 3 == 0:  # one int for every row: the 2-D gather
+            u = streams.take(rows, int(counts[0]))
+            counts[:] = counts[0]
+        else:
+            u = streams.take(rows, counts)
         assert u.shape == (counts.sum(),) and u.dtype == np.float64
         for part, i in zip(np.split(u, np.cumsum(counts)[:-1]), rows.tolist()):
             got[i].extend(part.tolist())
