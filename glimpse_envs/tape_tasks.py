@@ -388,13 +388,17 @@ class RepeatCopyTask(TapeTask):
 
     def generate(self, take, lengths):
         # per episode L + 1 uniforms: the L data symbols, then the repeat count
-        u = take(lengths + 1)
-        count_at = np.cumsum(lengths + 1) - 1
+        li = lengths + 1
+        u = take(li)
+        count_at = np.cumsum(li) - 1
+        n = self.min_repeats + _ints(u[count_at], self.max_repeats - self.min_repeats + 1)
+        # the input has the uniforms' layout: data symbols, then the count marker in its place
+        inputs = _ints(u, self.num_symbols)
         is_data = np.ones(u.shape[0], bool)
         is_data[count_at] = False
-        x = _ints(u[is_data], self.num_symbols)
-        n = self.min_repeats + _ints(u[count_at], self.max_repeats - self.min_repeats + 1)
-        inputs, li = _end_marked(x + 1, lengths, self.num_symbols + n)
+        x = inputs[is_data]
+        inputs += 1
+        inputs[count_at] = self.num_symbols + n
         # target: x repeated n times, then the end marker V
         reps = n * lengths
         run, local = _runs(reps)
