@@ -92,16 +92,7 @@ class UniformStreams:
 
         ``rows`` must not repeat; ``counts`` is an int or one int per row (0 takes nothing).
         """
-        rows = np.asarray(rows, np.int64)
-        counts = np.broadcast_to(np.asarray(counts, np.int64), rows.shape)
-        if rows.shape[0] == 1:  # one stream: a slice
-            i, c = int(rows[0]), int(counts[0])
-            if self._pos[i] + c > self.width:
-                self._refill(rows, counts)
-            p = int(self._pos[i])
-            self._pos[i] = p + c
-            return self._buf[i, p : p + c].copy()
-        return _Rows(self, rows)(counts)
+        return self.taker(rows)(counts)
 
 
 class _OneRow:
@@ -114,7 +105,7 @@ class _OneRow:
 
     def __call__(self, counts) -> np.ndarray:
         st, i = self.streams, self.i
-        c = int(counts[0]) if isinstance(counts, np.ndarray) else int(counts)
+        c = int(counts) if isinstance(counts, (int, np.integer)) else int(counts[0])
         p = int(st._pos[i])
         if p + c > st.width:
             st._refill(self.row, np.array([c], np.int64))

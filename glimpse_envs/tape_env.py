@@ -132,9 +132,9 @@ class Curricula:
 
 
 class Curriculum:
-    """Env i's curriculum (a view of :class:`Curricula`): ``current`` (read and write),
-    ``min_length``, ``max_length``, ``window``, ``threshold``, and :meth:`state` / :meth:`load_state`
-    for checkpoints."""
+    """Env i's curriculum (a view of :class:`Curricula`): ``current`` (read and write; setting it
+    starts a fresh window), ``min_length``, ``max_length``, ``window``, ``threshold``, and
+    :meth:`state` / :meth:`load_state` for checkpoints."""
 
     __slots__ = ("_all", "_i")
 
