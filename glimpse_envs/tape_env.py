@@ -572,34 +572,30 @@ class TapeEnv(gym.Env):
                 f"{self.env_name}: step() after the episode ended (or before reset()): call reset()"
             )
         core = self._core
-        if type(action) is np.ndarray and action.shape == (4,) and action.dtype.kind in "iu":
+        fast = type(action) is np.ndarray and action.shape == (4,) and action.dtype.kind in "iu"
+        if fast:  # a valid action in scalar arithmetic (the common case)
             a0, a1, a2, a3 = action.tolist()
             n0, n1, n2, n3 = self._nvec_list
-            if 0 <= a0 < n0 and 0 <= a1 < n1 and 0 <= a2 < n2 and 0 <= a3 < n3:
-                reward, terminated, _ = core.step_one(a0, a1, a2, a3)
-                if terminated:
-                    self._done = True
-                    if not core.forced[0]:
-                        self._curricula.record_one(0, bool(core.success[0]))
-                if self.render_mode == "human":
-                    self.render()
-                return core.observe_one(), reward, terminated, False, self._info()
-        a = np.asarray(action)
-        if (
-            a.shape != (4,)
-            or a.dtype.kind not in "iu"
-            or (a.astype(np.uint64) >= self._nvec_u).any()
-        ):
-            raise self.config.action_error(action)
-        reward, terminated = core.step(a.reshape(1, 4).astype(np.int64, copy=False))
-        terminated = bool(terminated[0])
+            fast = 0 <= a0 < n0 and 0 <= a1 < n1 and 0 <= a2 < n2 and 0 <= a3 < n3
+        if fast:
+            reward, terminated, _ = core.step_one(a0, a1, a2, a3)
+        else:
+            a = np.asarray(action)
+            if (
+                a.shape != (4,)
+                or a.dtype.kind not in "iu"
+                or (a.astype(np.uint64) >= self._nvec_u).any()
+            ):
+                raise self.config.action_error(action)
+            r, t = core.step(a.reshape(1, 4).astype(np.int64, copy=False))
+            reward, terminated = float(r[0]), bool(t[0])
         if terminated:
             self._done = True
             if not core.forced[0]:
                 self._curricula.record_one(0, bool(core.success[0]))
         if self.render_mode == "human":
             self.render()
-        return self._obs(), float(reward[0]), terminated, False, self._info()
+        return core.observe_one(), reward, terminated, False, self._info()
 
     def _obs(self) -> dict:
         return self._core.observe_one()
