@@ -156,8 +156,9 @@ def trace_tape_policy(env_id: str, env_kwargs: dict | None, act: Policy, split: 
                       length: int | None = None) -> dict[str, Any]:
     """One fixed episode with the env's recorded history: inputs, targets, outputs, head positions.
 
-    ``read``/``write`` are one-hot (T, memory cells) weightings of the memory head (a hard head
-    reads and writes the cell under it).
+    ``read`` is the one-hot (T, memory cells) weighting of the memory head (a hard head reads the
+    cell under it at every step); ``write`` is one-hot only at the steps where the agent wrote
+    (the env records each write), and zero where it did not.
     """
     length = length or eval_lengths(env_id, env_kwargs)[0]
     vec = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point",
@@ -182,9 +183,12 @@ def trace_tape_policy(env_id: str, env_kwargs: dict | None, act: Policy, split: 
     mem_pos = np.array([0] + [h[1] for h in history[:-1]], np.int64)
     heads = np.zeros((len(history), cells), np.float32)
     heads[np.arange(len(history)), mem_pos] = 1.0
+    wrote = np.array([h[4] for h in history], np.int64)
+    writes = np.zeros_like(heads)
+    writes[np.flatnonzero(wrote >= 0), wrote[wrote >= 0]] = 1.0
     return {
         "inputs": np.asarray(inputs), "targets": np.asarray(targets),
         "outputs": np.array([h[2] for h in history], np.int64),
         "input_positions": np.array([0] + [h[0] for h in history[:-1]], np.int64),
-        "read": heads, "write": heads.copy(), "success": bool(info["is_success"][0]),
+        "read": heads, "write": writes, "success": bool(info["is_success"][0]),
     }

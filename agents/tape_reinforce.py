@@ -7,12 +7,17 @@ input exhausted) and its own previous action, all embedded, and outputs five hea
 
     input move   Categorical(I)         sampled, REINFORCE
     memory move  Categorical(3)         sampled, REINFORCE
-    write        Categorical(V_in + 1)  sampled, REINFORCE   (0 none, j + 1 writes symbol j)
+    write        Categorical(3)         sampled, REINFORCE   (0 none, 1 store the symbol under
+                                                              the input head, 2 erase)
     emit         Categorical(2)         sampled, REINFORCE   (emit a symbol now or not)
     symbol       Categorical(V_out)     see below
     baseline     b_t = w . h_t.detach()  squared error against the return
 
-The env action's output is ``symbol + 1`` when ``emit`` is 1, else 0.
+The env action's output is ``symbol + 1`` when ``emit`` is 1, else 0. The write head chooses
+*whether* to store what the input head reads, not which of the V_in symbols to write: the content
+comes from the input, as the RL-NTM's controller writes a vector computed from what it reads
+(``write="symbol"`` gives the env's whole write action, Categorical(V_in + 1), instead: with 258
+symbols REINFORCE must then find the right one by chance).
 
 * **hybrid** (default, documented as such): the symbol is the argmax of its head and the head is
   trained by cross-entropy on the symbol the task expects next, at the steps where the agent
@@ -61,6 +66,8 @@ class Config:
     embed: int = option(32, "embedding size of each observed symbol")
     lr: float = option(1e-3, "Adam learning rate (train.py --lr overrides it when > 0)")
     pure_rl: bool = option(False, "sample the output symbol too and learn it by REINFORCE only")
+    write: str = option("input", "write head: 'input' (none / store the input symbol / erase) or "
+                        "'symbol' (any input symbol, the env's whole write action)")
     gamma: float = option(1.0, "discount of the return-to-go")
     ent_coef: float = option(0.01, "entropy bonus of the sampled heads")
     baseline_weight: float = option(0.5, "weight of the baseline's squared error")
@@ -73,7 +80,12 @@ class Controller(nn.Module):
 
     def __init__(self, nvec: np.ndarray, input_size: int, output_size: int, cfg: Config):
         super().__init__()
-        self.nvec = [int(x) for x in nvec]  # input move, memory move, write, output
+        if cfg.write not in ("input", "symbol"):
+            raise ValueError(f"write must be 'input' or 'symbol', got {cfg.write!r}")
+        # head sizes: input move, memory move, write, output
+        self.nvec = [int(x) for x in nvec]
+        if cfg.write == "input":
+            self.nvec[2] = 3
         self.output_size = output_size
         self.emb_input = nn.Embedding(input_size, cfg.embed)
         self.emb_memory = nn.Embedding(input_size, cfg.embed)
@@ -174,11 +186,19 @@ class TapeReinforceTrainer(Trainer):
                     expected = torch.as_tensor(self._expected(vec), device=self.device)
                     record["symbol_logits"].append(logits["symbol"])
                     record["expected"].append(expected)
-            emit, symbol = parts[3], parts[4]
-            output = torch.where(emit.bool(), symbol + 1, torch.zeros_like(symbol))
-            return torch.stack([parts[0], parts[1], parts[2], output], 1).cpu().numpy().astype(np.int64)
+            return self._env_action(obs, parts)
 
         return act
+
+    def _env_action(self, obs: dict[str, np.ndarray], parts: list[torch.Tensor]) -> np.ndarray:
+        """The env's actions from the five heads' choices."""
+        emit, symbol = parts[3], parts[4]
+        output = torch.where(emit.bool(), symbol + 1, torch.zeros_like(symbol))
+        a = torch.stack([parts[0], parts[1], parts[2], output], 1).cpu().numpy().astype(np.int64)
+        if self.cfg.write == "input":  # 0 none, 1 store the symbol read (env: j + 1), 2 erase (1)
+            w = a[:, 2]
+            a[:, 2] = np.where(w == 1, np.asarray(obs["input"]) + 1, np.where(w == 2, 1, 0))
+        return a
 
     # -- Trainer API ----------------------------------------------------------------------------
     def train_iteration(self) -> dict[str, float]:
@@ -254,8 +274,7 @@ class TapeReinforceTrainer(Trainer):
             parts = [logits[k].argmax(-1) for k in HEADS]
             state["h"], state["c"] = h, c
             state["prev"] = self.model.prev_action(parts[:4])
-            output = torch.where(parts[3].bool(), parts[4] + 1, torch.zeros_like(parts[4]))
-            return torch.stack([parts[0], parts[1], parts[2], output], 1).cpu().numpy().astype(np.int64)
+            return self._env_action(obs, parts)
 
         return act
 
@@ -268,6 +287,14 @@ class TapeReinforceTrainer(Trainer):
                 "curricula": curricula_state(self.vec)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        rows = state["model"].get("heads.write.weight")
+        if self.cfg.write == "input" and rows is not None and rows.shape[0] != 3:
+            # a checkpoint from before the 'write' option: its write head is the env's whole action
+            self.cfg.write = "symbol"
+            config = self.vec.unwrapped.config
+            self.model = Controller(config.nvec, self.task.input_size, self.task.output_size,
+                                    self.cfg).to(self.device)
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.run.lr or self.cfg.lr)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration = int(state["iteration"])

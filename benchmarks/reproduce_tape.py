@@ -1,5 +1,6 @@
-"""The REINFORCE tape agent (agents/tape_reinforce.py) on Copy, Reverse, RepeatCopy and
-ForwardReverse: the longest length it solves, and its success at 2x and 6x its training length.
+"""The REINFORCE tape agent (agents/tape_reinforce.py) on Copy, Reverse, RepeatCopy, ForwardReverse,
+DuplicatedInput and ReversedAddition (the RL-NTM's tasks): the longest length it solves, and its
+success at 2x and 6x its training length.
 
 The agent trains with each env's own per-instance curriculum (lengths grow from the task's minimum
 when 90% of a window of episodes succeed, up to the task's training maximum, e.g. 20 for Copy).
@@ -25,7 +26,7 @@ import argparse
 
 from hard_bench import add_common_args, header, resolve_preset, table, train_with_curve, write
 
-TASKS = ["Copy", "Reverse", "RepeatCopy", "ForwardReverse"]
+TASKS = ["Copy", "Reverse", "RepeatCopy", "ForwardReverse", "DuplicatedInput", "ReversedAddition"]
 PRESETS = {
     "smoke": {"budget": 30_000, "eval_every": 15_000, "episodes": 50, "num_envs": 64},
     "cpu": {"budget": 2_000_000, "eval_every": 250_000, "episodes": 100, "num_envs": 64},

@@ -43,6 +43,16 @@ _COMMON = """
     +1 per correct output symbol (in order); a wrong symbol: -0.5 and the episode ends; the time limit:
     -1 and the episode ends. Emitting nothing costs nothing.
 
+    **When output counts.** On the NTM's tasks (Copy, RepeatCopy, AssociativeRecall, PrioritySort:
+    the task's ``delimited`` is True) the output phase starts after the input, as in the paper: a
+    symbol emitted before the input head has reached the delimiter (the last input symbol) is a
+    wrong output, whatever it is. Under ``"stream"`` access the delimiter is read at step
+    ``input_length - 1``, the first step at which output may count; with a revisitable
+    ``"tape"`` the head may walk back once it has read the delimiter. So echoing the input
+    (``action = [0, 0, 0, obs["input"]]``) fails at every length: the sequence must be stored.
+    On Gym's tasks (Reverse, DuplicatedInput, ForwardReverse, ReversedAddition) reading and writing
+    overlap by design and output counts at any step; DynamicNGrams scores one prediction per step.
+
     ## Starting State
 
     The heads at cell 0, the memory blank, a fresh episode from the task generator with the
@@ -57,7 +67,11 @@ _COMMON = """
 
     ## Info
 
-    ``length``, ``target_length``, ``correct`` (symbols emitted correctly so far), ``is_success``.
+    ``length`` (the episode's size parameter: the input shows it before any output may count, and it
+    holds no symbol of the target), ``correct`` (symbols emitted correctly so far, as the rewards
+    already tell) and ``is_success``, at every step; ``target_length`` only in the info of the step
+    that ends the episode (vector env: under the mask ``_target_length``), since it would give away
+    what the agent must infer (RepeatCopy's repeat count before its marker arrives).
 
     ## Arguments
 
@@ -79,7 +93,9 @@ _COMMON = """
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version. Before the first release the delimited tasks scored output emitted
+      before the delimiter and ``target_length`` was reported at reset; tape figures measured then
+      are void (see CHANGELOG).
 """
 
 
@@ -99,12 +115,17 @@ class CopyEnv(TapeEnv):
     to 120 (near-perfect to about 50 for the NTM; the LSTM fails past 20). Defaults: ``bits=8``
     (input_size 258, output_size 256), ``input_access="stream"``, lengths 1-20.
 
+    Output counts from the step at which the delimiter is read (stream: step L, counting from 0);
+    an earlier symbol is wrong (see Rewards), so echoing the input solves nothing.
+
     Memory: under ``"stream"`` or ``"forward"`` access the memory tape must hold the sequence
-    (L cells, so L <= memory_size); with ``"tape"`` access the input can simply be read again.
+    (L cells, so L <= memory_size); with ``"tape"`` access the input can be read again after the
+    delimiter.
 
     ## Time Limit
 
-    ``3 (L + 1) + 2 L + 4`` steps; the reference (stream: store, go back, read out) takes 3L.
+    ``3 (L + 1) + 2 L + 4 = 5 L + 7`` steps; the reference (stream: store L, go back L, read out L)
+    takes 3L, a hard head needs at least ``2 L + 1`` (store, then at least L outputs).
     """
 
     task_class = tt.CopyTask
@@ -122,6 +143,10 @@ class RepeatCopyEnv(TapeEnv):
     Graves et al.: 8-bit vectors, L in 1-10, n in 1-10 (the count a normalised scalar on its own
     channel; here a marker per count). Defaults: ``bits=8``, ``min_repeats=1``, ``max_repeats=10``
     (input_size 267, output_size 257), ``input_access="stream"``, lengths 1-10.
+
+    Output counts from the step at which the count marker (the delimiter) is read: the first copy
+    too must come from memory. The repeat count is only knowable from that marker
+    (``target_length`` is reported only at the episode's end).
 
     Memory: L cells under stream/forward access; none with a revisitable tape.
 
@@ -143,6 +168,9 @@ class ReverseEnv(TapeEnv):
     The input is ``x_1 .. x_L`` followed by blanks (no delimiter: ``input_done`` marks the end);
     the target is ``x_L .. x_1``. Gym's ``Reverse-v0``: 2 symbols on a revisitable tape. Defaults:
     ``base=2`` (input_size 3, output_size 2), ``input_access="tape"``, lengths 1-20.
+
+    Output counts at any step (Gym's semantics; the target starts with the last symbol, so it cannot
+    be emitted before the input's end has been read anyway).
 
     Memory: none with ``"tape"`` access; L cells under ``"forward"`` (see ForwardReverse-v0) or
     ``"stream"`` access.
@@ -167,6 +195,8 @@ class DuplicatedInputEnv(TapeEnv):
     ``DuplicatedInput-v0``: 5 symbols, duplication 2. Defaults: ``base=5``, ``duplication=2``
     (input_size 6, output_size 5), ``input_access="tape"``, lengths 1-20.
 
+    Output counts at any step: reading and writing overlap by design (Gym's semantics).
+
     Memory: never needed (a count up to ``duplication``).
 
     ## Time Limit
@@ -186,7 +216,8 @@ class ForwardReverseEnv(TapeEnv):
 
     As Reverse-v0 (same generator), but the input head only stays or moves right
     (``input_access="forward"``, I = 2), so the sequence must be stored in memory and read back
-    leftwards. Defaults: ``base=2`` (input_size 3, output_size 2), lengths 1-20.
+    leftwards. Defaults: ``base=2`` (input_size 3, output_size 2), lengths 1-20. Output counts at
+    any step, as in Reverse-v0.
 
     Memory: L cells under forward/stream access.
 
@@ -210,6 +241,8 @@ class AssociativeRecallEnv(TapeEnv):
     item that followed the query in the list. ``length`` counts items (at least 2). Graves et al.:
     items of 3 six-bit vectors, 2-6 items in training, near-perfect to 12. Defaults: ``bits=6``,
     ``item_length=3`` (input_size 67, output_size 64), ``input_access="stream"``, 2-6 items.
+
+    Output counts from the step at which the closing query delimiter (the last input symbol) is read.
 
     Memory: ``L (item_length + 1)`` cells under stream/forward access (32 items with 128 cells);
     none with a revisitable tape.
@@ -271,6 +304,9 @@ class PrioritySortEnv(TapeEnv):
     the 16 highest output. Defaults: ``bits=8``, ``priority_levels=16``, ``keep=0.8``
     (input_size 274, output_size 256), ``input_access="stream"``, lengths 1-20.
 
+    Output counts from the step at which the closing delimiter is read: no item may be emitted
+    before every priority has been seen.
+
     Memory: 2L cells under stream/forward access (64 items with 128 cells); none with a tape.
 
     ## Time Limit
@@ -296,6 +332,9 @@ class ReversedAdditionEnv(TapeEnv):
     the same target length). Gym's ``ReversedAddition-v0``: base 3, 2 rows (``ReversedAddition3-v0``:
     3 rows, ``rows=3`` here). Defaults: ``base=3``, ``rows=2`` (input_size 4, output_size 3),
     ``input_access="tape"``, lengths 1-20.
+
+    Output counts at any step: each sum digit is due as soon as its column has been read (Gym's
+    semantics).
 
     Memory: never needed (the carry is agent state).
 

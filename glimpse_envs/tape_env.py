@@ -289,6 +289,10 @@ class TapeCore:
         z = lambda: np.zeros(n, np.int64)
         self.in_pos, self.mem_pos, self.correct, self.t = z(), z(), z(), z()
         self.in_len, self.tgt_len, self.limit, self.length = z(), z(), z(), z()
+        # output is scored only once the input head has reached cell ``gate`` (the delimiter of a
+        # delimited task, else 0); ``ready`` remembers that it has
+        self.gate = z()
+        self.ready = np.zeros(n, bool)
         self.success = np.zeros(n, bool)
         self.wrong = np.zeros(n, bool)
         self.timeout = np.zeros(n, bool)
@@ -300,7 +304,8 @@ class TapeCore:
             config.task.input_length(config.max_length) + 1,
             config.task.target_length(config.max_length) + 1,
         )
-        self.history: list[list] = [[] for _ in range(n)]  # (in_pos, mem_pos, emitted, ok) per step
+        # per step: (in_pos, mem_pos after the moves, emitted, ok, cell written or -1)
+        self.history: list[list] = [[] for _ in range(n)]
         self.episodes: list = [None] * n  # (inputs, targets) per env, for rendering
 
     def _alloc(self, in_w: int, tg_w: int) -> None:
@@ -350,7 +355,8 @@ class TapeCore:
                 self.in_pos[i] = self.mem_pos[i] = self.correct[i] = self.t[i] = 0
                 self.in_len[i], self.tgt_len[i], self.length[i] = a, b, length
                 self.limit[i] = self.task.time_limit(a, b)
-                self.success[i] = self.wrong[i] = self.timeout[i] = False
+                self.gate[i] = a - 1 if self.task.delimited else 0
+                self.success[i] = self.wrong[i] = self.timeout[i] = self.ready[i] = False
                 self.forced[i] = f
                 if self.record:
                     self.history[i] = []
@@ -391,7 +397,8 @@ class TapeCore:
             arr[idx] = 0
         self.in_len[idx], self.tgt_len[idx], self.length[idx] = li, lt, lengths
         self.limit[idx] = self.task.time_limit(li, lt)
-        for arr in (self.success, self.wrong, self.timeout):
+        self.gate[idx] = li - 1 if self.task.delimited else 0
+        for arr in (self.success, self.wrong, self.timeout, self.ready):
             arr[idx] = False
         self.forced[idx] = forced
         if self.record:
@@ -408,7 +415,8 @@ class TapeCore:
         self._memf[mem_idx] = np.where(w > 0, w - 1, self._memf[mem_idx])
         o = a[:, 3]
         slot = self.t if self.aligned else self.correct
-        hit = (o - 1) == self._tgf[self._tb + slot]
+        self.ready |= self.in_pos >= self.gate
+        hit = ((o - 1) == self._tgf[self._tb + slot]) & self.ready
         self.correct += hit
         self.mem_pos = (self.mem_pos + MOVE[a[:, 1]]) % self.m
         if self.access == "stream":
@@ -430,9 +438,11 @@ class TapeCore:
             terminated = ended | self.timeout
             reward = np.where(self.timeout, -1.0, hit - 0.5 * self.wrong)
         if self.record:
+            wrote = np.where(w > 0, mem_idx - self._mb, -1)
             for i in range(self.n):
                 self.history[i].append(
-                    (int(self.in_pos[i]), int(self.mem_pos[i]), int(o[i]) - 1, bool(hit[i]))
+                    (int(self.in_pos[i]), int(self.mem_pos[i]), int(o[i]) - 1, bool(hit[i]),
+                     int(wrote[i]))
                 )
         return reward, terminated
 
@@ -440,15 +450,18 @@ class TapeCore:
         """:meth:`step` of a batch of one in scalar arithmetic (the same values and state):
         (reward, terminated, hit). For the single env, whose arrays are not handed out."""
         mp = int(self.mem_pos[0])
+        wrote = mp if a2 > 0 else -1
         if a2 > 0:
             self.mem[0, mp] = a2 - 1
         slot = int(self.t[0]) if self.aligned else int(self.correct[0])
-        hit = (a3 - 1) == int(self.targets[0, slot])
+        ip, in_len = int(self.in_pos[0]), int(self.in_len[0])
+        ready = bool(self.ready[0]) or ip >= int(self.gate[0])
+        self.ready[0] = ready
+        hit = ready and (a3 - 1) == int(self.targets[0, slot])
         correct = int(self.correct[0]) + hit
         self.correct[0] = correct
         mp = (mp + _MOVE[a1]) % self.m
         self.mem_pos[0] = mp
-        ip, in_len = int(self.in_pos[0]), int(self.in_len[0])
         if self.access == "stream":
             ip = min(ip + 1, in_len)
         elif self.access == "forward":
@@ -474,7 +487,7 @@ class TapeCore:
             terminated = ended or timeout
             reward = -1.0 if timeout else float(hit) - 0.5 * float(wrong)
         if self.record:
-            self.history[0].append((ip, mp, a3 - 1, hit))
+            self.history[0].append((ip, mp, a3 - 1, hit, wrote))
         return reward, terminated, hit
 
     def observe_one(self) -> dict:
@@ -595,19 +608,23 @@ class TapeEnv(gym.Env):
                 self._curricula.record_one(0, bool(core.success[0]))
         if self.render_mode == "human":
             self.render()
-        return core.observe_one(), reward, terminated, False, self._info()
+        return core.observe_one(), reward, terminated, False, self._info(terminated)
 
     def _obs(self) -> dict:
         return self._core.observe_one()
 
-    def _info(self) -> dict:
+    def _info(self, ended: bool = False) -> dict:
+        """``length``, ``correct``, ``is_success``; ``target_length`` only once the episode has
+        ended (it can reveal what the agent must infer, e.g. RepeatCopy's repeat count)."""
         c = self._core
-        return {
+        info = {
             "length": int(c.length[0]),
-            "target_length": int(c.tgt_len[0]),
             "correct": int(c.correct[0]),
             "is_success": bool(c.success[0]),
         }
+        if ended:
+            info["target_length"] = int(c.tgt_len[0])
+        return info
 
     def render(self):
         if self.render_mode is None:
@@ -785,7 +802,7 @@ class TapeVectorEnv(VectorEnv):
         if len(counted):
             self.curricula.record(counted, core.success[counted])
         ended = terminated | truncated
-        infos = self._info()
+        infos = self._info(ended)
         if mode == AutoresetMode.NEXT_STEP:
             self._autoreset = ended
         elif mode == AutoresetMode.SAME_STEP and ended.any():
@@ -811,16 +828,20 @@ class TapeVectorEnv(VectorEnv):
         inp, mem, done = self._core.observe()
         return {"input": inp, "memory": mem, "input_done": done}
 
-    def _info(self) -> dict:
+    def _info(self, ended: np.ndarray | None = None) -> dict:
+        """As the single env's: ``target_length`` (masked by ``_target_length``) only for the
+        sub-envs whose episode ended at this step."""
         c = self._core
         info = {
             "length": c.length.copy(),
-            "target_length": c.tgt_len.copy(),
             "correct": c.correct.copy(),
             "is_success": c.success.copy(),
         }
         for k in list(info):
             info["_" + k] = self._ones.copy()
+        if ended is not None and ended.any():
+            info["target_length"] = np.where(ended, c.tgt_len, 0)
+            info["_target_length"] = ended.copy()
         return info
 
     def render(self):

@@ -45,7 +45,7 @@ def ansi(core, i: int) -> str:
     ]
     out = [str(int(s)) for s in targets[: int(core.correct[i])]] if not core.task.aligned else []
     if core.task.aligned and core.record:
-        out = [("_" if s < 0 else str(s)) + ("" if ok else "!") for _, _, s, ok in core.history[i]]
+        out = [("_" if s < 0 else str(s)) + ("" if ok else "!") for _, _, s, ok, _ in core.history[i]]
     elif core.wrong[i] and core.record and core.history[i]:
         out.append(f"{core.history[i][-1][2]}!")
     lines.append("output: " + " ".join(out) + ("  (timeout)" if core.timeout[i] else ""))
@@ -90,7 +90,7 @@ def rgb_array(core, i: int) -> np.ndarray:
         _cells(_gray(pad(tgt + 1), task.output_size)),
     ]
     out_row = dr.blank(CELL, width * CELL)
-    emitted = [ok for _, _, s, ok in hist if s >= 0]
+    emitted = [ok for _, _, s, ok, _ in hist if s >= 0]
     for j, ok in enumerate(emitted[-width:]):
         dr.fill_rect(out_row, j * CELL + 1, 1, CELL - 2, CELL - 2, dr.GREEN if ok else dr.RED)
     rows.append(out_row)
@@ -99,7 +99,7 @@ def rgb_array(core, i: int) -> np.ndarray:
     trace = dr.blank(TRACE_STEPS * TRACE_SCALE, width * CELL, (16, 16, 16))
     recent = hist[-TRACE_STEPS:]
     top = TRACE_STEPS - len(recent)
-    for k, (ip, mp, _, _) in enumerate(recent):
+    for k, (ip, mp, _, _, _) in enumerate(recent):
         y = (top + k) * TRACE_SCALE
         dr.fill_rect(trace, mp * CELL, y, CELL, TRACE_SCALE, dr.BLUE)
         if ip < width:

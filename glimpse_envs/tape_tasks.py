@@ -108,6 +108,11 @@ class TapeTask(abc.ABC):
     default_lengths = (1, 20)
     aligned = False
     """True for prediction tasks (DynamicNGrams): output at step t is scored against target t."""
+    delimited = False
+    """True for the NTM's tasks whose output phase starts after the input (Copy, RepeatCopy,
+    AssociativeRecall, PrioritySort): their input ends with a delimiter, and a symbol emitted before
+    the input head has reached it is a wrong output. False for Gym's tasks on a revisitable or
+    forward tape, where reading and writing overlap by design."""
     input_markers = 1
     output_markers = 0
 
@@ -312,6 +317,8 @@ class CopyTask(TapeTask):
     L in 1-20 for training. Memory: L cells under stream/forward access, none with a tape.
     """
 
+    delimited = True
+
     def __init__(self, bits: int = 8):
         self.data_bits = _check_int("bits", bits, 1, "CopyTask")
         super().__init__(2**self.data_bits)
@@ -347,6 +354,7 @@ class RepeatCopyTask(TapeTask):
     n in 1-10, the count a normalised scalar on its own channel (here one marker per count).
     """
 
+    delimited = True
     default_lengths = (1, 10)
     output_markers = 1
 
@@ -492,6 +500,7 @@ class AssociativeRecallTask(TapeTask):
     training. Memory: n (k + 1) cells under stream/forward access.
     """
 
+    delimited = True
     default_lengths = (2, 6)
     min_length = 2
     input_markers = 2
@@ -580,6 +589,8 @@ class PrioritySortTask(TapeTask):
     top ``ceil(keep * L)`` items, highest priority first. Paper: 20 items of 8 bits, the 16 highest
     output (keep = 0.8). Memory: 2L cells under stream/forward access.
     """
+
+    delimited = True
 
     def __init__(self, bits: int = 8, priority_levels: int = 16, keep: float = 0.8):
         self.data_bits = _check_int("bits", bits, 1, "PrioritySortTask")

@@ -274,7 +274,7 @@ def run_vector(venv, env_name: str, lengths, seed: int = 0):
     policies = [make_oracle(env_name, task, access) for _ in range(n)]
     actions = np.stack([p.start({k: v[i] for k, v in obs.items()}) for i, p in enumerate(policies)])
     returns, steps = np.zeros(n), np.zeros(n, np.int64)
-    tgt = info["target_length"].copy()
+    tgt = np.full(n, -1, np.int64)  # reported at each episode's end
     success = np.zeros(n, bool)
     active = np.ones(n, bool)
     while active.any():
@@ -283,6 +283,8 @@ def run_vector(venv, env_name: str, lengths, seed: int = 0):
         steps += active
         ended = active & (term | trunc)
         success[ended] = info["is_success"][ended]
+        if ended.any():
+            tgt[ended] = info["target_length"][ended]
         active &= ~ended
         actions = np.zeros((n, 4), np.int64)
         for i in np.flatnonzero(active):

@@ -119,10 +119,17 @@ def test_tape_game_plays_an_episode():
     game.reset(seed=0)
     assert game.frame().dtype == np.uint8
     assert int(game.obs["input"]) > 0
-    game.handle(("key", "i"))  # copy of length 1: emit the symbol under the input head
+    game.handle(("key", "i"))  # emitting the symbol being read is too early: nothing stored
     game.handle(("key", "space"))
-    assert len(game.history) == 1
-    assert game.done and game.score == [1, 1] and game.total == 1.0
+    assert game.done and game.score == [0, 1] and game.total == -0.5
+    game.handle(("key", "space"))  # next episode
+    game.handle(("key", "w"))  # copy of length 1: store the symbol, the memory head stays
+    game.handle(("key", "space"))
+    assert not game.done and game.obs["memory"] > 0
+    game.handle(("key", "m"))  # the delimiter is in view: emit the symbol under the memory head
+    game.handle(("key", "space"))
+    assert len(game.history) == 2
+    assert game.done and game.score == [1, 2] and game.total == 1.0
     assert game.frame().shape[0] > 40  # with the env's picture of the episode
     game.handle(("key", "space"))  # next episode
     assert not game.done and game.history == []

@@ -106,7 +106,8 @@ ACCESS_CASES = [
 def test_oracle_max_return_at_every_length(env_id, access):
     """Training lengths 1-20, then far past them, up to 120 and beyond where the memory allows."""
     probe = gym.make(env_id, input_access=access).unwrapped
-    lengths = _lengths(probe.task, access, extra=(40, 64, 80, 100, 120))
+    top = probe.config.max_length  # the training maximum: 2x and 6x it where the memory allows
+    lengths = _lengths(probe.task, access, extra=(40, 64, 80, 100, 120, 2 * top, 6 * top))
     venv = gym.make_vec(
         env_id, num_envs=len(lengths), vectorization_mode="vector_entry_point", input_access=access
     )
@@ -118,6 +119,7 @@ def test_oracle_max_return_at_every_length(env_id, access):
         assert lengths[-1] >= 32  # reaches far past the training range
     if "Copy" in env_id or "Reverse" in env_id:
         assert max(lengths) >= 120
+    assert 6 * top in lengths or probe.task.memory_cells(6 * top, access) > 128
 
 
 @pytest.mark.parametrize("env_id", [i for i in TAPE_IDS if "NGrams" not in i])
