@@ -22,7 +22,10 @@ from glimpse_envs import drawing
 from glimpse_envs.canvas import Canvas
 from glimpse_envs.data import Dataset, check_split
 from glimpse_envs.retina import Retina, TileSensor
-from glimpse_envs.vector import per_env_seeds
+from glimpse_envs.vector import check_reset_options, per_env_seeds
+
+RESET_OPTIONS = ("split", "index")
+"""The keys of a glimpse env's ``reset(options=...)`` (a vector env also takes ``reset_mask``)."""
 
 #: "no truncation": every episode ends by its own glimpse budget
 NO_LIMIT = np.iinfo(np.int64).max
@@ -397,6 +400,7 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         self._done = True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        options = check_reset_options(options, RESET_OPTIONS, type(self).__name__)
         super().reset(seed=seed)
         self._reset_rows(self._rows, [self.np_random], options)
         self._done = False
@@ -589,7 +593,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         return gens
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
-        options = dict(options or {})
+        options = check_reset_options(options, RESET_OPTIONS, type(self).__name__, self.num_envs)
         mask = options.pop("reset_mask", None)
         seeds = per_env_seeds(seed, self.num_envs, type(self).__name__)
         rows = self._all if mask is None else np.flatnonzero(np.asarray(mask, bool))
@@ -597,8 +601,8 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
             if seeds[i] is not None:
                 self._rngs[i], _ = seeding.np_random(seeds[i])
         index = options.get("index")
-        if index is not None and np.ndim(index) == 1:
-            options["index"] = np.asarray(index)[rows] if len(index) == self.num_envs else index
+        if index is not None and np.ndim(index) == 1:  # one per env (checked): those of ``rows``
+            options["index"] = np.asarray(index)[rows]
         self._reset_rows(rows, self._generators(rows), options)
         self._autoreset = self._autoreset.copy()
         self._autoreset[rows] = False

@@ -27,7 +27,7 @@ from gymnasium.vector.utils import batch_space
 
 from glimpse_envs.streams import UniformStreams
 from glimpse_envs.tape_tasks import TapeTask, fixed_seed
-from glimpse_envs.vector import per_env_seeds
+from glimpse_envs.vector import check_reset_options, per_env_seeds
 
 MOVE = np.array([0, 1, -1], np.int64)
 """Head displacement per move action: 0 stay, 1 right, 2 left."""
@@ -508,6 +508,18 @@ class TapeCore:
         )
 
 
+RESET_OPTIONS = ("length", "split", "index")
+"""The keys of a tape env's ``reset(options=...)`` (a vector env also takes ``reset_mask``)."""
+
+
+def _check_options(options, name: str, num_envs: int | None = None) -> dict:
+    options = check_reset_options(options, RESET_OPTIONS, name, num_envs)
+    if options.get("index") is not None and options.get("split") is None:
+        raise ValueError(f"{name}: reset(options={{'index': ...}}) names a fixed episode of a split: "
+                         "add 'split' ('train', 'validation' or 'test')")
+    return options
+
+
 def _fixed_options(config, curriculum, options: dict, env: int) -> tuple[int, int]:
     """(length, index) of a fixed-episode reset for sub-env ``env`` (0 for a single env)."""
     length = options.get("length")
@@ -555,10 +567,10 @@ class TapeEnv(gym.Env):
         """Start an episode. ``options``: ``{"length": n}`` forces a length; ``{"split": s,
         "index": i}`` (with an optional length, else the curriculum's ``max_length``) plays
         episode i of the fixed evaluation set, ``task.fixed(s, length, [i])``."""
+        options = _check_options(options, self.env_name)
         super().reset(seed=seed)
         if self._streams.rngs[0] is not self.np_random:  # seeded (or np_random replaced)
             self._streams.set_rng(0, self.np_random)
-        options = options or {}
         length, forced = options.get("length"), options.get("length") is not None
         if options.get("split") is not None:
             length, index = _fixed_options(self.config, self.curriculum, options, 0)
@@ -739,9 +751,9 @@ class TapeVectorEnv(VectorEnv):
         self._needs_reset[idx] = False
 
     def reset(self, *, seed: int | list | None = None, options: dict | None = None):
+        options = _check_options(options, self.config.env_name, self.num_envs)
         if seed is None or isinstance(seed, (int, np.integer)):
             super().reset(seed=seed)
-        options = dict(options or {})
         mask = options.pop("reset_mask", None)
         idx = np.arange(self.num_envs) if mask is None else np.flatnonzero(np.asarray(mask, bool))
         seeds = per_env_seeds(seed, self.num_envs, self.config.env_name)

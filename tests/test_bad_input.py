@@ -1,0 +1,76 @@
+"""Bad input gets a clear error before any work is done: one row per case.
+
+Each row: an env id, whether it is the native vector env (N = 2), the ``reset`` options, the
+exception type, and words the message must contain (naming the input and the fix).
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import glimpse_envs  # noqa: F401
+from tests.conftest import make_tiny_dataset
+
+COPY, MNIST = "glimpse_envs/Copy-v0", "glimpse_envs/MNIST-v0"
+
+RESET_CASES = [
+    # misspelt or unknown keys are never ignored
+    (MNIST, False, {"splt": "test", "index": 0}, ValueError, "unknown reset option"),
+    (MNIST, True, {"splt": "test", "index": 0}, ValueError, "unknown reset option"),
+    (COPY, False, {"lenght": 7}, ValueError, "unknown reset option"),
+    (COPY, True, {"lenght": 7}, ValueError, "unknown reset option"),
+    (COPY, False, {"reset_mask": [True]}, ValueError, "unknown reset option"),
+    # indices and lengths are ints, not floats, strings or bools
+    (MNIST, False, {"split": "test", "index": 2.5}, TypeError, "options['index'] must be an int"),
+    (MNIST, False, {"split": "test", "index": "3"}, TypeError, "options['index'] must be an int"),
+    (MNIST, True, {"split": "test", "index": [0, 1.5]}, TypeError, "must be an int"),
+    (COPY, False, {"split": "test", "index": 2.5}, TypeError, "options['index'] must be an int"),
+    (COPY, True, {"length": 2.5}, TypeError, "options['length'] must be an int"),
+    (COPY, True, {"length": [3, 2.5]}, TypeError, "options['length'] must be an int"),
+    (COPY, False, {"length": True}, TypeError, "options['length'] must be an int"),
+    (MNIST, False, {"split": "test", "index": -1}, ValueError, "must be >= 0"),
+    # one per env means one per env
+    (MNIST, True, {"split": "test", "index": [0, 1, 2]}, ValueError, "one int or 2 ints"),
+    (COPY, True, {"split": "test", "index": [0, 1, 2]}, ValueError, "one int or 2 ints"),
+    (MNIST, True, {"reset_mask": [True, False, True]}, ValueError, "reset_mask"),
+    (COPY, True, {"reset_mask": [True]}, ValueError, "reset_mask"),
+    (COPY, True, {"reset_mask": [1, 0]}, ValueError, "boolean array of shape (2,)"),
+    # a tape index names an episode of a split
+    (COPY, False, {"index": 3}, ValueError, "add 'split'"),
+    (COPY, True, {"index": 3}, ValueError, "add 'split'"),
+    # options must be a dict
+    (COPY, False, [("length", 3)], TypeError, "takes a dict"),
+]
+
+
+def _make(env_id: str, vector: bool):
+    kwargs = {"dataset": make_tiny_dataset()} if "MNIST" in env_id else {}
+    if vector:
+        return gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", **kwargs)
+    return gym.make(env_id, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "env_id,vector,options,error,words", RESET_CASES,
+    ids=[f"{e.split('/')[1]}-{'vec' if v else 'one'}-{o}" for e, v, o, _, _ in RESET_CASES],
+)
+def test_bad_reset_options(env_id, vector, options, error, words):
+    env = _make(env_id, vector)
+    env.reset(seed=0)  # (gym.make's passive checker wants its first reset to succeed)
+    with pytest.raises(error) as e:
+        env.reset(seed=0, options=options)
+    assert words in str(e.value), str(e.value)
+    # nothing was started: the env still resets and plays normally afterwards
+    env.reset(seed=0)
+    env.step(np.zeros(env.action_space.shape, np.int64))
+
+
+def test_good_per_env_options_still_work():
+    env = _make(COPY, True)
+    _, info = env.reset(seed=0, options={"length": [3, None]})
+    assert info["length"][0] == 3
+    _, info = env.reset(options={"reset_mask": np.array([False, True]), "length": 5})
+    assert info["length"][1] == 5 and info["length"][0] == 3
+    env.reset(seed=0, options={"split": "test", "index": np.array([4, 7]), "length": 3})
