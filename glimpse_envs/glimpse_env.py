@@ -100,6 +100,13 @@ class _GlimpseCore:
                 f"render_mode={render_mode!r} invalid: use None or one of {METADATA['render_modes']}"
             )
         self.render_mode = render_mode
+        if not isinstance(cfg["continuous"], (bool, np.bool_)):
+            raise TypeError(f"continuous={cfg['continuous']!r} invalid: use True or False")
+        if cfg["sensor"] == "tiles":
+            ignored = [k for k in ("retina_size", "retina_scales") if given[k] is not None]
+            if ignored:
+                raise ValueError(f"{ignored} given, but sensor='tiles' has no retina: the tile is "
+                                 "the glimpse (set grid= for the tiles per side)")
         if not isinstance(cfg["glimpses"], (int, np.integer)) or cfg["glimpses"] < 1:
             raise ValueError(
                 f"glimpses={cfg['glimpses']!r} invalid: the budget must be an integer >= 1"
@@ -121,7 +128,7 @@ class _GlimpseCore:
         )
         S = self.canvas.size
         if cfg["sensor"] == "tiles":
-            self.sensor = TileSensor(grid=cfg["grid"] or 3, canvas_size=S)
+            self.sensor = TileSensor(grid=3 if cfg["grid"] is None else cfg["grid"], canvas_size=S)
             G = self.sensor.grid
         elif cfg["sensor"] == "retina":
             self.sensor = Retina(size=cfg["retina_size"], scales=cfg["retina_scales"])
@@ -246,13 +253,13 @@ class _GlimpseCore:
     def _check_actions(self, actions: Any) -> tuple[np.ndarray, np.ndarray]:
         """(locations float32 (B, 2), decisions int64 (B,)), or a ValueError naming the action."""
         B = self._B
+        width = 2 + self.num_classes + 1 if self.continuous else 3
         try:
             a = np.asarray(actions)
-            if self.continuous:
-                a = a.reshape(B, 2 + self.num_classes + 1)
+            ok = a.shape == (B, width)  # exactly: a (1, 3) action of a single env is not (3,)
+            if ok and self.continuous:
                 ok = a.dtype.kind == "f" and bool((np.abs(a) <= 1.0).all())
-            else:
-                a = a.reshape(B, 3)
+            elif ok:
                 ok = a.dtype.kind in "iu" and a.min() >= 0 and bool((a < self._nvec).all())
         except (ValueError, TypeError):
             ok = False
@@ -559,8 +566,13 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         if render_mode == "human":
             raise ValueError("render_mode='human' is for single envs: use None or 'rgb_array'")
         self._configure(render_mode, **kwargs)
-        if int(num_envs) < 1:
-            raise ValueError(f"num_envs={num_envs} invalid: use 1 or more")
+        if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
+            raise ValueError(f"num_envs={num_envs!r} invalid: use an int >= 1")
+        if max_episode_steps is not None and (
+            not isinstance(max_episode_steps, (int, np.integer)) or max_episode_steps < 1
+        ):
+            raise ValueError(f"max_episode_steps={max_episode_steps!r} invalid: use None (the "
+                             "glimpse budget ends every episode) or an int >= 1")
         self.num_envs = int(num_envs)
         mode = gym.vector.AutoresetMode(autoreset_mode)
         if mode == gym.vector.AutoresetMode.DISABLED:
@@ -577,6 +589,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         self._alloc(self.num_envs)
         self._rngs = [None] * self.num_envs
         self._autoreset = np.zeros(self.num_envs, bool)
+        self._started = np.zeros(self.num_envs, bool)  # reset at least once
         self._all = np.arange(self.num_envs)
         self._ones = np.ones(self.num_envs, bool)
 
@@ -604,6 +617,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         if index is not None and np.ndim(index) == 1:  # one per env (checked): those of ``rows``
             options["index"] = np.asarray(index)[rows]
         self._reset_rows(rows, self._generators(rows), options)
+        self._started[rows] = True
         self._autoreset = self._autoreset.copy()
         self._autoreset[rows] = False
         info = self._base_info()
@@ -633,6 +647,11 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         return info
 
     def step(self, actions):
+        if not self._started.all():
+            raise RuntimeError(
+                f"{type(self).__name__}: step() on sub-envs "
+                f"{np.flatnonzero(~self._started).tolist()} that were never reset: call reset() first"
+            )
         reward, terminated, truncated = self._step_rows(actions)
         info = self._base_info()
         if self.autoreset_mode == gym.vector.AutoresetMode.NEXT_STEP:

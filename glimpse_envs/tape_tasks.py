@@ -304,6 +304,18 @@ def _end_marked(x: np.ndarray, lengths: np.ndarray, marker) -> tuple[np.ndarray,
     return out, li
 
 
+MAX_BITS = 16
+"""The widest symbols a task takes: ``2**bits`` data symbols must fit the envs' Discrete spaces and
+the agents' embeddings (the NTM's tasks use 6 or 8)."""
+
+
+def _check_bits(bits, cls) -> int:
+    bits = _check_int("bits", bits, 1, cls)
+    if bits > MAX_BITS:
+        raise ValueError(f"{cls}: bits={bits} gives 2**{bits} symbols: use bits <= {MAX_BITS}")
+    return bits
+
+
 def _check_int(name, value, low, cls):
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
         raise ValueError(f"{cls}: {name} must be an int >= {low}, got {value!r}")
@@ -320,7 +332,7 @@ class CopyTask(TapeTask):
     delimited = True
 
     def __init__(self, bits: int = 8):
-        self.data_bits = _check_int("bits", bits, 1, "CopyTask")
+        self.data_bits = _check_bits(bits, "CopyTask")
         super().__init__(2**self.data_bits)
 
     def _config(self):
@@ -359,7 +371,7 @@ class RepeatCopyTask(TapeTask):
     output_markers = 1
 
     def __init__(self, bits: int = 8, min_repeats: int = 1, max_repeats: int = 10):
-        self.data_bits = _check_int("bits", bits, 1, "RepeatCopyTask")
+        self.data_bits = _check_bits(bits, "RepeatCopyTask")
         self.min_repeats = _check_int("min_repeats", min_repeats, 1, "RepeatCopyTask")
         self.max_repeats = _check_int("max_repeats", max_repeats, 1, "RepeatCopyTask")
         if self.min_repeats > self.max_repeats:
@@ -506,7 +518,7 @@ class AssociativeRecallTask(TapeTask):
     input_markers = 2
 
     def __init__(self, bits: int = 6, item_length: int = 3):
-        self.data_bits = _check_int("bits", bits, 1, "AssociativeRecallTask")
+        self.data_bits = _check_bits(bits, "AssociativeRecallTask")
         self.item_length = _check_int("item_length", item_length, 1, "AssociativeRecallTask")
         super().__init__(2**self.data_bits)
         self._shifts = self.data_bits * np.arange(self.item_length - 1, -1, -1)
@@ -593,7 +605,7 @@ class PrioritySortTask(TapeTask):
     delimited = True
 
     def __init__(self, bits: int = 8, priority_levels: int = 16, keep: float = 0.8):
-        self.data_bits = _check_int("bits", bits, 1, "PrioritySortTask")
+        self.data_bits = _check_bits(bits, "PrioritySortTask")
         self.priority_levels = _check_int("priority_levels", priority_levels, 1, "PrioritySortTask")
         if not 0 < keep <= 1:
             raise ValueError(f"PrioritySortTask: keep must be in (0, 1], got {keep!r}")

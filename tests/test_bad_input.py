@@ -74,3 +74,47 @@ def test_good_per_env_options_still_work():
     _, info = env.reset(options={"reset_mask": np.array([False, True]), "length": 5})
     assert info["length"][1] == 5 and info["length"][0] == 3
     env.reset(seed=0, options={"split": "test", "index": np.array([4, 7]), "length": 3})
+
+
+CONSTRUCTOR_CASES = [
+    ("glimpse_envs/TiledMNIST-v0", {"grid": 0}, ValueError, "grid"),
+    ("glimpse_envs/TiledMNIST-v0", {"retina_size": 30}, ValueError, "sensor='tiles' has no retina"),
+    (MNIST, {"continuous": "false"}, TypeError, "use True or False"),
+    (COPY, {"bits": 64}, ValueError, "use bits <= 16"),
+    ("glimpse_envs/AssociativeRecall-v0", {"bits": 40}, ValueError, "use bits <= 16"),
+]
+
+
+@pytest.mark.parametrize("env_id,kwargs,error,words", CONSTRUCTOR_CASES,
+                         ids=[f"{e.split('/')[1]}-{k}" for e, k, _, _ in CONSTRUCTOR_CASES])
+def test_bad_constructor_arguments(env_id, kwargs, error, words):
+    extra = {"dataset": make_tiny_dataset()} if "MNIST" in env_id else {}
+    with pytest.raises(error) as e:
+        gym.make(env_id, **kwargs, **extra)
+    assert words in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("env_id", [MNIST, COPY])
+@pytest.mark.parametrize("kwargs,words", [({"num_envs": 2.5}, "num_envs"),
+                                          ({"num_envs": 2, "max_episode_steps": 0},
+                                           "max_episode_steps")])
+def test_bad_vector_arguments(env_id, kwargs, words):
+    extra = {"dataset": make_tiny_dataset()} if "MNIST" in env_id else {}
+    with pytest.raises(ValueError, match=words):
+        gym.make_vec(env_id, vectorization_mode="vector_entry_point", **kwargs, **extra)
+
+
+def test_visual_action_shapes_are_exact_and_step_needs_reset():
+    one = _make(MNIST, False)
+    one.reset(seed=0)
+    with pytest.raises(ValueError, match="invalid"):
+        one.step(np.array([[1, 1, 0]]))  # (1, 3) is not an action of a single env
+    vec = gym.make_vec(MNIST, num_envs=4, vectorization_mode="vector_entry_point",
+                       dataset=make_tiny_dataset())
+    with pytest.raises(RuntimeError, match="never reset"):
+        vec.step(np.zeros((4, 3), np.int64))
+    vec.reset(seed=0)
+    for bad in (np.zeros((3, 4), np.int64), np.zeros(12, np.int64)):  # transposed, flat
+        with pytest.raises(ValueError, match="invalid"):
+            vec.step(bad)
+    vec.step(np.zeros((4, 3), np.int64))
