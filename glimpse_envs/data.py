@@ -10,7 +10,9 @@ The datasets come as the four standard gzipped IDX files each. They are looked f
 4. a download from the usual public mirrors into ``data_dir/<folder>`` when ``data_dir`` is given,
    else into the cache folder of 3. Each file goes to a temporary name, is checked against its MD5,
    and is renamed into place only when complete and correct; on any failure the next mirror is
-   tried.
+   tried. A mirror that does not answer within ``DOWNLOAD_TIMEOUT`` seconds counts as failed. A
+   temporary file is removed on any error and on SIGTERM; one left by a killed process
+   (``NAME.PID.part``, its process gone) is removed by the next download into that folder.
 
 Every file, found or downloaded, is checked against its published MD5 (once per file per process),
 and a file that does not match is never used. Splits: ``train`` is the first 55,000 images of the
@@ -23,8 +25,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import signal
 import sys
-import tempfile
+import threading
 import urllib.request
 import zlib
 from collections.abc import Callable
@@ -221,22 +224,76 @@ def _progress(name: str, done: int, total: int | None) -> None:
     sys.stderr.flush()
 
 
+DOWNLOAD_TIMEOUT = 30.0
+"""Seconds a mirror may take to answer (to connect, or between two reads) before the next is tried."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but is not ours
+        return True
+    return True
+
+
+def remove_stale_parts(dest: Path) -> list[Path]:
+    """Remove the ``NAME.PID.part`` files in ``dest`` whose process is gone (a killed download)."""
+    removed = []
+    for part in Path(dest).glob("*.part"):
+        pid = part.suffixes[-2][1:] if len(part.suffixes) >= 2 else ""
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            part.unlink(missing_ok=True)
+            removed.append(part)
+    return removed
+
+
+class _SigtermAsExit:
+    """While active (in the main thread only), SIGTERM raises ``SystemExit(143)`` so that
+    ``finally`` blocks run and no temporary file is left; the previous handler is restored after."""
+
+    def __enter__(self):
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            def stop(signum, frame):
+                raise SystemExit(128 + signum)
+
+            self.old = signal.signal(signal.SIGTERM, stop)
+        return self
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+        return False
+
+
 def download(
     dataset: str,
     dest: Path,
     mirrors: list[str] | None = None,
     opener: Callable = urllib.request.urlopen,
     progress: bool = True,
+    timeout: float | None = None,
 ) -> None:
     """Download every missing file of ``dataset`` into ``dest``, trying each mirror in turn.
 
     Each file is written to a temporary file in ``dest``, checked against its MD5 and renamed into
-    place only then. Raises :class:`DataError` listing every mirror's failure if no mirror works.
+    place only then. ``opener(url, timeout=...)`` opens a URL (``urllib.request.urlopen``); a mirror
+    silent for ``timeout`` seconds (default ``DOWNLOAD_TIMEOUT``) fails and the next is tried.
+    Raises :class:`DataError` listing every mirror's failure if no mirror works.
     """
     spec = DATASETS[check_dataset_name(dataset)]
     mirrors = spec["mirrors"] if mirrors is None else mirrors
+    timeout = DOWNLOAD_TIMEOUT if timeout is None else float(timeout)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(dest)
+    with _SigtermAsExit():
+        _download_files(spec, dataset, dest, mirrors, opener, progress, timeout)
+
+
+def _download_files(spec, dataset, dest, mirrors, opener, progress, timeout) -> None:
     for name, md5 in spec["md5"].items():
         target = dest / name
         if target.exists():
@@ -245,9 +302,10 @@ def download(
         errors = []
         for mirror in mirrors:
             url = mirror + name
-            fd, tmp = tempfile.mkstemp(prefix=name + ".", suffix=".part", dir=dest)
+            tmp = str(dest / f"{name}.{os.getpid()}.part")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                with os.fdopen(fd, "wb") as out, opener(url) as response:
+                with os.fdopen(fd, "wb") as out, opener(url, timeout=timeout) as response:
                     total = (
                         response.headers.get("Content-Length")
                         if hasattr(response, "headers")
@@ -309,6 +367,11 @@ def _missing_message(dataset: str, looked: list[Path], error: Exception | None) 
     msg = f"{dataset!r} not found: looked for {', '.join(spec['md5'])} in " + ", ".join(
         str(d) for d in looked
     )
+    for d in looked:  # a folder with some of the files: name exactly the ones it lacks
+        have = [n for n in spec["md5"] if (d / n).is_file()]
+        if have:
+            missing = [n for n in spec["md5"] if n not in have]
+            msg += f"; {d} has {len(have)} of the 4 files but lacks {', '.join(missing)}"
     if error is not None:
         msg += f"; the download failed too ({error})"
     return msg + (

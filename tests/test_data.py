@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def test_download_opener_and_all_mirrors_bad(isolated):
 
     urls = []
 
-    def opener(url):
+    def opener(url, timeout):
         urls.append(url)
         return Response()
 
@@ -161,3 +162,105 @@ def test_idx_parsing_and_malformed_files(tmp_path):
     cut.write_bytes(ok.read_bytes()[:-10])
     with pytest.raises(DataError, match="malformed or truncated gzip"):
         data.read_idx(cut)
+
+
+def _silent_server():
+    """A local socket that accepts connections and never answers (a stalled mirror)."""
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    return srv, f"http://127.0.0.1:{srv.getsockname()[1]}/"
+
+
+def test_stalled_mirror_times_out_and_the_next_is_tried(isolated):
+    import time
+
+    srv, url = _silent_server()
+    try:
+        good = isolated / "good"
+        good.mkdir()
+        t0 = time.perf_counter()
+        with pytest.raises(DataError, match="every mirror failed") as e:
+            data.download("mnist", isolated / "dl", mirrors=[url, good.as_uri() + "/"],
+                          progress=False, timeout=0.5)
+        assert time.perf_counter() - t0 < 10
+        assert "timed out" in str(e.value)  # the stalled mirror, then the empty one
+        assert list((isolated / "dl").iterdir()) == []
+    finally:
+        srv.close()
+
+
+def test_stale_part_files_of_dead_processes_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f"t10k-labels-idx1-ubyte.gz.{dead}.part"
+    live = tmp_path / f"t10k-labels-idx1-ubyte.gz.{os.getpid()}.part"
+    stale.write_bytes(b"half")
+    live.write_bytes(b"in progress")
+    assert data.remove_stale_parts(tmp_path) == [stale]
+    assert not stale.exists() and live.exists()
+
+
+def test_sigterm_mid_download_leaves_no_part_file(tmp_path):
+    """A child downloads from a local server that trickles bytes; SIGTERM ends it cleanly."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+
+    def serve():
+        conn, _ = srv.accept()
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+        while not stop.is_set():
+            try:
+                conn.sendall(b"x" * 100)
+            except OSError:
+                break
+            time.sleep(0.05)
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    dest = tmp_path / "dl"
+    code = (f"from glimpse_envs import data; data.download('mnist', {str(dest)!r}, "
+            f"mirrors=['http://127.0.0.1:{port}/'], progress=False, timeout=5)")
+    child = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):  # wait until the download has started writing
+            if dest.exists() and any(dest.glob("*.part")):
+                break
+            time.sleep(0.05)
+        assert any(dest.glob("*.part"))
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=10) == 143
+    finally:
+        stop.set()
+        child.kill()
+        srv.close()
+    assert list(dest.iterdir()) == []
+
+
+@needs_mnist
+def test_one_missing_file_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path / "home"))
+    monkeypatch.setitem(data.DATASETS["mnist"], "mirrors", [(tmp_path / "nowhere").as_uri() + "/"])
+    d = tmp_path / "d" / "mnist"
+    shutil.copytree(_real_mnist_dir(), d)
+    (d / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError) as e:
+        data.find_files("mnist", d)
+    assert f"{d} has 3 of the 4 files but lacks t10k-labels-idx1-ubyte.gz" in str(e.value)
