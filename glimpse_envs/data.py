@@ -114,6 +114,26 @@ class Dataset:
     num_classes: int = 10
     classes: list[str] = field(default_factory=lambda: [str(i) for i in range(10)])
 
+    def __post_init__(self):
+        missing = [sp for sp in SPLITS if sp not in self.splits]
+        if missing:
+            raise ValueError(f"Dataset {self.name!r}: splits {missing} missing: give all of {SPLITS}")
+        for sp in SPLITS:
+            x, y = (np.asarray(a) for a in self.splits[sp])
+            if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
+                raise ValueError(
+                    f"Dataset {self.name!r}: {sp} images are {x.dtype} of shape {x.shape}; the canvases "
+                    "take uint8 grayscale images of shape (N, 28, 28): convert to grayscale and resize "
+                    "to 28x28 first"
+                )
+            if y.shape != (x.shape[0],) or y.dtype.kind not in "iu" or (
+                y.size and (y.min() < 0 or y.max() >= self.num_classes)
+            ):
+                raise ValueError(
+                    f"Dataset {self.name!r}: {sp} labels must be {x.shape[0]} integers in "
+                    f"[0, {self.num_classes}) (one per image), got {y.dtype} of shape {y.shape}"
+                )
+
     def images(self, split: str) -> np.ndarray:
         return self.splits[check_split(split)][0]
 
