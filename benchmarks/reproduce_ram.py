@@ -29,10 +29,10 @@ TASKS = {  # name: (env id, glimpses, paper error %, paper table)
     "cluttered": ("glimpse_envs/ClutteredMNIST-v0", 8, 4.04, "Table 2a, RAM 8 glimpses"),
 }
 PRESETS = {
-    "smoke": {"budget": 60_000, "num_envs": 64, "eval_every": 30_000, "test": 1000, "lr_final": 0.0},
-    "cpu": {"budget": 3_000_000, "num_envs": 64, "eval_every": 500_000, "test": 10_000,
-            "lr_final": 0.0},
-    # ~300 epochs of MNIST at 6 glimpses; linear decay of the learning rate to 1/10
+    # smoke and cpu use agents/ram.py's defaults (linear decay of the learning rate to 1e-5)
+    "smoke": {"budget": 60_000, "num_envs": 64, "eval_every": 30_000, "test": 1000},
+    "cpu": {"budget": 3_000_000, "num_envs": 64, "eval_every": 500_000, "test": 10_000},
+    # ~300 epochs of MNIST at 6 glimpses; linear decay of the learning rate to 3e-5
     "full": {"budget": 100_000_000, "num_envs": 256, "eval_every": 5_000_000, "test": 10_000,
              "lr_final": 3e-5},
 }
@@ -59,7 +59,9 @@ def main() -> None:
         env_id, glimpses, paper, where = TASKS[name]
         run = RunConfig(env=env_id, agent="ram", seed=args.seed, steps=budget, num_envs=num_envs,
                         device=args.device)
-        cfg = Config(core=args.core, mc_samples=args.mc, lr_final=preset["lr_final"])
+        cfg = Config(core=args.core, mc_samples=args.mc)
+        if "lr_final" in preset:
+            cfg.lr_final = preset["lr_final"]
         trainer = RAMTrainer(run, cfg)
         assert trainer.glimpses == glimpses, (env_id, trainer.glimpses)
         print(f"{name}: RAM on {env_id}, {glimpses} glimpses, {budget:,} env steps", flush=True)

@@ -82,6 +82,8 @@ def test_resume_continues_the_same_curve(agent, halves, tmp_path):
     args = [a for a in TINY[agent]]
     i = args.index("--steps")
     common = args[:i] + args[i + 2:] + ["--eval-every", "0", "--no-progress", "--test-episodes", "4"]
+    if agent == "ram":  # its default rate decays over --steps, which this resume changes
+        common += ["--lr-final", "0"]
 
     def run(out, steps, extra=()):
         assert train.main(["--agent", agent, *common, "--steps", str(steps), "--out", str(out), *extra]) == 0
@@ -92,6 +94,33 @@ def test_resume_continues_the_same_curve(agent, halves, tmp_path):
     assert train.main(["--resume", str(b), "--steps", str(halves[1]), "--no-progress"]) == 0
     full, resumed = _rows(_run_dir(tmp_path / "a")), _rows(b)
     assert len(full) == len(resumed) > 1
+    assert full == resumed
+
+
+@needs_mnist
+def test_interrupted_ram_resumes_on_its_decaying_schedule(tmp_path, monkeypatch):
+    """An interrupted run resumed with its own budget keeps RAM's learning-rate decay exactly."""
+    from agents.ram import RAMTrainer
+
+    torch.set_num_threads(1)
+    common = ["--agent", "ram", *TINY["ram"], "--eval-every", "0", "--no-progress",
+              "--test-episodes", "4"]
+    assert train.main([*common, "--out", str(tmp_path / "a")]) == 0
+    step = RAMTrainer.train_iteration
+
+    def stop_half_way(self):
+        if self.iteration == 2:  # after 2 of the 4 updates (32 episodes x 6 glimpses each)
+            raise KeyboardInterrupt
+        return step(self)
+
+    monkeypatch.setattr(RAMTrainer, "train_iteration", stop_half_way)
+    assert train.main([*common, "--out", str(tmp_path / "b")]) == 130
+    monkeypatch.setattr(RAMTrainer, "train_iteration", step)
+    b = _run_dir(tmp_path / "b")
+    assert train.main(["--resume", str(b), "--no-progress"]) == 0
+    full, resumed = _rows(_run_dir(tmp_path / "a")), _rows(b)
+    rates = {r["charts/learning_rate"] for r in full}
+    assert len(rates) == len(full) == 4, "the default schedule lowers the rate every update"
     assert full == resumed
 
 
