@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.provenance import git_rev
+from glimpse_envs.data import RaiseOnSigterm, remove_stale_parts
 
 CHECKPOINT_FORMAT = "glimpse-envs-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -61,6 +62,25 @@ class UsageError(Exception):
 
 class CheckpointError(UsageError):
     """A checkpoint that cannot be used (corrupt, not ours, or for another run)."""
+
+
+def check_run(run) -> None:
+    """Refuse impossible run options before any work is done (one line naming the flag)."""
+    import torch
+
+    rules = [("steps", 1), ("num_envs", 1), ("seed", 0), ("eval_every", 0), ("eval_episodes", 0),
+             ("test_episodes", 0), ("checkpoint_every", 0), ("threads", 0)]
+    for name, low in rules:
+        value = getattr(run, name)
+        if not isinstance(value, int) or value < low:
+            raise UsageError(f"--{name.replace('_', '-')} {value!r}: must be an integer >= {low}")
+    try:
+        device = torch.device(run.device)
+    except (RuntimeError, TypeError):
+        raise UsageError(f"--device {run.device!r}: not a torch device (cpu, cuda, cuda:1, ...)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {run.device}: this torch build has no usable CUDA "
+                         f"(torch {torch.__version__}); use --device cpu")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -315,17 +335,23 @@ def load_trainer(path: str | os.PathLike, device: str | None = None):
 # logging
 # ----------------------------------------------------------------------------------------------
 class CsvLog:
-    """Append-only CSV whose columns are fixed by the first row (later new keys are dropped)."""
+    """Append-only CSV whose columns are fixed by the first row (later new keys are dropped).
+
+    On resume, rows past ``resume_at`` env steps are dropped, and so is a row cut short by a kill
+    mid-write (no final newline, or fields missing)."""
 
     def __init__(self, path: Path, resume_at: int | None):
         self.path = path
         self.fields: list[str] | None = None
         if resume_at is not None and path.exists():
-            with open(path, newline="") as fh:
-                rows = list(csv.DictReader(fh))
+            text = path.read_text()
+            if text and not text.endswith("\n"):
+                text = text[: text.rfind("\n") + 1]  # the last row was cut short
+            rows = list(csv.DictReader(text.splitlines()))
             if rows:
                 self.fields = list(rows[0].keys())
-                rows = [r for r in rows if float(r["env_steps"]) <= resume_at]
+                rows = [r for r in rows if None not in r.values() and None not in r
+                        and _is_number(r["env_steps"]) and float(r["env_steps"]) <= resume_at]
             with open(path, "w", newline="") as fh:
                 if self.fields:
                     writer = csv.DictWriter(fh, self.fields)
@@ -341,6 +367,14 @@ class CsvLog:
             if new:
                 writer.writeheader()
             writer.writerow(row)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def _fmt(v: Any) -> str:
@@ -386,6 +420,15 @@ def _restore_global_rng(state: dict[str, Any]) -> None:
 
 
 def train(argv: list[str]) -> int:
+    held: list = []  # the run folder's lock, released when train() returns
+    try:
+        return _train(argv, held)
+    finally:
+        for fh in held:
+            fh.close()
+
+
+def _train(argv: list[str], held: list) -> int:
     import torch
 
     demo = not argv
@@ -395,11 +438,14 @@ def train(argv: list[str]) -> int:
         return 0
     cls = trainer_class(run.agent)
     check_family(cls, run.env)
+    check_run(run)
     if run.threads > 0:
         torch.set_num_threads(run.threads)
 
     if ckpt is not None:
         run_dir = Path(ckpt["_path"]).parent
+        held.append(_lock_run(run_dir))
+        remove_stale_parts(run_dir, ".*.tmp")  # checkpoint writes of killed processes
     else:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         env_short = run.env.split("/")[-1]
@@ -408,7 +454,6 @@ def train(argv: list[str]) -> int:
         while run_dir.exists():
             run_dir = run_dir.with_name(f"{run_dir.name.split('.')[0]}.{suffix}")
             suffix += 1
-        run_dir.mkdir(parents=True)
     ckpt_path = run_dir / "checkpoint.pt"
 
     if demo:
@@ -420,9 +465,16 @@ def train(argv: list[str]) -> int:
         )
 
     _seed_globals(run.seed)
-    trainer = cls(run, cfg)
+    try:  # a failed start leaves no run folder: it is made after this
+        trainer = cls(run, cfg)
+    except (ValueError, TypeError) as e:  # an impossible env or agent configuration
+        raise UsageError(f"cannot build {run.agent} on {run.env}: {e}") from None
     env_steps = 0
-    if ckpt is not None:
+    pending_validation = False
+    if ckpt is None:
+        run_dir.mkdir(parents=True)
+        held.append(_lock_run(run_dir))
+    else:
         try:
             trainer.load_state_dict(ckpt["trainer"])
         except Exception as e:  # noqa: BLE001
@@ -431,6 +483,7 @@ def train(argv: list[str]) -> int:
                 f"({type(e).__name__}: {e})"
             ) from None
         env_steps = int(ckpt["env_steps"])
+        pending_validation = bool(ckpt.get("pending_validation", False))
         if "global_rng" in ckpt:
             _restore_global_rng(ckpt["global_rng"])
         print(f"resuming {run_dir} at {env_steps:,} env steps (budget {run.steps:,})")
@@ -443,7 +496,8 @@ def train(argv: list[str]) -> int:
 
     writer = SummaryWriter(str(run_dir), purge_step=env_steps if ckpt is not None else None)
     train_log = CsvLog(run_dir / "train.csv", env_steps if ckpt is not None else None)
-    eval_log = CsvLog(run_dir / "eval.csv", env_steps if ckpt is not None else None)
+    # a validation interrupted at this checkpoint's step is run again: drop any row of it
+    eval_log = CsvLog(run_dir / "eval.csv", None if ckpt is None else env_steps - pending_validation)
 
     def checkpoint() -> None:
         save_checkpoint(ckpt_path, {
@@ -451,6 +505,7 @@ def train(argv: list[str]) -> int:
             "agent": run.agent, "env": run.env,
             "run": dataclasses.asdict(run), "agent_config": dataclasses.asdict(cfg),
             "trainer": trainer.state_dict(), "env_steps": env_steps,
+            "pending_validation": pending_validation,
             "global_rng": _global_rng_state(), "time": time.time(),
         })
 
@@ -472,31 +527,37 @@ def train(argv: list[str]) -> int:
     start_steps = env_steps
     last_val: dict[str, float] = {}
     try:
-        while env_steps < run.steps:
-            t0 = time.time()
-            metrics = trainer.train_iteration()
-            steps = int(metrics.pop("env_steps"))
-            before = env_steps
-            env_steps += steps
-            sps = steps / max(time.time() - t0, 1e-9)
-            metrics["charts/SPS"] = sps
-            for k, v in metrics.items():
-                writer.add_scalar(k, v, env_steps)
-            train_log.write({"env_steps": env_steps, **metrics})
-            if bar is not None:
-                bar.update(min(steps, max(0, run.steps - before)))
-                post = {k.split("/")[-1]: f"{v:.3f}" for k, v in metrics.items()
-                        if k in ("charts/reward", "charts/accuracy", "charts/success")}
-                if last_val:
-                    key = "error" if "error" in last_val else next(iter(last_val))
-                    post[f"val_{key}"] = f"{last_val[key]:.3g}"
-                bar.set_postfix(post, refresh=False)
-            if run.eval_every and before // run.eval_every != env_steps // run.eval_every:
+        with RaiseOnSigterm(KeyboardInterrupt):  # SIGTERM as Ctrl-C: checkpoint, exit 130
+            if pending_validation:  # the validation an interrupt cut short, at the same weights
                 last_val = validate()
-                msg = "  ".join(f"{k} {_fmt(v)}" for k, v in last_val.items())
-                (bar.write if bar is not None else print)(f"[{env_steps:,} steps] validation: {msg}")
-            if run.checkpoint_every and before // run.checkpoint_every != env_steps // run.checkpoint_every:
-                checkpoint()
+                pending_validation = False
+            while env_steps < run.steps:
+                t0 = time.time()
+                metrics = trainer.train_iteration()
+                steps = int(metrics.pop("env_steps"))
+                before = env_steps
+                env_steps += steps
+                sps = steps / max(time.time() - t0, 1e-9)
+                metrics["charts/SPS"] = sps
+                for k, v in metrics.items():
+                    writer.add_scalar(k, v, env_steps)
+                train_log.write({"env_steps": env_steps, **metrics})
+                if bar is not None:
+                    bar.update(min(steps, max(0, run.steps - before)))
+                    post = {k.split("/")[-1]: f"{v:.3f}" for k, v in metrics.items()
+                            if k in ("charts/reward", "charts/accuracy", "charts/success")}
+                    if last_val:
+                        key = "error" if "error" in last_val else next(iter(last_val))
+                        post[f"val_{key}"] = f"{last_val[key]:.3g}"
+                    bar.set_postfix(post, refresh=False)
+                if run.eval_every and before // run.eval_every != env_steps // run.eval_every:
+                    pending_validation = True  # due at this step until its row is written
+                    last_val = validate()
+                    pending_validation = False
+                    msg = "  ".join(f"{k} {_fmt(v)}" for k, v in last_val.items())
+                    (bar.write if bar is not None else print)(f"[{env_steps:,} steps] validation: {msg}")
+                if run.checkpoint_every and before // run.checkpoint_every != env_steps // run.checkpoint_every:
+                    checkpoint()
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
@@ -540,6 +601,20 @@ def train(argv: list[str]) -> int:
 # ----------------------------------------------------------------------------------------------
 # evaluate / render
 # ----------------------------------------------------------------------------------------------
+def _lock_run(run_dir: Path):
+    """An exclusive lock on ``run_dir`` for this process's lifetime, or a UsageError naming it."""
+    import fcntl
+
+    fh = open(run_dir / ".lock", "w")  # noqa: SIM115  (held open: the lock lives with it)
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise UsageError(f"{run_dir} is in use by another train.py (a second --resume of the same "
+                         "run?): wait for it to finish or stop it first") from None
+    return fh
+
+
 def evaluate_cmd(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python train.py evaluate",
                                      description="Score a checkpoint on a fixed split.")
@@ -551,6 +626,8 @@ def evaluate_cmd(argv: list[str]) -> int:
     parser.add_argument("--device", default=None, help="torch device (default: the run's)")
     parser.add_argument("--json", default=None, help="also write the metrics to this JSON file")
     args = parser.parse_args(argv)
+    if args.episodes < 0:
+        raise UsageError(f"--episodes {args.episodes}: must be >= 0 (0: the full evaluation set)")
     trainer, ckpt = load_trainer(args.checkpoint, args.device)
     episodes = args.episodes or trainer.default_episodes(args.split)
     metrics = trainer.evaluate(args.split, episodes)

@@ -258,10 +258,11 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_parts(dest: Path) -> list[Path]:
-    """Remove the ``NAME.PID.part`` files in ``dest`` whose process is gone (a killed download)."""
+def remove_stale_parts(dest: Path, pattern: str = "*.part") -> list[Path]:
+    """Remove the temporary files ``NAME.PID.EXT`` matching ``pattern`` in ``dest`` whose process
+    is gone (a killed download: ``*.part``; train.py's killed checkpoint writes: ``.*.tmp``)."""
     removed = []
-    for part in Path(dest).glob("*.part"):
+    for part in Path(dest).glob(pattern):
         pid = part.suffixes[-2][1:] if len(part.suffixes) >= 2 else ""
         if pid.isdigit() and not _pid_alive(int(pid)):
             part.unlink(missing_ok=True)
@@ -269,15 +270,19 @@ def remove_stale_parts(dest: Path) -> list[Path]:
     return removed
 
 
-class _SigtermAsExit:
-    """While active (in the main thread only), SIGTERM raises ``SystemExit(143)`` so that
-    ``finally`` blocks run and no temporary file is left; the previous handler is restored after."""
+class RaiseOnSigterm:
+    """While active (in the main thread only), SIGTERM raises ``make_exception()`` so that
+    ``finally`` blocks and handlers run (no temporary file left, a checkpoint written); the previous
+    handler is restored after. Downloads raise ``SystemExit(143)``, train.py ``KeyboardInterrupt``."""
+
+    def __init__(self, make_exception=lambda: SystemExit(128 + signal.SIGTERM)):
+        self.make_exception = make_exception
 
     def __enter__(self):
         self.old = None
         if threading.current_thread() is threading.main_thread():
             def stop(signum, frame):
-                raise SystemExit(128 + signum)
+                raise self.make_exception()
 
             self.old = signal.signal(signal.SIGTERM, stop)
         return self
@@ -309,7 +314,7 @@ def download(
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(dest)
-    with _SigtermAsExit():
+    with RaiseOnSigterm():
         _download_files(spec, dataset, dest, mirrors, opener, progress, timeout)
 
 
