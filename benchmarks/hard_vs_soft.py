@@ -101,7 +101,7 @@ _T1B = "RAM NIPS 2014 Table 1b"
 _T2A = "RAM NIPS 2014 Table 2a"
 _T2B = "RAM NIPS 2014 Table 2b"
 _DRAW = "DRAW ICML 2015 Table 1"
-#: (env, agent, glimpses or None) -> (test error %, where it comes from); see /work/shared/REFERENCE.md
+#: (env, agent, glimpses or None) -> (test error %, where it comes from); see ../shared/REFERENCE.md (beside the repository)
 PAPER: dict[tuple[str, str, int | None], tuple[float, str]] = {
     **{("MNIST-v0", "ram", g): (e, f"{_T1A}, RAM {g} glimpses")
        for g, e in zip(range(2, 8), (3.79, 1.51, 1.54, 1.34, 1.12, 1.07))},
@@ -688,7 +688,7 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any], plots: dict[str, 
              ("Test error in percent on the fixed test split (the same canvases for every agent; "
              "tapes: 100 x (1 - success) over the evaluation lengths), mean and sample standard "
              "deviation over the seeds that finished. Paper figures are from the tables named "
-             "(/work/shared/REFERENCE.md; RAM: the NIPS 2014 camera-ready); they were reached with "
+             "(../shared/REFERENCE.md; RAM: the NIPS 2014 camera-ready); they were reached with "
              "far larger budgets than a quick preset. Compute per decision: glimpses, pixels "
              "sensed (hard: k g^2 retina values per glimpse; soft and whole-image models: every "
              "canvas pixel per glimpse, as their filters or weights touch them all), memory cells "
