@@ -173,12 +173,22 @@ def _add_fields(parser: argparse.ArgumentParser, cls: type, skip: set[str], titl
     return names
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake is one line and a hint, not the whole usage text."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
 def build_train_parser(cfg_cls: type | None) -> argparse.ArgumentParser:
     from agents.base import RunConfig
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python train.py [train]",
-        description="Train an agent on a glimpse-envs id (no arguments: a short RAM demo).",
+        description="Train an agent on a glimpse-envs id (no arguments: a short RAM demo). "
+        "Other commands: 'python train.py evaluate --checkpoint RUN' scores a checkpoint on a "
+        "fixed split, 'python train.py render --checkpoint RUN' draws what its agent looked at, "
+        "'python train.py list' lists the env ids and agents (each has its own --help).",
     )
     parser.add_argument("--list", action="store_true", help="list env ids and agents, then exit")
     parser.add_argument("--resume", metavar="PATH", default=None,
@@ -191,13 +201,19 @@ def build_train_parser(cfg_cls: type | None) -> argparse.ArgumentParser:
     return parser
 
 
+FLAG_ALIASES = {"--total-timesteps": "--steps"}
+"""Other spellings users bring from SB3 and CleanRL."""
+
+
 def normalise_flags(argv: list[str]) -> list[str]:
-    """``--num_envs 8`` and ``--num_envs=8`` as ``--num-envs``: both spellings are accepted."""
+    """``--num_envs 8`` and ``--num_envs=8`` as ``--num-envs``: both spellings are accepted, and
+    the :data:`FLAG_ALIASES` (``--total-timesteps`` for ``--steps``)."""
     out = []
     for token in argv:
         if token.startswith("--"):
             name, eq, value = token.partition("=")
-            token = name.replace("_", "-") + eq + value
+            name = name.replace("_", "-")
+            token = FLAG_ALIASES.get(name, name) + eq + value
         out.append(token)
     return out
 
@@ -518,7 +534,8 @@ def _train(argv: list[str], held: list) -> int:
         return metrics
 
     bar = None
-    if not args.no_progress:
+    lines = not args.no_progress and not sys.stderr.isatty()  # a log file: a line per 10 %
+    if not args.no_progress and not lines:
         from tqdm import tqdm
 
         bar = tqdm(total=run.steps, initial=min(env_steps, run.steps), unit="step",
@@ -542,6 +559,12 @@ def _train(argv: list[str], held: list) -> int:
                 for k, v in metrics.items():
                     writer.add_scalar(k, v, env_steps)
                 train_log.write({"env_steps": env_steps, **metrics})
+                if lines and before * 10 // run.steps != min(env_steps, run.steps) * 10 // run.steps:
+                    shown = {k.split("/")[-1]: v for k, v in metrics.items()
+                             if k in ("charts/reward", "charts/accuracy", "charts/success")}
+                    print(f"[{min(env_steps, run.steps):,}/{run.steps:,} env steps, "
+                          f"{100 * min(env_steps, run.steps) // run.steps}%] "
+                          + "  ".join(f"{k} {v:.3f}" for k, v in shown.items()), flush=True)
                 if bar is not None:
                     bar.update(min(steps, max(0, run.steps - before)))
                     post = {k.split("/")[-1]: f"{v:.3f}" for k, v in metrics.items()
@@ -616,7 +639,7 @@ def _lock_run(run_dir: Path):
 
 
 def evaluate_cmd(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python train.py evaluate",
+    parser = _Parser(prog="python train.py evaluate",
                                      description="Score a checkpoint on a fixed split.")
     parser.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
     parser.add_argument("--split", default="test", choices=["test", "validation"],

@@ -167,7 +167,7 @@ class _SB3Trainer(Trainer):
         self.family = env_family(run.env)
         self.device = torch.device(run.device)
         set_random_seed(run.seed)
-        self.venv = VecMonitor(self._make_train_env())
+        self.venv = self._make_train_env()
         self.model = self._make_model()
         self.model.set_logger(configure(None, []))
         self.iteration = 0
@@ -184,8 +184,9 @@ class _SB3Trainer(Trainer):
         return GlimpseStack(env) if self._stack() else env
 
     def _make_train_env(self) -> VecEnv:
+        """The training envs under SB3's ``VecMonitor`` (episode returns and lengths)."""
         if self._stack():
-            return DummyVecEnv([self._single_env for _ in range(self.run.num_envs)])
+            return VecMonitor(DummyVecEnv([self._single_env for _ in range(self.run.num_envs)]))
         from agents.sb3_vec import make_sb3_vec_env
 
         return make_sb3_vec_env(self.run.env, self.run.num_envs, **self.run.env_kwargs)

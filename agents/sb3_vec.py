@@ -195,12 +195,14 @@ def _copy_obs(obs: Any) -> Any:
 
 
 def make_sb3_vec_env(
-    env_id: str, num_envs: int, seed: int | None = None, **env_kwargs: Any
-) -> GymnasiumVecEnv:
+    env_id: str, num_envs: int, seed: int | None = None, monitor: bool = True, **env_kwargs: Any
+) -> VecEnv:
     """The native vector env of ``env_id`` (``SameStep`` autoreset) as an SB3 ``VecEnv``.
 
     Ids without a ``vector_entry_point`` fall back to Gymnasium's ``SyncVectorEnv``.
-    ``seed`` seeds the first ``reset()`` (sub-env ``i`` gets ``seed + i``).
+    ``seed`` seeds the first ``reset()`` (sub-env ``i`` gets ``seed + i``). With ``monitor`` (the
+    default) it is wrapped in SB3's ``VecMonitor``, so SB3 logs ``rollout/ep_rew_mean`` and
+    ``ep_len_mean`` (and ``success_rate`` from ``info["is_success"]``) as it does for its own envs.
     """
     import glimpse_envs  # noqa: F401  (registers the ids)
 
@@ -221,7 +223,11 @@ def make_sb3_vec_env(
             vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
             **env_kwargs,
         )
-    venv = GymnasiumVecEnv(vec)
+    venv: VecEnv = GymnasiumVecEnv(vec)
+    if monitor:
+        from stable_baselines3.common.vec_env import VecMonitor
+
+        venv = VecMonitor(venv)
     if seed is not None:
         venv.seed(seed)
     return venv

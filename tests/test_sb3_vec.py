@@ -123,3 +123,33 @@ def test_native_vector_env_equals_dummy_vec_env_of_single_envs(env_id):
                 assert x["TimeLimit.truncated"] == y["TimeLimit.truncated"]
                 assert bool(x["is_success"]) == bool(y["is_success"])
     assert dones > 5
+
+
+def test_make_sb3_vec_env_is_monitored_so_sb3_logs_episodes():
+    """PPO on the documented path logs rollout/ep_rew_mean and ep_len_mean (VecMonitor)."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import KVWriter, configure
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from agents.sb3_vec import make_sb3_vec_env
+
+    venv = make_sb3_vec_env("glimpse_envs/Copy-v0", 4, seed=0, min_length=1, max_length=2)
+    assert isinstance(venv, VecMonitor)
+    model = PPO("MultiInputPolicy", venv, n_steps=32, batch_size=64, n_epochs=1, seed=0)
+    seen = {}
+
+    class Grab(KVWriter):
+        def write(self, key_values, key_excluded, step=0):
+            seen.update(key_values)
+
+        def close(self):
+            pass
+
+    logger = configure(None, [])
+    logger.output_formats = [Grab()]
+    model.set_logger(logger)
+    model.learn(128)
+    assert "rollout/ep_rew_mean" in seen and "rollout/ep_len_mean" in seen
+    assert "rollout/success_rate" in seen
+    assert make_sb3_vec_env("glimpse_envs/Copy-v0", 2, monitor=False).__class__.__name__ == (
+        "GymnasiumVecEnv")

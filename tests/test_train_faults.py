@@ -151,3 +151,21 @@ def test_second_resume_of_a_run_in_use_is_refused(tmp_path, capsys):
         held.close()
     assert train.main(["--resume", str(run_dir), "--steps", "400", "--no-progress"]) == 0
     assert not stale.exists()  # the killed write's temporary file was cleaned up
+
+
+def test_cli_manners(tmp_path, capsys):
+    """--total-timesteps is --steps; a usage mistake is one line with a hint; --help names the
+    other commands; without a terminal, progress is a line per 10 % (no carriage returns)."""
+    assert train.main([*COPY, "--bogus-flag", "3", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--bogus-flag" in err and "--help" in err
+    with pytest.raises(SystemExit):
+        train.main(["--help"])
+    text = capsys.readouterr().out
+    assert "evaluate" in text and "render" in text
+    res = _cli(*[a for a in COPY if a != "--no-progress"], "--total-timesteps", "400",
+               "--eval-every", "0", "--out", str(tmp_path / "runs"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    progress = [ln for ln in res.stdout.splitlines() if ln.startswith("[") and "env steps," in ln]
+    assert 1 <= len(progress) <= 11 and progress[-1].startswith("[400/400 env steps, 100%]")
+    assert "\r" not in res.stderr and "\r" not in res.stdout
