@@ -50,6 +50,9 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 
+BATCHED_METHODS = frozenset({"action_masks"})
+"""Vector-env methods whose result has one row per sub-env (``env_method`` gives row i to env i)."""
+
 
 def _autoreset_mode(vec: VectorEnv) -> AutoresetMode:
     mode = vec.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
@@ -176,6 +179,8 @@ class GymnasiumVecEnv(VecEnv):
         self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
     ) -> list[Any]:
         result = getattr(self.vec, method_name)(*method_args, **method_kwargs)
+        if method_name in BATCHED_METHODS:  # one row per sub-env
+            return [result[i] for i in self._get_indices(indices)]
         return [result for _ in self._get_indices(indices)]
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:

@@ -320,6 +320,19 @@ class _GlimpseCore:
         truncated = self._elapsed >= self._max_episode_steps
         return reward, terminated, truncated
 
+    def _action_masks(self) -> np.ndarray:
+        """(B, G + G + C + 1) bool, sb3-contrib's MultiDiscrete mask format (the components' masks
+        concatenated): every location is legal; "keep looking" (decision 0) is not once the budget's
+        last glimpse has been taken, when only an answer counts."""
+        if self.continuous:
+            raise TypeError(
+                "action_masks() needs the MultiDiscrete action space: make the env with "
+                "continuous=False (a Box action has no discrete choices to mask)"
+            )
+        masks = np.ones((self._B, int(self._nvec.sum())), bool)
+        masks[:, 2 * self.grid] = self._t < self.budget
+        return masks
+
     def _obs_batch(self) -> dict[str, np.ndarray]:
         self._glimpse_out = True
         obs = {"glimpse": self._glimpse, "location": self._loc, "step": self._t - 1}
@@ -414,6 +427,10 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         if self.render_mode == "human":
             self.render()
         return self._obs(), {"glimpses": 1, "pixels_sensed": self._ppg}
+
+    def action_masks(self) -> np.ndarray:
+        """The legal actions now, for sb3-contrib's ``MaskablePPO`` (see ``_action_masks``)."""
+        return self._action_masks()[0]
 
     def _obs(self) -> dict[str, Any]:
         obs = {
@@ -690,6 +707,10 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
                 final_obs=final_obs, _final_obs=done, final_info=final_info, _final_info=done
             )
         return self._obs_batch(), reward, terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        """(num_envs, G + G + C + 1): each sub-env's legal actions, for ``MaskablePPO``."""
+        return self._action_masks()
 
     def render(self):
         if self.render_mode is None:

@@ -625,6 +625,13 @@ class TapeEnv(gym.Env):
     def _obs(self) -> dict:
         return self._core.observe_one()
 
+    def action_masks(self) -> np.ndarray:
+        """Every action of the space is legal (sb3-contrib's ``MaskablePPO`` format: the
+        components' masks concatenated). The moves a head cannot make (left for a forward-only
+        head, any move of a stream) are outside the action space, not masked; output before a
+        delimiter is legal but wrong, as the task says."""
+        return np.ones(int(self.config.nvec.sum()), bool)
+
     def _info(self, ended: bool = False) -> dict:
         """``length``, ``correct``, ``is_success``; ``target_length`` only once the episode has
         ended (it can reveal what the agent must infer, e.g. RepeatCopy's repeat count)."""
@@ -835,6 +842,10 @@ class TapeVectorEnv(VectorEnv):
         elif mode == AutoresetMode.DISABLED:
             self._needs_reset |= ended
         return self._obs(), reward, terminated, truncated, infos
+
+    def action_masks(self) -> np.ndarray:
+        """(num_envs, sum(nvec)): see :meth:`TapeEnv.action_masks`."""
+        return np.ones((self.num_envs, int(self.config.nvec.sum())), bool)
 
     def _obs(self) -> dict:
         inp, mem, done = self._core.observe()
