@@ -117,14 +117,14 @@ class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
             self.table = np.concatenate([looks, answers]).astype(np.int64)
         else:
             task = base.task
-            I, W, O = int(nvec[0]), int(nvec[2]), int(nvec[3])
+            moves_in, n_write, n_out = int(nvec[0]), int(nvec[2]), int(nvec[3])
             v = task.num_symbols
             # write / output options: an int is the env's own value; "in"/"mem" are read symbols
-            writes = list(range(W)) if W - 1 <= SMALL_ALPHABET else [0, "in", 1]
-            outputs = (list(range(O)) if O - 1 <= SMALL_ALPHABET
-                       else [0, "mem", "in", *range(v + 1, O)])
+            writes = list(range(n_write)) if n_write - 1 <= SMALL_ALPHABET else [0, "in", 1]
+            outputs = (list(range(n_out)) if n_out - 1 <= SMALL_ALPHABET
+                       else [0, "mem", "in", *range(v + 1, n_out)])
             self._options = (writes, outputs)
-            grid = np.array(np.meshgrid(np.arange(I), np.arange(3), np.arange(len(writes)),
+            grid = np.array(np.meshgrid(np.arange(moves_in), np.arange(3), np.arange(len(writes)),
                                         np.arange(len(outputs)), indexing="ij")).reshape(4, -1).T
             self.table = grid.astype(np.int64)  # columns: input, memory, write option, output option
             self._v = v

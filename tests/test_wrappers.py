@@ -85,7 +85,7 @@ def test_discrete_actions_tape_factorisation_can_solve_copy_and_repeat_copy():
         table, (writes, outputs) = env.table, env._options
         v = env.unwrapped.task.num_symbols
 
-        def act(mem, write=0, out=0):
+        def act(mem, write=0, out=0, table=table, writes=writes, outputs=outputs):
             row = [0, mem, writes.index(write), outputs.index(out)]
             return int(np.flatnonzero((table == row).all(1))[0])
 
