@@ -172,10 +172,8 @@ def trace_tape_policy(env_id: str, env_kwargs: dict | None, act: Policy, split: 
             starts = np.zeros(1, bool)
             if term[0] or trunc[0]:
                 break
-        core = vec.unwrapped._core
-        inputs, targets = core.episodes[0]
-        history = core.history[0]
-        cells = core.m
+        inputs, targets, history = vec.unwrapped.episode_record(0)
+        cells = vec.unwrapped.memory_size
     finally:
         vec.close()
     # history holds the head positions after each step's move; the read/write of step t happened

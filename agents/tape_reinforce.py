@@ -22,7 +22,7 @@ symbols REINFORCE must then find the right one by chance).
 * **hybrid** (default, documented as such): the symbol is the argmax of its head and the head is
   trained by cross-entropy on the symbol the task expects next, at the steps where the agent
   emits. The expected symbol is the env's own target, read from the vector env's state
-  (``vec._core.targets`` at the next unmatched slot) -- a teacher signal, never an observation,
+  (``TapeVectorEnv.teacher_symbols()``: the next unmatched target) -- a teacher signal, never an observation,
   in the same way RAM's classifier learns from the label the env reports. Head moves, writes and
   when to emit are still learned by REINFORCE only.
 * **pure RL** (``pure_rl=True``): the symbol is sampled too and learned by REINFORCE from the env's
@@ -148,10 +148,7 @@ class TapeReinforceTrainer(Trainer):
 
     def _expected(self, vec) -> np.ndarray:
         """The output symbol the task expects next in each sub-env (-1: none) -- hybrid teacher."""
-        core = vec.unwrapped._core
-        slot = core.t if core.aligned else core.correct
-        width = core.targets.shape[1]
-        return np.where(slot < width, core.targets[np.arange(core.n), np.minimum(slot, width - 1)], -1)
+        return vec.unwrapped.teacher_symbols()
 
     def _policy(self, vec, generator: torch.Generator | None, record: dict | None):
         """``act(obs, starts)``; samples with ``generator`` (None: greedy), records for training."""

@@ -843,6 +843,31 @@ class TapeVectorEnv(VectorEnv):
             self._needs_reset |= ended
         return self._obs(), reward, terminated, truncated, infos
 
+    def teacher_symbols(self) -> np.ndarray:
+        """The output symbol each sub-env's task expects next (-1 where none is due): a teacher
+        signal for agents that learn their outputs by supervision (the tape agent's hybrid mode, as
+        RAM learns its classifier from the label), never part of the observation."""
+        core = self._core
+        slot = core.t if core.aligned else core.correct
+        width = core.targets.shape[1]
+        expected = core.targets[np.arange(core.n), np.minimum(slot, width - 1)]
+        return np.where(slot < width, expected, -1)
+
+    def episode_record(self, i: int) -> tuple[np.ndarray, np.ndarray, list]:
+        """``(inputs, targets, history)`` of sub-env ``i``'s current episode; ``history`` has one
+        ``(input position, memory position after the moves, emitted symbol or -1, correct, cell
+        written or -1)`` per step. Recorded only when the env has a ``render_mode``."""
+        if not self._core.record:
+            raise RuntimeError(f"{self.config.env_name}: episode_record() needs a render_mode "
+                               "('ansi' or 'rgb_array'): the history is only kept then")
+        inputs, targets = self._core.episodes[i]
+        return inputs, targets, list(self._core.history[i])
+
+    @property
+    def memory_size(self) -> int:
+        """Cells of each memory tape."""
+        return self._core.m
+
     def action_masks(self) -> np.ndarray:
         """(num_envs, sum(nvec)): see :meth:`TapeEnv.action_masks`."""
         return np.ones((self.num_envs, int(self.config.nvec.sum())), bool)
