@@ -592,6 +592,7 @@ def _train(argv: list[str], held: list) -> int:
         bar.close()
     wall = time.time() - start
     checkpoint()
+    exported = [Path(p).name for p in trainer.export(run_dir)]
 
     test_episodes = run.test_episodes or trainer.default_episodes("test")
     t0 = time.time()
@@ -614,8 +615,9 @@ def _train(argv: list[str], held: list) -> int:
         f"{run.agent} on {run.env}: test split, {test_episodes} episodes, after {env_steps:,} env "
         f"steps ({wall:.0f} s training)", test,
     )
-    print(f"\noutputs in {run_dir}/: checkpoint.pt, results.json, train.csv, eval.csv, TensorBoard "
-          f"events (tensorboard --logdir {run.out})")
+    logs = ", eval.csv" if (run_dir / "eval.csv").exists() else ""  # only when a validation ran
+    print(f"\noutputs in {run_dir}/: checkpoint.pt, {''.join(f + ', ' for f in exported)}"
+          f"results.json, train.csv{logs}, TensorBoard events (tensorboard --logdir {run.out})")
     if demo:
         print(f"evaluate again: python train.py evaluate --checkpoint {ckpt_path}")
     return 0

@@ -142,6 +142,12 @@ class Trainer(abc.ABC):
         """
         return {"test": 10_000, "validation": 5_000}.get(split, 1_000)
 
+    def export(self, folder) -> list:
+        """Write the trained agent in its library's own format beside the checkpoint (``train.py``
+        calls it at the end of a run); returns the paths written. Default: nothing (the
+        checkpoint is the format); SB3 agents write ``model.zip`` for ``PPO.load``."""
+        return []
+
     def close(self) -> None:  # noqa: B027  (an optional hook, not abstract)
         """Release envs and other resources (``train.py`` calls it at the end; default: nothing)."""
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import abc
 import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -319,6 +320,12 @@ class _SB3Trainer(Trainer):
         if "location" in obs:
             return np.array(obs["location"], dtype=np.float32)
         return np.array(obs["locations"][int(obs["step"])], dtype=np.float32)
+
+    def export(self, folder) -> list:
+        """``model.zip``: the plain SB3 model (``PPO.load`` / ``RecurrentPPO.load``), no env."""
+        path = Path(folder) / "model.zip"
+        self.model.save(path, exclude=["env", "_last_obs", "_last_episode_starts"])
+        return [path]
 
     def state_dict(self) -> dict[str, Any]:
         buf = io.BytesIO()

@@ -90,3 +90,23 @@ def test_tape_checkpoint_keeps_the_curriculum():
     b.load_state_dict(a.state_dict())
     assert b._native_vec().unwrapped.curricula[1].current == 3
     assert a.train_iteration() == b.train_iteration()
+
+
+@pytest.mark.parametrize("cls", [PPOTrainer, RecurrentPPOTrainer], ids=["ppo", "recurrent-ppo"])
+def test_export_writes_a_plain_sb3_zip(cls, tmp_path):
+    """``model.zip`` beside the checkpoint loads with SB3's own ``load`` and acts on the env."""
+    import sb3_contrib
+    import stable_baselines3
+
+    tr = cls(_run("glimpse_envs/Copy-v0", cls.name, env_kwargs={"max_length": 2}), TINY)
+    tr.train_iteration()
+    (path,) = tr.export(tmp_path)
+    assert path.name == "model.zip"
+    algo = stable_baselines3.PPO if cls is PPOTrainer else sb3_contrib.RecurrentPPO
+    model = algo.load(path)
+    env = gym.make("glimpse_envs/Copy-v0", max_length=2)
+    obs, _ = env.reset(seed=0)
+    action, _ = model.predict(obs, deterministic=True)
+    env.step(action)
+    assert model.num_timesteps == tr.model.num_timesteps
+    tr.close()

@@ -67,6 +67,7 @@ def test_tiny_run_through_the_cli(agent, tmp_path):
     header = (run_dir / "train.csv").read_text().splitlines()[0]
     assert "charts/" in header and "losses/" in header
     assert "val/" in (run_dir / "eval.csv").read_text()
+    assert (run_dir / "model.zip").exists() == (agent in ("ppo", "recurrent-ppo"))  # SB3's format
     if agent in ("ram", "ppo"):  # checkpoint round trip: evaluate gives the final table again
         res = _cli("evaluate", "--checkpoint", str(run_dir), "--episodes",
                    str(results["test_episodes"]), "--json", str(tmp_path / "e.json"))
