@@ -474,6 +474,36 @@ def play(
     return game.score
 
 
+def _random_policy(env, rng):
+    space = env.action_space
+    space.seed(int(rng.integers(2**31)))
+    return lambda obs: space.sample()
+
+
+SCRIPTED = {"random": _random_policy}
+"""Policies of the headless mode: ``make(env, rng) -> act(obs)``."""
+
+
+def play_scripted(env_id: str, episodes: int, policy: str = "random", seed: int | None = None,
+                  env_kwargs: dict | None = None) -> tuple[int, int, float]:
+    """Play ``episodes`` with a scripted policy and no window: (episodes right, played, total
+    return). For CI and for a quick look at what chance scores."""
+    env = gym.make(env_id, **(env_kwargs or {}))
+    act = SCRIPTED[policy](env, np.random.default_rng(seed))
+    won = 0
+    total = 0.0
+    for i in range(episodes):
+        obs, _ = env.reset(seed=None if seed is None else seed + i)
+        while True:
+            obs, reward, terminated, truncated, info = env.step(act(obs))
+            total += float(reward)
+            if terminated or truncated:
+                won += bool(info.get("is_success", False))
+                break
+    env.close()
+    return won, episodes, total
+
+
 def main(argv: list[str] | None = None) -> int:
     import glimpse_envs
 
@@ -493,11 +523,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--env-kwargs", type=json.loads, default={}, help="gym.make arguments, JSON"
     )
+    parser.add_argument(
+        "--episodes", type=int, default=0,
+        help="headless: play this many episodes with --policy, print the score, open no window",
+    )
+    parser.add_argument(
+        "--policy", choices=sorted(SCRIPTED), default="random",
+        help="the scripted policy of --episodes (random: uniform actions)",
+    )
     args = parser.parse_args(argv)
     ids = glimpse_envs.registered_ids()
     env_id = args.env if args.env in ids else f"glimpse_envs/{args.env}"
     if env_id not in ids:
         parser.error(f"unknown env {args.env!r}; valid envs: {', '.join(ids)}")
+    if args.episodes < 0:
+        parser.error(f"--episodes {args.episodes}: must be >= 0")
+    if args.episodes:
+        won, played, total = play_scripted(env_id, args.episodes, args.policy, args.seed,
+                                           args.env_kwargs)
+        print(f"{env_id}: {won}/{played} episodes right, mean return {total / played:.3f} "
+              f"({args.policy} policy, headless)")
+        return 0
     won, played = play(env_id, args.seed, args.zoom, args.env_kwargs)
     print(f"{env_id}: {won}/{played} episodes right")
     return 0
