@@ -664,7 +664,7 @@ def main(
     """``python train.py render`` (or ``python -m agents.render``): draw a checkpoint's attention.
 
     ``load_trainer(path, device) -> (trainer, checkpoint dict)`` is ``train.load_trainer``;
-    ``train.py`` passes its own, and without one it is imported from the repository's train.py.
+    ``train.py`` passes its own, and without one it is :func:`agents.cli.load_trainer`.
     """
     parser = argparse.ArgumentParser(
         prog="python train.py render",
@@ -685,8 +685,8 @@ def main(
     if args.episodes < 1:
         parser.error("--episodes must be >= 1")
     program = "python train.py render"
-    if load_trainer is None:  # run as `python -m agents.render` from the repository root
-        from train import load_trainer
+    if load_trainer is None:  # run as `python -m agents.render`
+        from agents.cli import load_trainer
 
         program = "python -m agents.render"
     trainer, ckpt = load_trainer(args.checkpoint, args.device)

@@ -273,7 +273,7 @@ def remove_stale_parts(dest: Path, pattern: str = "*.part") -> list[Path]:
 class RaiseOnSigterm:
     """While active (in the main thread only), SIGTERM raises ``make_exception()`` so that
     ``finally`` blocks and handlers run (no temporary file left, a checkpoint written); the previous
-    handler is restored after. Downloads raise ``SystemExit(143)``, train.py ``KeyboardInterrupt``."""
+    handler is restored after. Downloads raise ``SystemExit(143)`` (the default)."""
 
     def __init__(self, make_exception=lambda: SystemExit(128 + signal.SIGTERM)):
         self.make_exception = make_exception

@@ -188,7 +188,7 @@ def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags():
     assert {c.env for c in full.configs} >= {"MNIST-v0", "ClutteredMNIST100-v0", "Copy-v0"}
     assert hvs.Config("ClutteredMNIST100-v0", "draw", 1, glimpses=4).paper()[0] == 4.18
 
-    import train
+    from agents import cli as train
 
     for preset in (quick, full, hvs.PRESETS["smoke"]()):
         for config in preset.configs:

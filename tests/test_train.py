@@ -14,9 +14,7 @@ import torch
 from conftest import needs_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # train.py is a script at the repository root, not a package
-
-import train
+from agents import cli as train  # the code of train.py
 
 COPY_SHORT = '{"min_length": 1, "max_length": 2}'
 TINY = {  # a few seconds each, most of it imports

@@ -16,9 +16,7 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # train.py is a script at the repository root, not a package
-
-import train
+from agents import cli as train  # the code of train.py
 
 COPY = ["--agent", "tape-reinforce", "--env", "Copy-v0", "--env-kwargs",
         '{"min_length": 1, "max_length": 2}', "--num-envs", "8", "--eval-episodes", "4",
