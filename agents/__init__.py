@@ -19,6 +19,8 @@ AGENTS: dict[str, str] = {
     "soft-tiles": "agents.soft_tiles:SoftTilesTrainer",
     "draw": "agents.draw:DRAWTrainer",
     "ntm": "agents.ntm:NTMTrainer",
+    "transformer": "agents.transformer:TransformerTrainer",
+    "universal-transformer": "agents.transformer:UniversalTransformerTrainer",
     # no attention
     "lstm": "agents.baselines:LSTMTrainer",
     "mlp": "agents.baselines:MLPTrainer",

@@ -1,5 +1,9 @@
-"""NTM against an LSTM on copy: trained on lengths 1-20, tested far beyond (the NTM paper's figure),
-then the NTM on repeat copy and associative recall beyond their training ranges.
+"""NTM against an LSTM (and transformers) on copy: trained on lengths 1-20, tested far beyond (the NTM
+paper's figure), then the NTM on repeat copy and associative recall beyond their training ranges.
+
+``--models`` picks the models: ``ntm``, ``lstm``, ``transformer-POSITIONS`` (POSITIONS one of
+learned, sinusoidal, rope, alibi: agents/transformer.py) and ``universal-transformer`` (sinusoidal
+positions, ACT); a run with other models than the default two writes its own result files.
 
 Both models are ``train.py``'s trainers (agents/ntm.py, agents/baselines.py) on the tape envs' own
 task generators (``Copy-v0``: 8-bit vectors; ``RepeatCopy-v0``: lengths 1-10, 1-10 repeats;
@@ -46,8 +50,14 @@ def make(model: str, env: str, seed: int, device: str, batch: int, lr: float, le
     from agents.base import RunConfig
     from agents.baselines import LSTMTrainer
     from agents.ntm import NTMTrainer
+    from agents.transformer import TransformerTrainer, UniversalTransformerTrainer
 
     run = RunConfig(env=env, agent=model, seed=seed, device=device, lr=lr)
+    if model.startswith("transformer-") or model == "universal-transformer":
+        cls = UniversalTransformerTrainer if model == "universal-transformer" else TransformerTrainer
+        run.agent = cls.name
+        positions = "sinusoidal" if cls is UniversalTransformerTrainer else model.split("-", 1)[1]
+        return cls(run, cls.Config(batch_size=batch, eval_lengths=lengths, positions=positions))
     if model == "ntm":
         cfg = NTMTrainer.Config(batch_size=batch, eval_lengths=lengths, controller=args.controller,
                                 optimizer=args.optimizer)
@@ -70,7 +80,7 @@ def plot(rows: dict[str, dict[str, float]], lengths: list[int], path) -> None:
     ax.set_xlabel("sequence length")
     ax.set_ylabel("wrong bits per sequence")
     ax.set_yscale("symlog", linthresh=1)
-    ax.set_title("Copy-v0: NTM vs LSTM, trained on lengths 1-20")
+    ax.set_title(f"Copy-v0: {', '.join(rows)}, trained on lengths 1-20")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -137,6 +147,8 @@ def main() -> None:
 
     name = f"ntm_copy__{args.preset}" + (f"_{budget}" if args.budget else "")
     name += "_extra" if args.no_copy else ""
+    if not args.no_copy and args.models != ["ntm", "lstm"]:
+        name += "__" + "_".join(args.models)
     png = RESULTS / f"{name}.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
     if curves:
