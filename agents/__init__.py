@@ -21,6 +21,7 @@ AGENTS: dict[str, str] = {
     "ntm": "agents.ntm:NTMTrainer",
     "transformer": "agents.transformer:TransformerTrainer",
     "universal-transformer": "agents.transformer:UniversalTransformerTrainer",
+    "vit": "agents.transformer:ViTTrainer",
     # no attention
     "lstm": "agents.baselines:LSTMTrainer",
     "mlp": "agents.baselines:MLPTrainer",

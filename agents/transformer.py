@@ -25,6 +25,13 @@ applications), the output is the halting-weighted mix of the states, and the pon
 steps per position.
 
 Budget: one env step per sequence step per example, as the NTM and LSTM.
+
+**Vision transformer** (``--agent vit``, visual ids): soft self-attention over the canvas cut
+into ``patch`` x ``patch`` patches (zero-padded to a multiple), a class token, ``layers`` encoder
+layers with learned positions, the class token's output classifies (one head per digit on
+MultiMNIST). It reads every pixel once per decision (``pixels`` = S^2, as the MLP and CNN) and its
+attention map for the renders is the class token's last-layer weights over the patches, spread
+over their pixels (``filters``, one map).
 """
 
 from __future__ import annotations
@@ -34,10 +41,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from agents.base import option
-from agents.supervised import SequenceTrainer
+from agents.supervised import SequenceTrainer, VisualTrainer
 
 POSITIONS = ("learned", "sinusoidal", "rope", "alibi")
 
@@ -260,3 +268,85 @@ class UniversalTransformerTrainer(TransformerTrainer):
     description = "soft attention: Universal Transformer, one shared layer with ACT halting"
     Config = UniversalTransformerConfig
     universal = True
+
+
+class VisionTransformer(nn.Module):
+    """Images (B, S, S) in [0, 1] -> logits (B, n_targets, classes) (see the module docstring)."""
+
+    def __init__(self, size: int, cfg: Any, num_classes: int = 10, n_targets: int = 1):
+        super().__init__()
+        p = cfg.patch
+        self.patch, self.grid = p, -(-size // p)
+        self.pad = self.grid * p - size
+        self.embed = nn.Linear(p * p, cfg.d_model)
+        self.cls = nn.Parameter(torch.zeros(1, 1, cfg.d_model))
+        self.pos = nn.Parameter(torch.randn(1, self.grid * self.grid + 1, cfg.d_model) * 0.02)
+        self.layers = nn.ModuleList(
+            Layer(cfg.d_model, cfg.heads, cfg.ff, "learned") for _ in range(cfg.layers))
+        self.norm = nn.LayerNorm(cfg.d_model)
+        self.head = nn.Linear(cfg.d_model, n_targets * num_classes)
+        self.shape = (n_targets, num_classes)
+
+    def patches(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, S, S) -> (B, grid * grid, patch * patch), row-major patches."""
+        x = F.pad(images, (0, self.pad, 0, self.pad))
+        B, p, g = len(x), self.patch, self.grid
+        return x.view(B, g, p, g, p).permute(0, 1, 3, 2, 4).reshape(B, g * g, p * p)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        h = self.embed(self.patches(images))
+        h = torch.cat([self.cls.expand(len(h), -1, -1), h], 1) + self.pos
+        for layer in self.layers:
+            h = layer(h)
+        return self.head(self.norm(h[:, 0])).view(len(images), *self.shape)
+
+
+@dataclass
+class ViTConfig:
+    """Hyperparameters of the vision transformer baseline."""
+
+    patch: int = option(7, "patch side in pixels (28x28 MNIST: 4x4 patches of 7)")
+    d_model: int = option(64, "model width")
+    heads: int = option(4, "attention heads")
+    layers: int = option(4, "encoder layers")
+    ff: int = option(128, "hidden units of each layer's MLP")
+    batch_size: int = option(64, "canvases per update")
+    lr: float = option(1e-3, "Adam learning rate (used when --lr is 0)")
+    grad_clip: float = option(10.0, "clip the gradient norm to this (0: no clipping)")
+    eval_batch: int = option(500, "canvases per evaluation batch")
+
+
+class ViTTrainer(VisualTrainer):
+    """A small vision transformer on the whole canvas (see :class:`VisionTransformer`)."""
+
+    name = "vit"
+    description = "soft attention: vision transformer, self-attention over canvas patches"
+    attention = "soft"
+    Config = ViTConfig
+
+    def build_model(self) -> nn.Module:
+        return VisionTransformer(self.canvas.size, self.cfg, self.canvas.num_classes,
+                                 self.canvas.n_targets)
+
+    @property
+    def steps_per_example(self) -> int:
+        return 1
+
+    def compute_per_decision(self) -> dict[str, float]:
+        return {"pixels": float(self.canvas.size**2)}
+
+    def attention_trace(self, x: torch.Tensor) -> dict[str, Any]:
+        """``filters`` (1, S, S): the class token's last-layer attention (mean over heads) over
+        the patches, each patch's weight spread evenly over its pixels (the map sums to 1 over
+        the canvas, the class token's weight on itself left out)."""
+        model = self.model
+        layer = model.layers[-1]
+        layer.keep_attention = True
+        try:
+            logits = model(x)
+        finally:
+            layer.keep_attention = False
+        w = layer.attention[0].mean(0)[0, 1:]  # class token -> patches
+        g, p, S = model.grid, model.patch, x.shape[-1]
+        heat = (w / w.sum()).view(g, g).repeat_interleave(p, 0).repeat_interleave(p, 1) / (p * p)
+        return {"logits": logits.detach(), "filters": heat[None, :S, :S].cpu().numpy()}
