@@ -35,7 +35,7 @@ run, with the same result files.
 
 The quick preset's budgets are computed, not guessed: ``QUICK_TRAIN_S`` seconds of training times
 each agent's single-thread speed measured on this 2-core CPU (``CPU_SPS``); ``plan --quick`` prints
-the estimated wall time (about 20 minutes on an otherwise idle machine). The estimate does not
+the estimated wall time (about 25 minutes on an otherwise idle machine). The estimate does not
 hold on a CPU shared with other work: run it on a quiet machine.
 
 Error is the test error in percent on the fixed test split (``canvas.fixed("test", i)``: the same
@@ -86,6 +86,9 @@ AGENT_ROWS: dict[str, tuple[str, str]] = {
     "soft-tiles": ("soft tiles", "soft"),
     "draw": ("DRAW attention", "soft"),
     "ntm": ("NTM", "soft"),
+    "transformer": ("transformer", "soft"),
+    "universal-transformer": ("Universal Transformer (ACT)", "soft"),
+    "vit": ("vision transformer", "soft"),
     "mlp": ("MLP", "none"),
     "cnn": ("CNN", "none"),
     "lstm": ("LSTM", "none"),
@@ -218,6 +221,9 @@ CPU_SPS: dict[tuple[str, str], float] = {
     ("mlp", "MNIST-v0"): 30_000, ("mlp", "ClutteredMNIST-v0"): 4_000,
     ("cnn", "MNIST-v0"): 8_900, ("cnn", "ClutteredMNIST-v0"): 1_100,
     ("tape-reinforce", "Copy-v0"): 2_000, ("ntm", "Copy-v0"): 3_200, ("lstm", "Copy-v0"): 6_500,
+    # 2026-11-30, the same way
+    ("vit", "MNIST-v0"): 1_300, ("vit", "ClutteredMNIST-v0"): 240,
+    ("transformer", "Copy-v0"): 7_500, ("universal-transformer", "Copy-v0"): 4_500,
 }
 #: per run, on top of training: process start, imports, env and data set-up (s)
 RUN_OVERHEAD_S = 6.0
@@ -225,12 +231,15 @@ RUN_OVERHEAD_S = 6.0
 TEST_S: dict[str, float] = {"ppo": 12.0, "recurrent-ppo": 12.0, "cnn": 6.0, "ntm": 6.0,
                             "lstm": 4.0}
 TEST_S_DEFAULT = 3.0
-#: training seconds per quick run: 17 configurations x 2 seeds = 34 runs of ~70 s with the
-#: overheads, 2 at a time: ~20 min (``plan --quick``), leaving ~30% for misestimated speeds
+#: training seconds per quick run: 21 configurations x 2 seeds = 42 runs of ~70 s with the
+#: overheads, 2 at a time: ~25 min (``plan --quick``) on an idle machine
 QUICK_TRAIN_S = 60.0
 QUICK_VISUAL_ENVS = ("MNIST-v0", "ClutteredMNIST-v0")
-VISUAL_AGENTS = ("ram", "ppo", "recurrent-ppo", "soft-tiles", "draw", "mlp", "cnn")
-TAPE_AGENTS = ("tape-reinforce", "ntm", "lstm")
+VISUAL_AGENTS = ("ram", "ppo", "recurrent-ppo", "soft-tiles", "draw", "vit", "mlp", "cnn")
+TAPE_AGENTS = ("tape-reinforce", "ntm", "transformer", "universal-transformer", "lstm")
+#: tape agents trained on the task generator's sequences (agents/supervised.py): they take the
+#: training range and evaluation lengths as their own flags
+SEQUENCE_AGENTS = ("ntm", "lstm", "transformer", "universal-transformer")
 #: the copy task's evaluation lengths, the same for every agent: tape-reinforce and PPO score at
 #: the training maximum, 2x and 6x it (agents/tape_eval.py), NTM and LSTM are told the same
 COPY_EVAL_LENGTHS = (20, 40, 120)
@@ -253,12 +262,12 @@ def _copy_flags(agent: str, max_length: int | None, eval_lengths: Sequence[int],
     flags: list[str] = []
     if max_length is not None:
         flags += ["--env-kwargs", json.dumps({"max_length": max_length})]
-    if agent in ("ntm", "lstm"):
+    if agent in SEQUENCE_AGENTS:
         if max_length is not None:
             flags += ["--max-length", str(max_length)]
         flags += ["--eval-lengths", json.dumps(list(eval_lengths))]
     if per_length:
-        n = per_length if agent in ("ntm", "lstm") else per_length * len(eval_lengths)
+        n = per_length if agent in SEQUENCE_AGENTS else per_length * len(eval_lengths)
         flags += ["--test-episodes", str(n)]
     return tuple(flags)
 
