@@ -57,7 +57,7 @@ DEFAULT_RUN = {  # what `python train.py` with no arguments does
 #: RunConfig fields that --resume may change (the rest must match the checkpoint)
 RESUME_OVERRIDABLE = {"steps", "eval_every", "eval_episodes", "test_episodes",
                       "checkpoint_every", "device", "threads", "out"}
-COMMANDS = ("train", "evaluate", "render", "list")
+COMMANDS = ("train", "evaluate", "render", "compare", "list")
 
 
 class UsageError(Exception):
@@ -192,6 +192,7 @@ def build_train_parser(cfg_cls: type | None) -> argparse.ArgumentParser:
         description="Train an agent on a glimpse-envs id (no arguments: a short RAM demo). "
         "Other commands: 'python train.py evaluate --checkpoint RUN' scores a checkpoint on a "
         "fixed split, 'python train.py render --checkpoint RUN' draws what its agent looked at, "
+        "'python train.py compare --checkpoint RUN_A RUN_B ...' draws several agents on one canvas, "
         "'python train.py list' lists the env ids and agents (each has its own --help).",
     )
     parser.add_argument("--list", action="store_true", help="list env ids and agents, then exit")
@@ -738,6 +739,10 @@ def main(argv: list[str] | None = None) -> int:
             return evaluate_cmd(argv)
         if command == "render":
             return render_cmd(argv)
+        if command == "compare":  # several checkpoints' attention in one figure
+            from agents.compare import main as compare_main
+
+            return int(compare_main(argv, load_trainer) or 0)
         return train(argv)
     except UsageError as e:
         print(f"train.py: error: {e}", file=sys.stderr)

@@ -1,0 +1,208 @@
+"""One comparison figure: several agents' attention on the same fixed test canvas, one row each.
+
+``python train.py compare --checkpoint RUN_A RUN_B ... [--index 0] [--out DIR] [--scale 1]``
+loads each checkpoint, takes its agent's ``trace()`` of the same fixed test canvas and draws, with
+matplotlib, one row per agent in the same layout, scale and caption strip:
+
+* hard glimpses (RAM, PPO): the retina's squares of every glimpse (a legend keys each scale), the
+  path in order, numbered labels that never overlap;
+* soft attention (DRAW, soft tiles, a vision transformer): the attention weights summed over the
+  steps, as a heat map over the canvas;
+* no attention (CNN, MLP, LSTM): the saliency |d logit / d pixel|;
+
+every heat map of the figure on one colour scale with its colour bar (each map is normalised to
+sum 1 over the canvas, so shares are comparable), and a caption naming the env, agent, attention
+kind, checkpoint, test index, label and prediction (a wrong one marked WRONG). The figure is
+written as PNG and SVG (vector, real fonts); ``--scale`` multiplies its size (text stays at least
+12 px at scale 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROW_INCHES = 2.6
+DPI = 100
+SCALE_COLORS = ("#e41a1c", "#4daf4a", "#377eb8", "#984ea3")  # retina scales, finest first
+FONT_PT = 12  # at DPI 100: 16.7 px
+KIND_TEXT = {"hard": "hard attention: the glimpses, in order",
+             "soft": "soft attention: weights summed over the steps",
+             "none": "no attention: saliency |d logit / d pixel|"}
+
+
+def attention_map(trace: dict[str, Any]) -> tuple[str, np.ndarray | None]:
+    """``(kind, map)``: ``hard`` (no map), or ``soft`` / ``none`` with an (S, S) map summing to 1."""
+    if "locations" in trace:
+        return "hard", None
+    if "filters" in trace:
+        m = np.asarray(trace["filters"], np.float64).sum(0)
+        kind = "soft"
+    elif "saliency" in trace:
+        m = np.asarray(trace["saliency"], np.float64)
+        kind = "none"
+    else:
+        raise ValueError(f"a visual trace has locations, filters or saliency; got {sorted(trace)}")
+    total = m.sum()
+    return kind, m / total if total > 0 else m
+
+
+def _label_positions(points: np.ndarray, size: float, min_gap: float) -> np.ndarray:
+    """Positions of the glimpse numbers: at each point, pushed off earlier labels until no two
+    are closer than ``min_gap`` (kept on the canvas)."""
+    placed: list[np.ndarray] = []
+    offsets = [np.array(o, float) for o in
+               ((0, 0), (1, -1), (-1, -1), (1, 1), (-1, 1), (0, -1.5), (1.5, 0), (0, 1.5),
+                (-1.5, 0), (2, -2), (-2, 2), (2, 2), (-2, -2))]
+    for p in points:
+        for k in range(40):
+            q = np.clip(p + offsets[k % len(offsets)] * min_gap * (1 + k // len(offsets)),
+                        min_gap / 2, size - min_gap / 2)
+            if all(np.abs(q - r).max() >= min_gap for r in placed):
+                break
+        placed.append(q)
+    return np.array(placed)
+
+
+def visual_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: float = 1.0,
+                  formats: Sequence[str] = ("png", "svg")) -> tuple[list[Path], Any]:
+    """Draw ``rows`` (each: ``trace``, ``sensor``, ``agent``, ``caption``) on the same canvas.
+
+    Returns the files written and the matplotlib figure (closed; for tests to inspect)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import patches
+
+    from glimpse_envs.play import sensor_squares
+
+    maps = [attention_map(r["trace"]) for r in rows]
+    vmax = max([m.max() for _, m in maps if m is not None] or [1.0])
+    n = len(rows)
+    fig = plt.figure(figsize=(9.5 * scale, ROW_INCHES * n * scale), dpi=DPI)
+    grid = fig.add_gridspec(n, 3, width_ratios=[1.0, 2.3, 0.06], wspace=0.12, hspace=0.3)
+    font = FONT_PT * scale
+    image_artist = None
+    for i, (row, (kind, m)) in enumerate(zip(rows, maps)):
+        trace = row["trace"]
+        image = np.asarray(trace["image"])
+        S = image.shape[0]
+        ax = fig.add_subplot(grid[i, 0])
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255, extent=(0, S, S, 0))
+        if kind == "hard":
+            locs = np.asarray(trace["locations"], np.float64)
+            centres = []
+            for t, loc in enumerate(locs):
+                squares = sensor_squares(row["sensor"], S, loc)
+                for j, (x0, y0, w) in enumerate(squares):
+                    ax.add_patch(patches.Rectangle((x0, y0), w, w, fill=False, lw=1.2 * scale,
+                                                   ec=SCALE_COLORS[j % len(SCALE_COLORS)],
+                                                   alpha=0.9 if t == len(locs) - 1 else 0.45))
+                x0, y0, w = squares[0]
+                centres.append((x0 + w / 2, y0 + w / 2))
+            centres = np.array(centres)
+            ax.plot(centres[:, 0], centres[:, 1], "-", color="#ffd92f", lw=1.5 * scale)
+            labels = _label_positions(centres, S, S / 9)
+            for t, (x, y) in enumerate(labels):
+                ax.text(x, y, str(t + 1), ha="center", va="center", fontsize=font * 0.8,
+                        color="black", gid=f"glimpse-label-{i}-{t}",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "#ffd92f", "ec": "none"})
+            legend = None
+            if hasattr(row["sensor"], "scales"):
+                legend = [patches.Patch(fill=False, ec=c, label=f"{row['sensor'].size * 2**j} px")
+                          for j, c in enumerate(SCALE_COLORS[: row["sensor"].scales])]
+        else:
+            image_artist = ax.imshow(m, cmap="inferno", vmin=0, vmax=vmax, alpha=0.65,
+                                     extent=(0, S, S, 0), interpolation="nearest", gid=f"heat-{i}")
+        ax.set_xlim(0, S)
+        ax.set_ylim(S, 0)
+        ax.set_xticks([0, S // 2, S])
+        ax.set_yticks([0, S // 2, S])
+        ax.tick_params(labelsize=font * 0.7)
+        text = fig.add_subplot(grid[i, 1])
+        text.axis("off")
+        if kind == "hard" and legend:
+            text.legend(handles=legend, loc="lower left", bbox_to_anchor=(0.0, -0.12),
+                        ncol=len(legend), fontsize=font * 0.75, frameon=False,
+                        title="retina squares", title_fontsize=font * 0.75, alignment="left")
+        right = trace["prediction"] == trace["label"]
+        verdict = "right" if right else "WRONG"
+        text.text(0.0, 0.95, row["agent"], fontsize=font * 1.1, weight="bold", va="top",
+                  transform=text.transAxes)
+        text.text(0.0, 0.72, KIND_TEXT[kind], fontsize=font, va="top", transform=text.transAxes)
+        text.text(0.0, 0.5, f"label {trace['label']}, prediction {trace['prediction']}: {verdict}",
+                  fontsize=font, va="top", color="#1a9850" if right else "#d73027",
+                  transform=text.transAxes)
+        text.text(0.0, 0.28, row["caption"], fontsize=font * 0.75, va="top", wrap=True,
+                  transform=text.transAxes, color="#444444")
+    if image_artist is not None:
+        cax = fig.add_subplot(grid[:, 2])
+        bar = fig.colorbar(image_artist, cax=cax)
+        bar.set_label("share of the attention (one scale for every map)", fontsize=font * 0.75)
+        bar.ax.tick_params(labelsize=font * 0.65)
+    fig.suptitle(rows[0]["title"], fontsize=font * 1.1, y=0.995)
+    written = []
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        fig.savefig(path, format=fmt, bbox_inches="tight")
+        written.append(path)
+    fig.canvas.draw()
+    plt.close(fig)
+    return written, fig
+
+
+def main(argv: Sequence[str] | None = None, load_trainer=None) -> int:
+    """``python train.py compare``: one figure of several checkpoints on the same test canvas."""
+    parser = argparse.ArgumentParser(
+        prog="python train.py compare",
+        description="Draw several agents' attention on the same fixed test canvas, a row each.")
+    parser.add_argument("--checkpoint", nargs="+", required=True,
+                        help="checkpoint files or run folders (the same visual env)")
+    parser.add_argument("--index", type=int, default=0, help="fixed test canvas (default 0)")
+    parser.add_argument("--split", default="test", choices=["test", "validation"])
+    parser.add_argument("--out", default="renders/compare", help="folder of the figure")
+    parser.add_argument("--scale", type=float, default=1.0, help="figure size factor (default 1)")
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.scale <= 0:
+        parser.error(f"--scale {args.scale}: must be > 0")
+    if args.index < 0:
+        parser.error(f"--index {args.index}: must be >= 0")
+    if load_trainer is None:
+        from agents.cli import load_trainer
+    from agents.render import env_context
+
+    rows, envs = [], set()
+    for ckpt_path in args.checkpoint:
+        trainer, ckpt = load_trainer(ckpt_path, args.device)
+        try:
+            if "visual" not in trainer.families:
+                parser.error(f"{ckpt_path}: {ckpt['agent']} is not a visual agent")
+            trace = trainer.trace(args.split, args.index)
+            sensor, _ = env_context(ckpt["env"], trainer.run.env_kwargs)
+        finally:
+            trainer.close()
+        envs.add(ckpt["env"])
+        rows.append({
+            "trace": trace, "sensor": sensor, "agent": ckpt["agent"],
+            "caption": f"{Path(ckpt['_path']).parent.name}, {ckpt['env_steps']:,} env steps",
+        })
+    if len(envs) != 1:
+        parser.error(f"the checkpoints are on different envs {sorted(envs)}: compare one env")
+    env = envs.pop()
+    for r in rows:
+        r["title"] = (f"{env}, {args.split} canvas {args.index}: where each agent looked "
+                      f"(python train.py compare {shlex.join(args.checkpoint)})")[:160]
+    stem = Path(args.out) / f"{env.split('/')[-1]}__{args.split}_{args.index:04d}"
+    files, _ = visual_figure(rows, stem, args.scale)
+    print("wrote " + ", ".join(str(f) for f in files))
+    return 0

@@ -1,0 +1,61 @@
+"""The comparison figure: one row per agent on the same canvas, one colour scale, no label overlap."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.compare import attention_map, visual_figure
+from glimpse_envs.retina import Retina
+
+
+def _rows():
+    rng = np.random.default_rng(0)
+    image = (rng.random((60, 60)) * 255).astype(np.uint8)
+    hard = {"image": image, "label": 3, "prediction": 3,
+            # glimpses 2-4 at the same place: their numbers must still not overlap
+            "locations": np.array([[0, 0], [0.5, 0.5], [0.5, 0.5], [0.52, 0.5], [-0.9, 0.9]])}
+    filters = np.zeros((4, 60, 60))
+    filters[:, 20:30, 20:30] = 1.0
+    soft = {"image": image, "label": 3, "prediction": 5, "filters": filters}
+    sal = np.zeros((60, 60))
+    sal[0:6, 0:6] = 5.0
+    none = {"image": image, "label": 3, "prediction": 3, "saliency": sal}
+    retina = Retina(size=12, scales=3)
+    return [
+        {"trace": t, "sensor": retina, "agent": a, "caption": "a run, 1,000 env steps",
+         "title": "ClutteredMNIST-v0, test canvas 0"}
+        for t, a in ((hard, "ram"), (soft, "draw"), (none, "cnn"))
+    ]
+
+
+def test_maps_are_normalised_and_kinds_named():
+    rows = _rows()
+    kinds = [attention_map(r["trace"]) for r in rows]
+    assert [k for k, _ in kinds] == ["hard", "soft", "none"]
+    assert all(np.isclose(m.sum(), 1.0) for _, m in kinds[1:])
+
+
+def test_figure_rows_shared_scale_no_overlapping_labels(tmp_path):
+    files, fig = visual_figure(_rows(), tmp_path / "cmp", scale=1.0)
+    assert sorted(f.suffix for f in files) == [".png", ".svg"]
+    assert all(f.stat().st_size > 1000 for f in files)
+    assert "<svg" in files[1].read_text()[:500] and "ram" in files[1].read_text()
+    canvases = [ax for ax in fig.axes if ax.images]
+    assert len(canvases) == 3  # one canvas panel per agent (the colour bar has no image)
+    heat = [im for ax in canvases for im in ax.images if (im.get_gid() or "").startswith("heat")]
+    assert len(heat) == 2 and len({im.get_clim() for im in heat}) == 1  # one colour scale
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    labels = [t for ax in fig.axes for t in ax.texts
+              if (t.get_gid() or "").startswith("glimpse-label")]
+    assert len(labels) == 5
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (i, j)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("WRONG" in t for t in texts) and any("right" in t for t in texts)
+    sizes = [t.get_fontsize() * 100 / 72 for ax in fig.axes for t in ax.texts]
+    assert min(sizes) >= 12  # px at scale 1
