@@ -293,3 +293,11 @@ def test_make_without_import_and_async_vector():
         assert r.shape == (2,) and info["glimpses"].shape == (2,)
     finally:
         envs.close()
+
+
+def test_sb3_does_not_take_the_glimpse_for_an_image(tiny):
+    """The checker's image warnings do not apply: SB3's extractors flatten the float glimpse."""
+    from stable_baselines3.common.preprocessing import is_image_space
+
+    env = gym.make("glimpse_envs/ClutteredMNIST-v0", dataset=tiny)
+    assert not is_image_space(env.observation_space["glimpse"])
