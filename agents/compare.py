@@ -200,9 +200,14 @@ def main(argv: Sequence[str] | None = None, load_trainer=None) -> int:
         parser.error(f"the checkpoints are on different envs {sorted(envs)}: compare one env")
     env = envs.pop()
     for r in rows:
-        r["title"] = (f"{env}, {args.split} canvas {args.index}: where each agent looked "
-                      f"(python train.py compare {shlex.join(args.checkpoint)})")[:160]
+        r["title"] = f"{env}, {args.split} canvas {args.index}: where each agent looked"
     stem = Path(args.out) / f"{env.split('/')[-1]}__{args.split}_{args.index:04d}"
     files, _ = visual_figure(rows, stem, args.scale)
-    print("wrote " + ", ".join(str(f) for f in files))
+    command = "python train.py compare " + shlex.join(list(sys.argv[1:] if argv is None else argv))
+    index = Path(args.out) / f"{stem.name}.md"
+    index.write_text(
+        f"# {env}, {args.split} canvas {args.index}: where each agent looked\n\n"
+        f"![comparison]({files[0].name}) ([svg]({files[-1].name}))\n\nCommand: `{command}`\n\n"
+        + "".join(f"- {r['agent']}: {r['caption']}\n" for r in rows))
+    print("wrote " + ", ".join(str(f) for f in [*files, index]))
     return 0
