@@ -81,6 +81,9 @@ class Config:
     )
     pure_rl: bool = option(False, "sample the answer and learn it by REINFORCE (no cross-entropy)")
     grad_clip: float = option(0.0, "clip the global gradient norm to this (0: no clipping)")
+    weight_decay: float = option(
+        0.0, "decoupled (AdamW-style) weight decay of every parameter; 0: none"
+    )
     mc_samples: int = option(
         1, "test-time Monte Carlo: K > 1 also reports error_mc averaging K sampled passes"
     )
@@ -198,7 +201,10 @@ class RAMTrainer(Trainer):
         torch.manual_seed(run.seed)
         self.model = RAMNet(self.glimpse_shape, self.num_classes, cfg).to(self.device)
         self.lr = run.lr or cfg.lr
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=self.lr, weight_decay=cfg.weight_decay,
+            decoupled_weight_decay=True,
+        )
         self.iteration = 0
         self.env_steps = 0
         self._eval_vec: Any = None

@@ -91,3 +91,14 @@ def test_trace_and_mc_report():
     assert trace["image"].shape == (28, 28) and trace["image"].dtype == np.uint8
     assert trace["locations"].shape == (6, 2)
     assert 0 <= trace["prediction"] < 10 and 0 <= trace["label"] < 10
+
+
+def test_weight_decay_is_decoupled():
+    """One update with weight decay w moves every parameter by -lr * w * p more than without it."""
+    plain, decayed = _trainer(), _trainer(weight_decay=0.1)
+    before = {n: p.detach().clone() for n, p in plain.model.named_parameters()}
+    plain.train_iteration()
+    decayed.train_iteration()
+    lr = plain.optimizer.param_groups[0]["lr"]
+    for (name, a), b in zip(plain.model.named_parameters(), decayed.model.parameters()):
+        torch.testing.assert_close(b - a, -lr * 0.1 * before[name], rtol=1e-3, atol=1e-7, msg=name)
