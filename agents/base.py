@@ -153,7 +153,8 @@ class Trainer(abc.ABC):
 
     @abc.abstractmethod
     def trace(self, split: str, index: int) -> dict[str, Any]:
-        """What the agent attended to on one fixed episode, for the renders.
+        """What the agent attended to on one fixed episode, for the renders (tape agents also take
+        ``length=`` to trace the fixed sequence of that length, the same for every agent).
 
         Visual agents return ``image`` (S, S) uint8, ``label``, ``prediction`` and either
         ``locations`` (T, 2) in [-1, 1] (hard), ``filters`` (soft: per step, the attention

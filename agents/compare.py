@@ -15,6 +15,13 @@ sum 1 over the canvas, so shares are comparable), and a caption naming the env, 
 kind, checkpoint, test index, label and prediction (a wrong one marked WRONG). The figure is
 written as PNG and SVG (vector, real fonts); ``--scale`` multiplies its size (text stays at least
 12 px at scale 1).
+
+Tape checkpoints (the same tape env; ``--length`` picks the fixed sequence, the same for every
+agent) give one row per agent: the write and read weightings over memory cells (y) against time
+steps (x, left to right), both on the same cell window and the same pixels per cell, on one
+0-1 colour scale, with the step at which the input ended marked; a hard head's write panel shows
+only the steps where it wrote. Agents without an external memory show what they have instead:
+the LSTM its input saliency, a transformer its self-attention over the steps.
 """
 
 from __future__ import annotations
@@ -171,6 +178,8 @@ def main(argv: Sequence[str] | None = None, load_trainer=None) -> int:
     parser.add_argument("--split", default="test", choices=["test", "validation"])
     parser.add_argument("--out", default="renders/compare", help="folder of the figure")
     parser.add_argument("--scale", type=float, default=1.0, help="figure size factor (default 1)")
+    parser.add_argument("--length", type=int, default=0,
+                        help="tapes: the fixed sequence's length (0: the first agent's default)")
     parser.add_argument("--device", default=None)
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.scale <= 0:
@@ -182,13 +191,16 @@ def main(argv: Sequence[str] | None = None, load_trainer=None) -> int:
     from agents.render import env_context
 
     rows, envs = [], set()
+    length = args.length or None
     for ckpt_path in args.checkpoint:
         trainer, ckpt = load_trainer(ckpt_path, args.device)
         try:
-            if "visual" not in trainer.families:
-                parser.error(f"{ckpt_path}: {ckpt['agent']} is not a visual agent")
-            trace = trainer.trace(args.split, args.index)
-            sensor, _ = env_context(ckpt["env"], trainer.run.env_kwargs)
+            sensor, task = env_context(ckpt["env"], trainer.run.env_kwargs)
+            if task is not None:
+                trace = trainer.trace(args.split, args.index, length=length)
+                length = length or int(trace["length"])  # the same sequence for every agent
+            else:
+                trace = trainer.trace(args.split, args.index)
         finally:
             trainer.close()
         envs.add(ckpt["env"])
@@ -199,15 +211,96 @@ def main(argv: Sequence[str] | None = None, load_trainer=None) -> int:
     if len(envs) != 1:
         parser.error(f"the checkpoints are on different envs {sorted(envs)}: compare one env")
     env = envs.pop()
+    tape = "image" not in rows[0]["trace"]
+    if any(("image" not in r["trace"]) != tape for r in rows):
+        parser.error("mix of visual and tape checkpoints: compare one env")
+    what = f"sequence {args.index} of length {length}" if tape else f"canvas {args.index}"
     for r in rows:
-        r["title"] = f"{env}, {args.split} canvas {args.index}: where each agent looked"
+        r["title"] = (f"{env}, {args.split} {what}: "
+                      + ("memory reads and writes" if tape else "where each agent looked"))
     stem = Path(args.out) / f"{env.split('/')[-1]}__{args.split}_{args.index:04d}"
-    files, _ = visual_figure(rows, stem, args.scale)
+    draw = tape_figure if tape else visual_figure
+    files, _ = draw(rows, stem, args.scale)
     command = "python train.py compare " + shlex.join(list(sys.argv[1:] if argv is None else argv))
     index = Path(args.out) / f"{stem.name}.md"
     index.write_text(
-        f"# {env}, {args.split} canvas {args.index}: where each agent looked\n\n"
+        f"# {rows[0]['title']}\n\n"
         f"![comparison]({files[0].name}) ([svg]({files[-1].name}))\n\nCommand: `{command}`\n\n"
         + "".join(f"- {r['agent']}: {r['caption']}\n" for r in rows))
     print("wrote " + ", ".join(str(f) for f in [*files, index]))
     return 0
+
+
+def _tape_panels(trace: dict[str, Any]) -> list[tuple[str, np.ndarray, str]]:
+    """(title, (T, N) matrix, y label) panels of one tape trace."""
+    if "write" in trace and "read" in trace:
+        return [("writes", np.asarray(trace["write"]), "memory cell"),
+                ("reads", np.asarray(trace["read"]), "memory cell")]
+    if "read" in trace:  # a transformer: attention from each step to the steps
+        return [("self-attention (rows: reading step)", np.asarray(trace["read"]), "step read")]
+    s = np.asarray(trace["saliency"], np.float64)
+    return [("input saliency", s / max(s.max(), 1e-12), "input bit")]
+
+
+def tape_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: float = 1.0,
+                formats: Sequence[str] = ("png", "svg")) -> tuple[list[Path], Any]:
+    """One row per agent of the same tape sequence (see the module docstring)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [_tape_panels(r["trace"]) for r in rows]
+    # one memory window for every agent: the cells any of them touched, and a margin
+    touched = [np.flatnonzero(m.max(0) > 0.01) for ps in panels for t, m, y in ps if y == "memory cell"]
+    cells = max([int(t.max()) + 3 for t in touched if len(t)] or [8])
+    n = len(rows)
+    fig = plt.figure(figsize=(11 * scale, 2.4 * n * scale), dpi=DPI)
+    grid = fig.add_gridspec(n, 4, width_ratios=[1, 1, 0.9, 0.04], wspace=0.3, hspace=0.55)
+    font = FONT_PT * scale
+    artist = None
+    for i, (row, ps) in enumerate(zip(rows, panels)):
+        trace = row["trace"]
+        inputs = np.asarray(trace["inputs"]).reshape(-1)
+        for j, (title, m, ylabel) in enumerate(ps):
+            ax = fig.add_subplot(grid[i, j])
+            shown = m[:, :cells] if ylabel == "memory cell" else m
+            artist = ax.imshow(shown.T, aspect="auto", origin="lower", cmap="viridis", vmin=0,
+                               vmax=1, interpolation="nearest", gid=f"tape-{i}-{j}",
+                               extent=(-0.5, shown.shape[0] - 0.5, -0.5, shown.shape[1] - 0.5))
+            ax.axvline(len(inputs) - 0.5, color="white", ls="--", lw=1.0 * scale)
+            ax.set_title(title, fontsize=font * 0.85)
+            ax.set_xlabel("time step (dashed: the input has been read)", fontsize=font * 0.7)
+            ax.set_ylabel(ylabel, fontsize=font * 0.75)
+            ax.tick_params(labelsize=font * 0.65)
+        text = fig.add_subplot(grid[i, 2])
+        text.axis("off")
+        targets = np.asarray(trace["targets"]).reshape(-1)
+        targets = targets[targets >= 0]
+        outputs = np.asarray(trace["outputs"]).reshape(-1)
+        outputs = outputs[outputs >= 0][: len(targets)]
+        right = int((outputs == targets[: len(outputs)]).sum()) if len(outputs) else 0
+        solved = bool(trace.get("success", right == len(targets) and len(outputs) == len(targets)))
+        text.text(0.0, 0.95, row["agent"], fontsize=font * 1.1, weight="bold", va="top",
+                  transform=text.transAxes)
+        text.text(0.0, 0.7, f"{right} of {len(targets)} output symbols right",
+                  fontsize=font, va="top", transform=text.transAxes,
+                  color="#1a9850" if solved else "#d73027")
+        text.text(0.0, 0.48, "solved" if solved else "FAILED", fontsize=font, va="top",
+                  transform=text.transAxes, color="#1a9850" if solved else "#d73027")
+        text.text(0.0, 0.26, row["caption"], fontsize=font * 0.75, va="top", color="#444444",
+                  transform=text.transAxes, wrap=True)
+    cax = fig.add_subplot(grid[:, 3])
+    bar = fig.colorbar(artist, cax=cax)
+    bar.set_label("weight (one 0-1 scale for every panel)", fontsize=font * 0.75)
+    bar.ax.tick_params(labelsize=font * 0.65)
+    fig.suptitle(rows[0]["title"], fontsize=font * 1.1, y=0.995)
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        fig.savefig(path, format=fmt, bbox_inches="tight")
+        written.append(path)
+    plt.close(fig)
+    return written, fig

@@ -365,11 +365,12 @@ class _SB3Trainer(Trainer):
             return DEFAULT_EPISODES.get(split, 500)
         return super().default_episodes(split)
 
-    def trace(self, split: str, index: int) -> dict[str, Any]:
+    def trace(self, split: str, index: int, length: int | None = None) -> dict[str, Any]:
         if self.family == "tape":
             from agents.tape_eval import trace_tape_policy
 
-            return trace_tape_policy(self.run.env, self.run.env_kwargs, self._policy_fn(), split, index)
+            return trace_tape_policy(self.run.env, self.run.env_kwargs, self._policy_fn(), split,
+                                     index, length)
         finals, locations = self._play_fixed(split, [index], record=True)
         env = gym.make(self.run.env, **self.run.env_kwargs)
         images, _ = env.unwrapped.canvas.fixed(split, np.array([index]))

@@ -364,15 +364,16 @@ class SequenceTrainer(_TorchTrainer):
         out["memory_cells"] = self.memory_cells_per_step()
         return out
 
-    def trace(self, split: str, index: int) -> dict[str, Any]:
-        """Sequence ``index`` of the fixed ``split`` at the longest evaluation length.
+    def trace(self, split: str, index: int, length: int | None = None) -> dict[str, Any]:
+        """Sequence ``index`` of the fixed ``split`` at ``length`` (default: the longest
+        evaluation length).
 
         ``outputs`` are the decoded output symbols at the scored steps (-1 where padding),
         ``output_bits`` the thresholded bits; ``read`` / ``write`` (steps, cells) or
         ``saliency`` (steps, input bits) come from the model.
         """
         self.model.eval()
-        length = max(self.eval_lengths)
+        length = length or max(self.eval_lengths)
         x, y, mask, inputs, targets = self.tensors(*self.task.fixed(split, length, [index]))
         with torch.enable_grad():
             out = self.sequence_trace(x, y.shape[1])

@@ -188,5 +188,5 @@ def trace_tape_policy(env_id: str, env_kwargs: dict | None, act: Policy, split: 
         "inputs": np.asarray(inputs), "targets": np.asarray(targets),
         "outputs": np.array([h[2] for h in history], np.int64),
         "input_positions": np.array([0] + [h[0] for h in history[:-1]], np.int64),
-        "read": heads, "write": writes, "success": bool(info["is_success"][0]),
+        "read": heads, "write": writes, "success": bool(info["is_success"][0]), "length": length,
     }

@@ -302,9 +302,10 @@ class TapeReinforceTrainer(Trainer):
         return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
 
     @torch.no_grad()
-    def trace(self, split: str, index: int) -> dict[str, Any]:
+    def trace(self, split: str, index: int, length: int | None = None) -> dict[str, Any]:
         self.model.eval()
-        return trace_tape_policy(self.run.env, self.run.env_kwargs, self._greedy_policy(), split, index)
+        return trace_tape_policy(self.run.env, self.run.env_kwargs, self._greedy_policy(), split,
+                                 index, length)
 
     def close(self) -> None:
         self.vec.close()

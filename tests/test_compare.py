@@ -59,3 +59,36 @@ def test_figure_rows_shared_scale_no_overlapping_labels(tmp_path):
     assert any("WRONG" in t for t in texts) and any("right" in t for t in texts)
     sizes = [t.get_fontsize() * 100 / 72 for ax in fig.axes for t in ax.texts]
     assert min(sizes) >= 12  # px at scale 1
+
+
+def test_tape_figure_same_cell_window_and_scale(tmp_path):
+    from agents.compare import tape_figure
+
+    L = 4
+    inputs = np.array([3, 5, 2, 9, 257])  # four symbols and the delimiter
+    targets = np.array([2, 4, 1, 8])
+    T = 14
+    hard_read = np.zeros((T, 128))
+    hard_read[np.arange(T), np.r_[0:5, 4:-1:-1, 0:4][:T]] = 1
+    hard_write = np.zeros((T, 128))
+    hard_write[np.arange(L), np.arange(L)] = 1  # it wrote only while the input arrived
+    ntm_w = np.full((L + 1 + L, 128), 1 / 128)
+    hard = {"inputs": inputs, "targets": targets, "outputs": np.r_[[-1] * 10, targets],
+            "read": hard_read, "write": hard_write, "success": True, "length": L}
+    ntm = {"inputs": inputs, "targets": targets, "outputs": np.array([2, 4, 1, 7]),
+           "read": ntm_w, "write": ntm_w, "length": L}
+    lstm = {"inputs": inputs, "targets": targets, "outputs": np.array([2, 4, 1, 8]),
+            "saliency": np.random.default_rng(0).random((L + 1 + L, 9)), "length": L}
+    rows = [{"trace": t, "agent": a, "caption": "c", "title": "Copy-v0, test sequence 0"}
+            for t, a in ((hard, "tape-reinforce"), (ntm, "ntm"), (lstm, "lstm"))]
+    files, fig = tape_figure(rows, tmp_path / "tape", 1.0)
+    assert sorted(f.suffix for f in files) == [".png", ".svg"]
+    images = {im.get_gid(): im for ax in fig.axes for im in ax.images}
+    assert set(images) == {"tape-0-0", "tape-0-1", "tape-1-0", "tape-1-1", "tape-2-0"}
+    assert len({im.get_clim() for im in images.values()}) == 1  # one 0-1 scale
+    windows = {g: im.get_array().shape[0] for g, im in images.items() if g != "tape-2-0"}
+    assert len(set(windows.values())) == 1  # the same cell window for writes and reads
+    hard_w, hard_r = images["tape-0-0"].get_array(), images["tape-0-1"].get_array()
+    assert not np.array_equal(hard_w, hard_r)  # writes drawn apart from the head positions
+    texts = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+    assert "4 of 4 output symbols right" in texts and "3 of 4" in texts and "FAILED" in texts
