@@ -68,6 +68,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agents.provenance import git_rev  # noqa: E402
+from glimpse_envs import tape as _tape  # noqa: E402
+from glimpse_envs import visual as _visual  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 RUNS = RESULTS / "hard_vs_soft" / "runs"
@@ -77,27 +79,34 @@ RESULT_FILE = "result.json"
 # ----------------------------------------------------------------------------------------------
 # what the table knows about agents, envs and the papers
 # ----------------------------------------------------------------------------------------------
-#: agent name -> (row name, attention kind); also the row order within an env
-AGENT_ROWS: dict[str, tuple[str, str]] = {
-    "ram": ("RAM (REINFORCE)", "hard"),
-    "tape-reinforce": ("tape agent (REINFORCE)", "hard"),
-    "ppo": ("PPO", "hard"),
-    "recurrent-ppo": ("RecurrentPPO", "hard"),
-    "soft-tiles": ("soft tiles", "soft"),
-    "draw": ("DRAW attention", "soft"),
-    "ntm": ("NTM", "soft"),
-    "transformer": ("transformer", "soft"),
-    "universal-transformer": ("Universal Transformer (ACT)", "soft"),
-    "vit": ("vision transformer", "soft"),
-    "mlp": ("MLP", "none"),
-    "cnn": ("CNN", "none"),
-    "lstm": ("LSTM", "none"),
+#: agent name -> row name; also the row order within an env (the attention kind is the
+#: trainer's own ``attention``, see :func:`agent_row`)
+AGENT_NAMES: dict[str, str] = {
+    "ram": "RAM (REINFORCE)",
+    "tape-reinforce": "tape agent (REINFORCE)",
+    "ppo": "PPO",
+    "recurrent-ppo": "RecurrentPPO",
+    "soft-tiles": "soft tiles",
+    "draw": "DRAW attention",
+    "ntm": "NTM",
+    "transformer": "transformer",
+    "universal-transformer": "Universal Transformer (ACT)",
+    "vit": "vision transformer",
+    "mlp": "MLP",
+    "cnn": "CNN",
+    "lstm": "LSTM",
 }
-#: visual env -> its default glimpse budget T (glimpse_envs/visual.py DEFAULTS)
-ENV_GLIMPSES = {"TiledMNIST-v0": 3, "MNIST-v0": 6, "TranslatedMNIST-v0": 8,
-                "ClutteredMNIST-v0": 8, "ClutteredMNIST100-v0": 8, "MultiMNIST-v0": 6}
-TAPE_ENVS = {"Copy-v0", "RepeatCopy-v0", "Reverse-v0", "DuplicatedInput-v0", "ForwardReverse-v0",
-             "AssociativeRecall-v0", "DynamicNGrams-v0", "PrioritySort-v0", "ReversedAddition-v0"}
+
+
+def agent_row(agent: str) -> tuple[str, str]:
+    """(row name, attention kind) of an agent; the kind comes from its Trainer class."""
+    from agents import AGENTS, get_trainer
+
+    kind = get_trainer(agent).attention if agent in AGENTS else "?"
+    return AGENT_NAMES.get(agent, agent), kind
+#: visual env -> its default glimpse budget T, and the tape envs: read from the env classes
+ENV_GLIMPSES = {cls.ID.split("/")[-1]: cls.DEFAULTS["glimpses"] for cls in _visual.TASKS}
+TAPE_ENVS = {cls.env_name for cls in _tape.ENVS}
 
 _T1A = "RAM NIPS 2014 Table 1a"
 _T1B = "RAM NIPS 2014 Table 1b"
@@ -614,14 +623,14 @@ def gather(preset: Preset, runs_dir: Path, seeds: Sequence[int] | None = None) -
     """One row per configuration of the preset, over its seeds (see the module docstring)."""
     rows = []
     env_order = {c.env: i for i, c in reversed(list(enumerate(preset.configs)))}
-    agent_order = {a: i for i, a in enumerate(AGENT_ROWS)}
+    agent_order = {a: i for i, a in enumerate(AGENT_NAMES)}
     for c in preset.configs:
         results = {s: read_result(run_dir(runs_dir, Run(c, s))) for s in (seeds or preset.seeds)}
         ok = {s: r for s, r in results.items() if r and r.get("status") == "ok"}
         failed = {s: r for s, r in results.items() if r and r.get("status") != "ok"}
         tests = [r["results"].get("test", {}) for r in ok.values()]
         errs = [e for e in (error_of(t) for t in tests) if e is not None]
-        name, attention = AGENT_ROWS.get(c.agent, (c.agent, "?"))
+        name, attention = agent_row(c.agent)
         paper, source = c.paper()
 
         def metric(key: str, tests: list[dict] = tests) -> float | None:
@@ -755,7 +764,7 @@ MARKERS = {"hard": "o", "soft": "s", "none": "^"}
 
 def _color(agent: str) -> str:
     """One colour per agent in every panel and plot."""
-    names = list(AGENT_ROWS)
+    names = list(AGENT_NAMES)
     return f"C{names.index(agent) % 10}" if agent in names else "0.3"
 
 
