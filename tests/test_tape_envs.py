@@ -332,12 +332,25 @@ def test_renders(env_id):
     assert "input :" in s and "memory:" in s and "output:" in s
 
 
+def _screen_pixels(window) -> np.ndarray:
+    """What the (headless) human window shows, as (H, W, 3)."""
+    import pygame
+
+    return pygame.surfarray.array3d(window._screen).transpose(1, 0, 2)
+
+
 def test_human_render_headless():
+    """The window shows exactly the env's rgb_array frame of the current state."""
     pytest.importorskip("pygame")
     env = gym.make("glimpse_envs/Reverse-v0", render_mode="human", max_length=3)
     env.reset(seed=0)
     env.step(np.zeros(4, np.int64))
+    from glimpse_envs import tape_render
+
+    frame = tape_render.rgb_array(env.unwrapped._core, 0)
+    np.testing.assert_array_equal(_screen_pixels(env.unwrapped._window), frame)
     env.close()
+    assert env.unwrapped._window is None
 
 
 def test_no_time_limit_is_registered_so_bigger_configs_are_never_cut():
@@ -356,5 +369,12 @@ def test_no_time_limit_is_registered_so_bigger_configs_are_never_cut():
 
 
 def test_make_without_import():
-    env = gym.make("glimpse_envs:glimpse_envs/Reverse-v0")
-    env.reset(seed=0)
+    """``module:id`` imports the package and registers every id in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = ("import gymnasium as gym; env = gym.make('glimpse_envs:glimpse_envs/Reverse-v0'); "
+            "obs, _ = env.reset(seed=0); print(type(env.unwrapped).__name__, sorted(obs), "
+            "sum(i.startswith('glimpse_envs/') for i in gym.registry))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[0] == "ReverseEnv" and out.stdout.split()[-1] == "15"

@@ -117,9 +117,15 @@ def test_render_rgb_array_and_zero_cost_without(env_id, tiny):
 
 
 def test_render_human_headless(tiny):
+    """The window shows exactly the env's rgb_array frame of the current state."""
+    import pygame
+
     env = gym.make("glimpse_envs/ClutteredMNIST-v0", dataset=tiny, render_mode="human")
     env.reset(seed=0)
     env.step(np.array([1, 2, 0]))
+    frame = env.unwrapped._frame(0)
+    shown = pygame.surfarray.array3d(env.unwrapped._window._screen).transpose(1, 0, 2)
+    np.testing.assert_array_equal(shown, frame)
     env.close()
 
 
