@@ -13,7 +13,11 @@ input exhausted) and its own previous action, all embedded, and outputs five hea
     symbol       Categorical(V_out)     see below
     baseline     b_t = w . h_t.detach()  squared error against the return
 
-The env action's output is ``symbol + 1`` when ``emit`` is 1, else 0. The write head chooses
+The env action's output is ``symbol + 1`` when ``emit`` is 1, else 0. With ``output="read"`` the
+emit head has a third choice: emit the data symbol under the memory head (the content comes from
+the tape, not from the controller; 1 then means the symbol head's symbol, for markers), so an agent
+need not keep the sequence in its LSTM state, which a 128-unit controller can do for a few symbols
+and which does not generalise to longer sequences. The write head chooses
 *whether* to store what the input head reads, not which of the V_in symbols to write: the content
 comes from the input, as the RL-NTM's controller writes a vector computed from what it reads
 (``write="symbol"`` gives the env's whole write action, Categorical(V_in + 1), instead: with 258
@@ -68,6 +72,8 @@ class Config:
     pure_rl: bool = option(False, "sample the output symbol too and learn it by REINFORCE only")
     write: str = option("input", "write head: 'input' (none / store the input symbol / erase) or "
                         "'symbol' (any input symbol, the env's whole write action)")
+    output: str = option("symbol", "emit head: 'symbol' (none / the symbol head's symbol) or 'read' "
+                         "(also: the data symbol under the memory head)")
     gamma: float = option(1.0, "discount of the return-to-go")
     ent_coef: float = option(0.01, "entropy bonus of the sampled heads")
     baseline_weight: float = option(0.5, "weight of the baseline's squared error")
@@ -82,6 +88,9 @@ class Controller(nn.Module):
         super().__init__()
         if cfg.write not in ("input", "symbol"):
             raise ValueError(f"write must be 'input' or 'symbol', got {cfg.write!r}")
+        if cfg.output not in ("symbol", "read"):
+            raise ValueError(f"output must be 'symbol' or 'read', got {cfg.output!r}")
+        self.emit_size = 3 if cfg.output == "read" else 2
         # head sizes: input move, memory move, write, output
         self.nvec = [int(x) for x in nvec]
         if cfg.write == "input":
@@ -91,13 +100,13 @@ class Controller(nn.Module):
         self.emb_memory = nn.Embedding(input_size, cfg.embed)
         self.emb_done = nn.Embedding(2, 4)
         # previous action: input move, memory move, write, emit (one-hot each)
-        self.prev_size = self.nvec[0] + self.nvec[1] + self.nvec[2] + 2
+        self.prev_size = self.nvec[0] + self.nvec[1] + self.nvec[2] + self.emit_size
         self.lstm = nn.LSTMCell(2 * cfg.embed + 4 + self.prev_size, cfg.hidden)
         self.heads = nn.ModuleDict({
             "input_move": nn.Linear(cfg.hidden, self.nvec[0]),
             "memory_move": nn.Linear(cfg.hidden, self.nvec[1]),
             "write": nn.Linear(cfg.hidden, self.nvec[2]),
-            "emit": nn.Linear(cfg.hidden, 2),
+            "emit": nn.Linear(cfg.hidden, self.emit_size),
             "symbol": nn.Linear(cfg.hidden, output_size),
         })
         self.baseline = nn.Linear(cfg.hidden, 1)
@@ -117,7 +126,7 @@ class Controller(nn.Module):
         return h, c, logits, self.baseline(h.detach()).squeeze(-1)
 
     def prev_action(self, parts: list[torch.Tensor]) -> torch.Tensor:
-        sizes = [self.nvec[0], self.nvec[1], self.nvec[2], 2]
+        sizes = [self.nvec[0], self.nvec[1], self.nvec[2], self.emit_size]
         return torch.cat([F.one_hot(p, s).float() for p, s in zip(parts, sizes)], 1)
 
 
@@ -178,7 +187,7 @@ class TapeReinforceTrainer(Trainer):
                 record["logp"].append(logp)
                 record["entropy"].append(ent)
                 record["value"].append(value)
-                record["emit"].append(parts[3].bool())
+                record["emit"].append(parts[3] == 1)  # the symbol head's symbol was emitted
                 if not sample_symbol:
                     expected = torch.as_tensor(self._expected(vec), device=self.device)
                     record["symbol_logits"].append(logits["symbol"])
@@ -190,8 +199,12 @@ class TapeReinforceTrainer(Trainer):
     def _env_action(self, obs: dict[str, np.ndarray], parts: list[torch.Tensor]) -> np.ndarray:
         """The env's actions from the five heads' choices."""
         emit, symbol = parts[3], parts[4]
-        output = torch.where(emit.bool(), symbol + 1, torch.zeros_like(symbol))
+        output = torch.where(emit == 1, symbol + 1, torch.zeros_like(symbol))
         a = torch.stack([parts[0], parts[1], parts[2], output], 1).cpu().numpy().astype(np.int64)
+        if self.cfg.output == "read":  # 2: the data symbol under the memory head (input code d + 1
+            mem = np.asarray(obs["memory"])  # is output action d + 1), nothing on a blank or marker
+            read = np.where((mem >= 1) & (mem <= self.task.num_symbols), mem, 0)
+            a[:, 3] = np.where(emit.cpu().numpy() == 2, read, a[:, 3])
         if self.cfg.write == "input":  # 0 none, 1 store the symbol read (env: j + 1), 2 erase (1)
             w = a[:, 2]
             a[:, 2] = np.where(w == 1, np.asarray(obs["input"]) + 1, np.where(w == 2, 1, 0))

@@ -106,3 +106,17 @@ def test_trace_records_writes_apart_from_head_positions():
     assert (reads.sum(1) == 1).all() and len(reads) > 3
     assert writes[0, 0] == 1 and writes.sum() == 1  # the one write, at cell 0, step 0
     assert reads[1:, 0].sum() == 1 and reads[2, 1] == 1  # the head then moves on without writing
+
+
+def test_output_read_emits_the_symbol_under_the_memory_head():
+    """``output="read"``: emit choice 2 outputs the data symbol the memory head reads (nothing on
+    a blank or a marker), choice 1 the symbol head's symbol."""
+    tr = _trainer(output="read")
+    v = tr.task.num_symbols
+    obs = {"input": np.array([5, 5, 5, 5]), "memory": np.array([7, 0, v + 1, 7])}
+    z = torch.zeros(4, dtype=torch.long)
+    parts = [z, z, z, torch.tensor([2, 2, 2, 1]), torch.tensor([9, 9, 9, 9])]
+    a = tr._env_action(obs, parts)
+    assert a[:, 3].tolist() == [7, 0, 0, 10]  # emits data symbol 6; blank, marker: nothing; head
+    for _ in range(3):
+        tr.train_iteration()  # the three-way emit head trains
