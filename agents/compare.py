@@ -206,7 +206,7 @@ def main(argv: Sequence[str] | None = None, load_trainer=None) -> int:
         envs.add(ckpt["env"])
         rows.append({
             "trace": trace, "sensor": sensor, "agent": ckpt["agent"],
-            "caption": f"{Path(ckpt['_path']).parent.name}, {ckpt['env_steps']:,} env steps",
+            "caption": f"{ckpt['env_steps']:,} env steps", "run": Path(ckpt["_path"]).parent.name,
         })
     if len(envs) != 1:
         parser.error(f"the checkpoints are on different envs {sorted(envs)}: compare one env")
@@ -226,7 +226,7 @@ def main(argv: Sequence[str] | None = None, load_trainer=None) -> int:
     index.write_text(
         f"# {rows[0]['title']}\n\n"
         f"![comparison]({files[0].name}) ([svg]({files[-1].name}))\n\nCommand: `{command}`\n\n"
-        + "".join(f"- {r['agent']}: {r['caption']}\n" for r in rows))
+        + "".join(f"- {r['agent']}: `{r['run']}`, {r['caption']}\n" for r in rows))
     print("wrote " + ", ".join(str(f) for f in [*files, index]))
     return 0
 
