@@ -30,12 +30,15 @@ Hybrid loss (the paper's):
 same advantage (no cross-entropy, no label used in the loss).
 
 Defaults (measured in ``benchmarks/results/ram_defaults.md``): Adam at 1e-3 decayed linearly to
-``lr_final`` = 1e-5 at the end of the budget, and no gradient clipping. At a constant learning rate
-the error stops falling after about 7 epochs of MNIST (train and validation error both near 5 %: a
-noise floor, not overfitting); a global-norm clip at 5 fired on most updates, because the
-REINFORCE term dominates the norm, and so shrank the classifier's steps with it. Every option is
-stored in the checkpoint, so a run saved under the old defaults (clip 5, constant rate) resumes and
-evaluates with them.
+``lr_final`` = 1e-5 at the end of the budget (``--steps``), and no gradient clipping. At a constant
+rate the MNIST error stops falling after about 7 epochs, with the training error no lower than the
+validation error (both 4-6 %): the step size, not the model, sets that floor. A global-norm clip
+at 5 rescaled most early updates (the REINFORCE term dominates the norm), the classifier's
+gradient with them. The decay is relative to the budget, so the budget is part of the recipe: on
+MNIST-v0 (seed 0) runs of 10, 30, 60 and 200 epochs scored 3.73, 2.90, 3.10 and 4.74 % test error
+(the longest fits the training set while the rate is still high). Every option is stored in the
+checkpoint, so a run saved under the old defaults (clip 5, constant rate) resumes and evaluates
+with them.
 
 Evaluation uses the mean location (no sampling) and the classifier's argmax, one pass per image.
 ``mc_samples=K > 1`` additionally runs K sampled passes per image and averages their class
