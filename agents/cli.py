@@ -508,7 +508,7 @@ def _train(argv: list[str], held: list) -> int:
             _restore_global_rng(ckpt["global_rng"])
         print(f"resuming {run_dir} at {env_steps:,} env steps (budget {run.steps:,})")
     config = {"run": dataclasses.asdict(run), "agent_config": dataclasses.asdict(cfg),
-              "command": [sys.executable, *sys.argv], "git": git_rev(),
+              "command": [Path(sys.executable).name, *sys.argv], "git": git_rev(),
               "parameters": trainer.num_parameters()}
     (run_dir / "config.json").write_text(json.dumps(config, indent=2, default=str))
 
@@ -613,7 +613,7 @@ def _train(argv: list[str], held: list) -> int:
         "test_wall_s": eval_wall, "test_episodes": test_episodes, "test": test,
         "parameters": trainer.num_parameters(), "git": git_rev(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": [sys.executable, *sys.argv],
+        "command": [Path(sys.executable).name, *sys.argv],
     }
     (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
     trainer.close()
