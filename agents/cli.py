@@ -58,6 +58,8 @@ DEFAULT_RUN = {  # what `python train.py` with no arguments does
 RESUME_OVERRIDABLE = {"steps", "eval_every", "eval_episodes", "test_episodes",
                       "checkpoint_every", "device", "threads", "out"}
 COMMANDS = ("train", "evaluate", "render", "compare", "list")
+#: training metrics shown beside the progress (bar or lines)
+SHOWN_METRICS = ("charts/reward", "charts/accuracy", "charts/success")
 
 
 class UsageError(Exception):
@@ -564,16 +566,14 @@ def _train(argv: list[str], held: list) -> int:
                     for k, v in metrics.items():
                         writer.add_scalar(k, v, env_steps)
                     train_log.write({"env_steps": env_steps, **metrics})
+                shown = {k.split("/")[-1]: v for k, v in metrics.items() if k in SHOWN_METRICS}
                 if lines and before * 10 // run.steps != min(env_steps, run.steps) * 10 // run.steps:
-                    shown = {k.split("/")[-1]: v for k, v in metrics.items()
-                             if k in ("charts/reward", "charts/accuracy", "charts/success")}
                     print(f"[{min(env_steps, run.steps):,}/{run.steps:,} env steps, "
                           f"{100 * min(env_steps, run.steps) // run.steps}%] "
                           + "  ".join(f"{k} {v:.3f}" for k, v in shown.items()), flush=True)
                 if bar is not None:
                     bar.update(min(steps, max(0, run.steps - before)))
-                    post = {k.split("/")[-1]: f"{v:.3f}" for k, v in metrics.items()
-                            if k in ("charts/reward", "charts/accuracy", "charts/success")}
+                    post = {k: f"{v:.3f}" for k, v in shown.items()}
                     if last_val:
                         key = "error" if "error" in last_val else next(iter(last_val))
                         post[f"val_{key}"] = f"{last_val[key]:.3g}"

@@ -77,6 +77,21 @@ def _label_positions(points: np.ndarray, size: float, min_gap: float) -> np.ndar
     return np.array(placed)
 
 
+def _save(fig, path_stem: str | Path, formats: Sequence[str]) -> list[Path]:
+    """Write ``fig`` as ``path_stem.FORMAT`` for each format, then close it."""
+    import matplotlib.pyplot as plt
+
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        fig.savefig(path, format=fmt, bbox_inches="tight")
+        written.append(path)
+    plt.close(fig)
+    return written
+
+
 def visual_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: float = 1.0,
                   formats: Sequence[str] = ("png", "svg")) -> tuple[list[Path], Any]:
     """Draw ``rows`` (each: ``trace``, ``sensor``, ``agent``, ``caption``) on the same canvas.
@@ -155,16 +170,7 @@ def visual_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: 
         bar.set_label("share of the attention (one scale for every map)", fontsize=font * 0.75)
         bar.ax.tick_params(labelsize=font * 0.65)
     fig.suptitle(rows[0]["title"], fontsize=font * 1.1, y=0.995)
-    written = []
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
-        fig.savefig(path, format=fmt, bbox_inches="tight")
-        written.append(path)
-    fig.canvas.draw()
-    plt.close(fig)
-    return written, fig
+    return _save(fig, path_stem, formats), fig
 
 
 def main(argv: Sequence[str] | None = None, load_trainer=None) -> int:
@@ -295,12 +301,4 @@ def tape_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: fl
     bar.set_label("weight (one 0-1 scale for every panel)", fontsize=font * 0.75)
     bar.ax.tick_params(labelsize=font * 0.65)
     fig.suptitle(rows[0]["title"], fontsize=font * 1.1, y=0.995)
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
-        fig.savefig(path, format=fmt, bbox_inches="tight")
-        written.append(path)
-    plt.close(fig)
-    return written, fig
+    return _save(fig, path_stem, formats), fig

@@ -58,6 +58,7 @@ from agents.tape_eval import (
     play_episodes,
     trace_tape_policy,
 )
+from glimpse_envs.tape_tasks import emit_read
 
 HEADS = ("input_move", "memory_move", "write", "emit", "symbol")
 
@@ -146,18 +147,20 @@ class TapeReinforceTrainer(Trainer):
         config = self.vec.unwrapped.config
         self.task = config.task
         torch.manual_seed(run.seed)
-        self.model = Controller(config.nvec, self.task.input_size, self.task.output_size, cfg).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=run.lr or cfg.lr)
+        self._build()
         self.iteration = 0
         self.env_steps = 0
+
+    def _build(self) -> None:
+        """The controller and its optimiser, for ``self.cfg``."""
+        nvec = self.vec.unwrapped.config.nvec
+        self.model = Controller(nvec, self.task.input_size, self.task.output_size,
+                                self.cfg).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.run.lr or self.cfg.lr)
 
     # -- acting ---------------------------------------------------------------------------------
     def _torch_obs(self, obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {k: torch.as_tensor(np.asarray(v), dtype=torch.long, device=self.device) for k, v in obs.items()}
-
-    def _expected(self, vec) -> np.ndarray:
-        """The output symbol the task expects next in each sub-env (-1: none) -- hybrid teacher."""
-        return vec.unwrapped.teacher_symbols()
 
     def _policy(self, vec, generator: torch.Generator | None, record: dict | None):
         """``act(obs, starts)``; samples with ``generator`` (None: greedy), records for training."""
@@ -189,7 +192,7 @@ class TapeReinforceTrainer(Trainer):
                 record["value"].append(value)
                 record["emit"].append(parts[3] == 1)  # the symbol head's symbol was emitted
                 if not sample_symbol:
-                    expected = torch.as_tensor(self._expected(vec), device=self.device)
+                    expected = torch.as_tensor(vec.unwrapped.teacher_symbols(), device=self.device)
                     record["symbol_logits"].append(logits["symbol"])
                     record["expected"].append(expected)
             return self._env_action(obs, parts)
@@ -201,9 +204,8 @@ class TapeReinforceTrainer(Trainer):
         emit, symbol = parts[3], parts[4]
         output = torch.where(emit == 1, symbol + 1, torch.zeros_like(symbol))
         a = torch.stack([parts[0], parts[1], parts[2], output], 1).cpu().numpy().astype(np.int64)
-        if self.cfg.output == "read":  # 2: the data symbol under the memory head (input code d + 1
-            mem = np.asarray(obs["memory"])  # is output action d + 1), nothing on a blank or marker
-            read = np.where((mem >= 1) & (mem <= self.task.num_symbols), mem, 0)
+        if self.cfg.output == "read":  # 2: the data symbol under the memory head
+            read = emit_read(obs["memory"], self.task.num_symbols)
             a[:, 3] = np.where(emit.cpu().numpy() == 2, read, a[:, 3])
         if self.cfg.write == "input":  # 0 none, 1 store the symbol read (env: j + 1), 2 erase (1)
             w = a[:, 2]
@@ -301,10 +303,7 @@ class TapeReinforceTrainer(Trainer):
         if self.cfg.write == "input" and rows is not None and rows.shape[0] != 3:
             # a checkpoint from before the 'write' option: its write head is the env's whole action
             self.cfg.write = "symbol"
-            config = self.vec.unwrapped.config
-            self.model = Controller(config.nvec, self.task.input_size, self.task.output_size,
-                                    self.cfg).to(self.device)
-            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.run.lr or self.cfg.lr)
+            self._build()
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration = int(state["iteration"])

@@ -270,19 +270,15 @@ def remove_stale_parts(dest: Path, pattern: str = "*.part") -> list[Path]:
     return removed
 
 
-class RaiseOnSigterm:
-    """While active (in the main thread only), SIGTERM raises ``make_exception()`` so that
-    ``finally`` blocks and handlers run (no temporary file left, a checkpoint written); the previous
-    handler is restored after. Downloads raise ``SystemExit(143)`` (the default)."""
-
-    def __init__(self, make_exception=lambda: SystemExit(128 + signal.SIGTERM)):
-        self.make_exception = make_exception
+class _SigtermExits:
+    """While active (in the main thread only), SIGTERM raises ``SystemExit(143)``, so ``finally``
+    blocks run and a download leaves no temporary file; the previous handler is restored after."""
 
     def __enter__(self):
         self.old = None
         if threading.current_thread() is threading.main_thread():
             def stop(signum, frame):
-                raise self.make_exception()
+                raise SystemExit(128 + signum)
 
             self.old = signal.signal(signal.SIGTERM, stop)
         return self
@@ -314,7 +310,7 @@ def download(
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(dest)
-    with RaiseOnSigterm():
+    with _SigtermExits():
         _download_files(spec, dataset, dest, mirrors, opener, progress, timeout)
 
 

@@ -22,7 +22,7 @@ from glimpse_envs import drawing
 from glimpse_envs.canvas import Canvas
 from glimpse_envs.data import Dataset, check_split
 from glimpse_envs.retina import Retina, TileSensor
-from glimpse_envs.vector import check_reset_options, per_env_seeds
+from glimpse_envs.vector import check_reset_options, is_int, per_env_seeds
 
 RESET_OPTIONS = ("split", "index")
 """The keys of a glimpse env's ``reset(options=...)`` (a vector env also takes ``reset_mask``)."""
@@ -583,11 +583,9 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         if render_mode == "human":
             raise ValueError("render_mode='human' is for single envs: use None or 'rgb_array'")
         self._configure(render_mode, **kwargs)
-        if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
+        if not is_int(num_envs) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} invalid: use an int >= 1")
-        if max_episode_steps is not None and (
-            not isinstance(max_episode_steps, (int, np.integer)) or max_episode_steps < 1
-        ):
+        if max_episode_steps is not None and (not is_int(max_episode_steps) or max_episode_steps < 1):
             raise ValueError(f"max_episode_steps={max_episode_steps!r} invalid: use None (the "
                              "glimpse budget ends every episode) or an int >= 1")
         self.num_envs = int(num_envs)
@@ -607,6 +605,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         self._rngs = [None] * self.num_envs
         self._autoreset = np.zeros(self.num_envs, bool)
         self._started = np.zeros(self.num_envs, bool)  # reset at least once
+        self._all_started = False
         self._all = np.arange(self.num_envs)
         self._ones = np.ones(self.num_envs, bool)
 
@@ -635,6 +634,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
             options["index"] = np.asarray(index)[rows]
         self._reset_rows(rows, self._generators(rows), options)
         self._started[rows] = True
+        self._all_started = bool(self._started.all())
         self._autoreset = self._autoreset.copy()
         self._autoreset[rows] = False
         info = self._base_info()
@@ -664,7 +664,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         return info
 
     def step(self, actions):
-        if not self._started.all():
+        if not self._all_started:
             raise RuntimeError(
                 f"{type(self).__name__}: step() on sub-envs "
                 f"{np.flatnonzero(~self._started).tolist()} that were never reset: call reset() first"

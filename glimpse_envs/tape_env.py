@@ -283,6 +283,7 @@ class TapeCore:
         self.config, self.task, self.n = config, config.task, num_envs
         self.m = config.memory_size
         self.aligned = config.task.aligned
+        self.delimited = config.task.delimited
         self.access = config.access
         self.record = record
         n = num_envs
@@ -355,7 +356,7 @@ class TapeCore:
                 self.in_pos[i] = self.mem_pos[i] = self.correct[i] = self.t[i] = 0
                 self.in_len[i], self.tgt_len[i], self.length[i] = a, b, length
                 self.limit[i] = self.task.time_limit(a, b)
-                self.gate[i] = a - 1 if self.task.delimited else 0
+                self.gate[i] = a - 1 if self.delimited else 0
                 self.success[i] = self.wrong[i] = self.timeout[i] = self.ready[i] = False
                 self.forced[i] = f
                 if self.record:
@@ -397,7 +398,7 @@ class TapeCore:
             arr[idx] = 0
         self.in_len[idx], self.tgt_len[idx], self.length[idx] = li, lt, lengths
         self.limit[idx] = self.task.time_limit(li, lt)
-        self.gate[idx] = li - 1 if self.task.delimited else 0
+        self.gate[idx] = li - 1 if self.delimited else 0
         for arr in (self.success, self.wrong, self.timeout, self.ready):
             arr[idx] = False
         self.forced[idx] = forced
@@ -415,8 +416,10 @@ class TapeCore:
         self._memf[mem_idx] = np.where(w > 0, w - 1, self._memf[mem_idx])
         o = a[:, 3]
         slot = self.t if self.aligned else self.correct
-        self.ready |= self.in_pos >= self.gate
-        hit = ((o - 1) == self._tgf[self._tb + slot]) & self.ready
+        hit = (o - 1) == self._tgf[self._tb + slot]
+        if self.delimited:
+            self.ready |= self.in_pos >= self.gate
+            hit &= self.ready
         self.correct += hit
         self.mem_pos = (self.mem_pos + MOVE[a[:, 1]]) % self.m
         if self.access == "stream":
@@ -455,9 +458,11 @@ class TapeCore:
             self.mem[0, mp] = a2 - 1
         slot = int(self.t[0]) if self.aligned else int(self.correct[0])
         ip, in_len = int(self.in_pos[0]), int(self.in_len[0])
-        ready = bool(self.ready[0]) or ip >= int(self.gate[0])
-        self.ready[0] = ready
-        hit = ready and (a3 - 1) == int(self.targets[0, slot])
+        hit = (a3 - 1) == int(self.targets[0, slot])
+        if self.delimited:
+            ready = bool(self.ready[0]) or ip >= int(self.gate[0])
+            self.ready[0] = ready
+            hit = hit and ready
         correct = int(self.correct[0]) + hit
         self.correct[0] = correct
         mp = (mp + _MOVE[a1]) % self.m

@@ -91,6 +91,14 @@ def to_bits(
     return out
 
 
+def emit_read(symbols, num_symbols: int) -> np.ndarray:
+    """The output action that emits symbols read in input code: data symbol d is input symbol
+    d + 1, which is also the output action emitting d; a blank or a marker gives 0 (emit nothing).
+    For agents whose output copies what a head reads."""
+    s = np.asarray(symbols)
+    return np.where((s >= 1) & (s <= num_symbols), s, 0)
+
+
 def fixed_seed(split: str, length: int, index: int) -> int:
     """The seed of evaluation episode ``index`` at ``length`` of ``split`` (a pure function)."""
     if split not in SPLIT_CODE:

@@ -18,7 +18,8 @@ def per_env_seeds(seed, num_envs: int, name: str) -> list[int | None]:
     return seeds
 
 
-def _is_int(x) -> bool:
+def is_int(x) -> bool:
+    """An int or numpy integer, not a bool."""
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
@@ -49,7 +50,7 @@ def check_reset_options(options, allowed: tuple[str, ...], name: str,
         if num_envs is not None and np.ndim(value) > 1 or per_env and len(values) != num_envs:
             raise ValueError(f"{name}: options[{key!r}] needs one int or {num_envs} ints (one per env), "
                              f"got {np.shape(value)}")
-        bad = [v for v in values if not (_is_int(v) or (key == "length" and v is None))]
+        bad = [v for v in values if not (is_int(v) or (key == "length" and v is None))]
         if bad:
             raise TypeError(f"{name}: options[{key!r}] must be an int{' or one per env' if num_envs else ''}"
                             f", got {bad[0]!r} ({type(bad[0]).__name__}): pass e.g. {{'{key}': 3}}")

@@ -8,6 +8,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from glimpse_envs.tape_tasks import emit_read
+
 
 class GlimpseStack(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Every glimpse and location of the episode so far, zero-padded to the budget.
@@ -154,6 +156,5 @@ class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         if w == "in":
             w = inp + 1  # write j + 1 stores input symbol j
         if o == "in" or o == "mem":
-            s = inp if o == "in" else mem  # input code: data symbol d is d + 1
-            o = s if 1 <= s <= self._v else 0  # emit data symbol s - 1 (action s); else nothing
+            o = int(emit_read(inp if o == "in" else mem, self._v))
         return np.array([row[0], row[1], w, o], np.int64)

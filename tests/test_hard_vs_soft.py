@@ -173,7 +173,7 @@ def test_cli_with_a_stub_runner_and_only(tmp_path, fake, monkeypatch, capsys):
     assert "MNIST-v0__ram__s0" in out and "2 runs to make" in out
 
 
-def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags():
+def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags(tmp_path):
     quick = hvs.PRESETS["quick"]()
     pairs = {(c.env, c.agent) for c in quick.configs}
     for env in ("MNIST-v0", "ClutteredMNIST-v0"):
@@ -193,9 +193,9 @@ def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags():
 
     for preset in (quick, full, hvs.PRESETS["smoke"]()):
         for config in preset.configs:
-            job = hvs.make_job(hvs.Run(config, 0), Path("/tmp/x"), preset=preset, train_cmd=[],
+            job = hvs.make_job(hvs.Run(config, 0), tmp_path, preset=preset, train_cmd=[],
                                threads=1, device="cpu")
-            run, _, _, _ = train.parse_train_args([*job["args"], "--out", "/tmp/x"])
+            run, _, _, _ = train.parse_train_args([*job["args"], "--out", str(tmp_path)])
             assert (run.env, run.agent, run.steps) == (config.env_id, config.agent, config.steps)
 
 
