@@ -362,6 +362,10 @@ def _load_state(trainer, ckpt: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------------------------
 # logging
 # ----------------------------------------------------------------------------------------------
+#: the log columns that measure time, not learning: equal runs differ only there
+TIMING_COLUMNS = ("charts/SPS", "train_s")
+
+
 class CsvLog:
     """Append-only CSV whose columns are fixed by the first row (later new keys are dropped).
 
@@ -498,6 +502,7 @@ def _train(argv: list[str], held: list) -> int:
     except (ValueError, TypeError) as e:  # an impossible env or agent configuration
         raise UsageError(f"cannot build {run.agent} on {run.env}: {e}") from None
     env_steps = 0
+    train_s = 0.0  # seconds spent in updates, over every piece of the run (eval.csv's clock)
     pending_validation = False
     if ckpt is None:
         run_dir.mkdir(parents=True)
@@ -506,6 +511,7 @@ def _train(argv: list[str], held: list) -> int:
         _load_state(trainer, ckpt)
         env_steps = int(ckpt["env_steps"])
         pending_validation = bool(ckpt.get("pending_validation", False))
+        train_s = float(ckpt.get("train_s", 0.0))  # checkpoints before this clock: from here
         if "global_rng" in ckpt:
             _restore_global_rng(ckpt["global_rng"])
         print(f"resuming {run_dir} at {env_steps:,} env steps (budget {run.steps:,})")
@@ -527,7 +533,7 @@ def _train(argv: list[str], held: list) -> int:
             "agent": run.agent, "env": run.env,
             "run": dataclasses.asdict(run), "agent_config": dataclasses.asdict(cfg),
             "trainer": trainer.state_dict(), "env_steps": env_steps,
-            "pending_validation": pending_validation,
+            "pending_validation": pending_validation, "train_s": train_s,
             "global_rng": _global_rng_state(), "time": time.time(),
         })
 
@@ -536,7 +542,8 @@ def _train(argv: list[str], held: list) -> int:
         metrics = trainer.evaluate("validation", episodes)
         for k, v in metrics.items():
             writer.add_scalar(f"val/{k}", v, env_steps)
-        eval_log.write({"env_steps": env_steps, **{f"val/{k}": v for k, v in metrics.items()}})
+        eval_log.write({"env_steps": env_steps, "train_s": round(train_s, 2),
+                        **{f"val/{k}": v for k, v in metrics.items()}})
         return metrics
 
     bar = None
@@ -561,7 +568,9 @@ def _train(argv: list[str], held: list) -> int:
                     steps = int(metrics.pop("env_steps"))
                     before = env_steps
                     env_steps += steps
-                    sps = steps / max(time.time() - t0, 1e-9)
+                    took = time.time() - t0
+                    train_s += took
+                    sps = steps / max(took, 1e-9)
                     metrics["charts/SPS"] = sps
                     for k, v in metrics.items():
                         writer.add_scalar(k, v, env_steps)

@@ -45,7 +45,7 @@ def _run_dir(out: Path) -> Path:
 
 def _rows(run_dir: Path) -> list[dict]:
     with open(run_dir / "train.csv", newline="") as fh:
-        return [{k: v for k, v in r.items() if k != "charts/SPS"} for r in csv.DictReader(fh)]
+        return [{k: v for k, v in r.items() if k not in train.TIMING_COLUMNS} for r in csv.DictReader(fh)]
 
 
 @needs_mnist

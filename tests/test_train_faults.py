@@ -36,7 +36,7 @@ def _run_dir(out: Path) -> Path:
 
 def _rows(path: Path) -> list[dict]:
     with open(path, newline="") as fh:
-        return [{k: v for k, v in r.items() if k != "charts/SPS"} for r in csv.DictReader(fh)]
+        return [{k: v for k, v in r.items() if k not in train.TIMING_COLUMNS} for r in csv.DictReader(fh)]
 
 
 BAD_FLAGS = [
@@ -130,6 +130,10 @@ def test_ctrl_c_in_validation_and_half_written_row_resume_exactly(tmp_path, monk
     assert _rows(a / "train.csv") == _rows(b / "train.csv")
     assert _rows(a / "eval.csv") == _rows(b / "eval.csv")
     assert len(_rows(a / "eval.csv")) == 3
+    # eval.csv's training clock runs on across the resume: the rows after it do not restart at 0
+    with open(b / "eval.csv", newline="") as fh:
+        clock = [float(r["train_s"]) for r in csv.DictReader(fh)]
+    assert clock[0] > 0 and clock == sorted(clock) and clock[-1] > clock[0]
 
 
 def test_second_resume_of_a_run_in_use_is_refused(tmp_path, capsys):
