@@ -201,6 +201,10 @@ def build_train_parser(cfg_cls: type | None) -> argparse.ArgumentParser:
     parser.add_argument("--resume", metavar="PATH", default=None,
                         help="continue the run of this checkpoint or run folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+    parser.add_argument("--hyperparams", metavar="YAML", default=None,
+                        help="take the options of the env's entry in this rl-baselines3-zoo-style "
+                             "file (flags given on the command line win); e.g. "
+                             "benchmarks/hyperparams/ppo.yml")
     run_fields = {f.name for f in dataclasses.fields(RunConfig)}
     _add_fields(parser, RunConfig, set(), "run options (RunConfig)")
     if cfg_cls is not None:
@@ -225,6 +229,51 @@ def normalise_flags(argv: list[str]) -> list[str]:
     return out
 
 
+#: rl-baselines3-zoo's names of train.py's options in a ``--hyperparams`` file
+ZOO_KEYS = {"n_envs": "num_envs", "n_timesteps": "steps", "learning_rate": "lr"}
+
+
+def hyperparam_flags(path: str | os.PathLike, env: str, cfg_cls: type) -> list[str]:
+    """The flags of ``env``'s entry in an rl-baselines3-zoo-style YAML file: top-level keys are
+    env ids (``glimpse_envs/MNIST-v0`` or ``MNIST-v0``), each a mapping of option names (the zoo's
+    ``n_envs``, ``n_timesteps``, ``learning_rate``, or any train.py option in snake_case;
+    ``env_kwargs`` as a mapping). A UsageError names a missing file or entry, or an unknown key."""
+    import yaml
+
+    from agents.base import RunConfig
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise UsageError(f"--hyperparams {path}: cannot read it ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise UsageError(f"--hyperparams {path}: not valid YAML ({e})") from None
+    if not isinstance(doc, dict):
+        raise UsageError(f"--hyperparams {path}: expected a mapping of env ids to options")
+    short = env.split("/")[-1]
+    entry = doc.get(env, doc.get(short))
+    if not isinstance(entry, dict):
+        raise UsageError(f"--hyperparams {path} has no entry for {env} (it has: "
+                         f"{', '.join(map(str, doc))}); add one or pick another --env")
+    known = {f.name for f in dataclasses.fields(RunConfig)} | {
+        f.name for f in dataclasses.fields(cfg_cls)}
+    flags: list[str] = []
+    for key, value in entry.items():
+        name = ZOO_KEYS.get(key, key)
+        if name not in known or name in ("env", "agent", "resume"):
+            raise UsageError(f"--hyperparams {path}, {env}: unknown option {key!r}; use "
+                             f"train.py's options ({', '.join(sorted(ZOO_KEYS))} as in the zoo)")
+        if name == "env_kwargs":
+            value = json.dumps(value)
+        elif isinstance(value, bool):
+            flags.append(f"--{'' if value else 'no-'}{name.replace('_', '-')}")
+            continue
+        elif isinstance(value, float) and value.is_integer() and name in ("steps", "num_envs"):
+            value = int(value)
+        flags += [f"--{name.replace('_', '-')}", str(value)]
+    return flags
+
+
 def parse_train_args(argv: list[str]):
     """``(RunConfig, agent Config, parsed namespace, checkpoint or None)`` from the command line.
 
@@ -236,6 +285,8 @@ def parse_train_args(argv: list[str]):
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--agent", default=None)
     pre.add_argument("--resume", default=None)
+    pre.add_argument("--hyperparams", default=None)
+    pre.add_argument("--env", default=None)
     known, _ = pre.parse_known_args(argv)
     agent = known.agent
     ckpt = None
@@ -245,6 +296,11 @@ def parse_train_args(argv: list[str]):
     if agent is None:
         agent = DEFAULT_RUN["agent"] if not argv else RunConfig.agent
     cls = trainer_class(agent)
+    if known.hyperparams:  # the file's flags first: the command line's own flags win
+        if known.resume:
+            raise UsageError("--hyperparams with --resume: a resumed run keeps its own options")
+        argv = [*hyperparam_flags(known.hyperparams, check_env_id(known.env or RunConfig.env),
+                                  cls.Config), *argv]
     args = build_train_parser(cls.Config).parse_args(argv)
     given = vars(args)
     run_names = {f.name for f in dataclasses.fields(RunConfig)}

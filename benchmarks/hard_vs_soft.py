@@ -24,6 +24,8 @@ date and git revision.
     python benchmarks/hard_vs_soft.py report --quick       # only gather the results
     python benchmarks/hard_vs_soft.py --preset smoke       # 2 tiny configurations x 2 seeds, ~1 min
     python benchmarks/hard_vs_soft.py --quick --scale 0.1  # every quick configuration, 1/10 budget
+    python benchmarks/hard_vs_soft.py --preset standard --jobs 2 --hours 2   # a 2-hour piece
+    python benchmarks/hard_vs_soft.py speeds --preset standard   # measure the speeds it lacks
     python benchmarks/hard_vs_soft.py --full --device cuda --jobs 4      # the papers' budgets
     python benchmarks/hard_vs_soft.py --full --backend ray --ray-address auto  # on a Ray cluster
 
@@ -33,8 +35,19 @@ the sweep: the running ``train.py`` processes write a checkpoint, and the same c
 ``--backend ray`` hands the runs to Ray Tune instead (``benchmarks/ray_backend.py``), one trial per
 run, with the same result files.
 
-The quick preset's budgets are computed, not guessed: ``QUICK_TRAIN_S`` seconds of training times
-each agent's single-thread speed measured on this 2-core CPU (``CPU_SPS``); ``plan --quick`` prints
+The standard preset (every hard, soft and no-attention agent on MNIST, translated, cluttered and
+100x100 cluttered MNIST, copy, repeat copy and associative recall, 2 seeds) takes about 5 hours
+on 2 cores; ``--hours H`` starts no run after H hours, and the same command later continues with
+the runs not made. Its finished runs' small files (``result.json``, ``results.json``,
+``config.json``, ``eval.csv``, ``train.log``) are committed under ``runs/standard/`` (git ignores
+the checkpoints, ``train.csv`` and events), so a piece made in one working period counts in the
+next, on any machine. Every run validates 10 times: ``NAME__curves__ENV.png`` draws validation
+error against env steps and against training seconds (``eval.csv``'s ``train_s``), every agent
+of an env on one plot.
+
+The quick and standard presets' budgets are computed, not guessed: ``QUICK_TRAIN_S`` seconds of training times
+each agent's single-thread speed measured on this 2-core CPU (``CPU_SPS``, read from
+``hard_vs_soft_speeds.json``, which ``speeds`` writes); ``plan --quick`` prints
 the estimated wall time (about 25 minutes on an otherwise idle machine). The estimate does not
 hold on a CPU shared with other work: run it on a quiet machine.
 
@@ -218,22 +231,22 @@ class Preset:
 # ----------------------------------------------------------------------------------------------
 # presets
 # ----------------------------------------------------------------------------------------------
-#: single-thread training steps per second measured on this 2-core CPU (train.py --threads 1,
-#: 2026-11-27, other work running beside it): (agent, env) -> steps/s. The quick preset's budgets
-#: are ``QUICK_TRAIN_S x`` these, so that every run trains for about the same wall time.
-CPU_SPS: dict[tuple[str, str], float] = {
-    ("ram", "MNIST-v0"): 18_000, ("ram", "ClutteredMNIST-v0"): 13_000,
-    ("ppo", "MNIST-v0"): 2_200, ("ppo", "ClutteredMNIST-v0"): 1_300,
-    ("recurrent-ppo", "MNIST-v0"): 520, ("recurrent-ppo", "ClutteredMNIST-v0"): 600,
-    ("soft-tiles", "MNIST-v0"): 9_400, ("soft-tiles", "ClutteredMNIST-v0"): 9_700,
-    ("draw", "MNIST-v0"): 8_200, ("draw", "ClutteredMNIST-v0"): 9_000,
-    ("mlp", "MNIST-v0"): 30_000, ("mlp", "ClutteredMNIST-v0"): 4_000,
-    ("cnn", "MNIST-v0"): 8_900, ("cnn", "ClutteredMNIST-v0"): 1_100,
-    ("tape-reinforce", "Copy-v0"): 2_000, ("ntm", "Copy-v0"): 3_200, ("lstm", "Copy-v0"): 6_500,
-    # 2026-11-30, the same way
-    ("vit", "MNIST-v0"): 1_300, ("vit", "ClutteredMNIST-v0"): 240,
-    ("transformer", "Copy-v0"): 7_500, ("universal-transformer", "Copy-v0"): 4_500,
-}
+#: single-thread training steps per second of (agent, env) on this 2-core CPU (``train.py
+#: --threads 1``), measured by ``python benchmarks/hard_vs_soft.py speeds`` and kept with their
+#: provenance in this file; the presets' time-based budgets are these speeds times seconds
+SPEEDS_FILE = RESULTS / "hard_vs_soft_speeds.json"
+
+
+def load_speeds(path: Path = SPEEDS_FILE) -> dict[tuple[str, str], float]:
+    """(agent, env) -> measured steps/s, from :data:`SPEEDS_FILE` (empty when absent)."""
+    try:
+        rows = json.loads(Path(path).read_text())["speeds"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {(r["agent"], r["env"]): float(r["steps_per_s"]) for r in rows}
+
+
+CPU_SPS: dict[tuple[str, str], float] = load_speeds()
 #: per run, on top of training: process start, imports, env and data set-up (s)
 RUN_OVERHEAD_S = 6.0
 #: scoring the whole fixed test split (10,000 canvases; tapes: 300 episodes), one core (s)
@@ -325,6 +338,59 @@ def full_configs() -> list[Config]:
     return configs
 
 
+#: the standard preset: seconds of single-thread training per run, by agent (tape agents: the
+#: default); chosen so that 47 configurations x 2 seeds fit in about 5 hours on 2 cores
+STANDARD_TRAIN_S: dict[str, float] = {"ram": 900.0, "ppo": 360.0, "recurrent-ppo": 360.0}
+STANDARD_TRAIN_S_DEFAULT = 300.0
+#: ... but no more epochs of the 55,000 training canvases than this (RAM's MNIST-v0 curve is flat
+#: by 30 epochs: benchmarks/results/ram_defaults.md)
+STANDARD_MAX_EPOCHS = 30
+STANDARD_VISUAL_ENVS = ("MNIST-v0", "TranslatedMNIST-v0", "ClutteredMNIST-v0",
+                        "ClutteredMNIST100-v0")
+STANDARD_TAPE_ENVS = ("Copy-v0", "RepeatCopy-v0", "AssociativeRecall-v0")
+#: validations per run (the learning curves' points) and test sequences per length on tapes
+STANDARD_CURVE_POINTS = 10
+STANDARD_TAPE_TEST_PER_LENGTH = 500
+#: agents that see the whole canvas once per decision (a step is a canvas, not a glimpse)
+WHOLE_IMAGE_AGENTS = ("mlp", "cnn", "vit")
+
+
+def standard_steps(agent: str, env: str) -> int:
+    """The standard preset's budget of one run: its seconds times the measured speed, capped at
+    ``STANDARD_MAX_EPOCHS`` epochs for visual envs (0 when the speed was never measured)."""
+    sps = CPU_SPS.get((agent, env), 0.0)
+    steps = STANDARD_TRAIN_S.get(agent, STANDARD_TRAIN_S_DEFAULT) * sps
+    if env in ENV_GLIMPSES and agent not in ("ppo", "recurrent-ppo"):
+        per_canvas = 1 if agent in WHOLE_IMAGE_AGENTS else ENV_GLIMPSES[env]
+        steps = min(steps, STANDARD_MAX_EPOCHS * 55_000 * per_canvas)
+    return _round_steps(steps) if steps else 0
+
+
+def standard_configs() -> list[Config]:
+    """Every hard, soft and no-attention agent on four visual and three tape envs, at budgets that
+    fit 5 hours of a 2-core CPU (``STANDARD_TRAIN_S``); each run validates
+    ``STANDARD_CURVE_POINTS`` times for its learning curve. Tape agents train on the env's own
+    lengths and are scored at the training maximum, 2x and 6x (where the memory allows)."""
+    from agents.tape_eval import eval_lengths
+
+    configs = []
+    for env in STANDARD_VISUAL_ENVS:
+        for agent in VISUAL_AGENTS:
+            steps = standard_steps(agent, env)
+            configs.append(Config(env, agent, steps, (
+                "--eval-every", str(max(1, steps // STANDARD_CURVE_POINTS)),
+                "--eval-episodes", "1000")))
+    for env in STANDARD_TAPE_ENVS:
+        lengths = eval_lengths(f"glimpse_envs/{env}")
+        for agent in TAPE_AGENTS:
+            steps = standard_steps(agent, env)
+            configs.append(Config(env, agent, steps, (
+                "--eval-every", str(max(1, steps // STANDARD_CURVE_POINTS)),
+                "--eval-episodes", "100",
+                *_copy_flags(agent, None, lengths, STANDARD_TAPE_TEST_PER_LENGTH))))
+    return configs
+
+
 def smoke_configs() -> list[Config]:
     """Two tiny configurations (RAM on MNIST-v0, the NTM on copy of lengths 1-3): a harness check."""
     return [
@@ -343,6 +409,13 @@ PRESETS: dict[str, Callable[[], Preset]] = {
         "(under 30 min in all): whether the pipeline works and which way the numbers lean, "
         "not the papers' accuracy",
         ("--eval-every", "0", "--checkpoint-every", "0")),
+    "standard": lambda: Preset(
+        standard_configs(), (0, 1),
+        "every agent on MNIST, translated, cluttered and 100x100 cluttered MNIST, copy, repeat "
+        "copy and associative recall, 2 seeds, RAM 15 min, PPO 6 min, the others 5 min of one "
+        f"core each (visual: at most {STANDARD_MAX_EPOCHS} epochs): about 5 hours on 2 cores, "
+        "run in pieces (--hours)",
+        ("--checkpoint-every", "0")),
     "full": lambda: Preset(
         full_configs(), (0, 1, 2),
         "the papers' budgets (GPU): RAM ~100-150 epochs, supervised models 100 epochs, RL "
@@ -436,6 +509,9 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
     ``threads``, ``timeout`` (s, 0: none), ``meta`` (copied into the result). Resumes from the
     checkpoint a previous attempt left when there is one and no results.json beside it.
     """
+    if job.get("deadline") and time.time() > job["deadline"]:
+        return {"key": job["key"], **job["meta"], "status": "not started",
+                "error": "the sweep's --hours had run out"}
     rdir = Path(job["dir"])
     rdir.mkdir(parents=True, exist_ok=True)
     train_out = rdir / "train"
@@ -450,7 +526,7 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
     env = {**os.environ, "OMP_NUM_THREADS": str(job["threads"]),
            "MKL_NUM_THREADS": str(job["threads"]),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    result: dict[str, Any] = {"key": job["key"], **job["meta"], "command": shlex.join(cmd),
+    result: dict[str, Any] = {"key": job["key"], **job["meta"], "command": _shown(cmd),
                               "machine": machine(job["meta"].get("device", "cpu")), "date": now(),
                               "git": git_rev(), "resumed": bool(unfinished)}
     t0 = time.time()
@@ -471,7 +547,7 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
     if rc == 0 and found:
         result["status"] = "ok"
         result["results"] = json.loads(found[-1].read_text())
-        result["train_dir"] = str(found[-1].parent)
+        result["train_dir"] = _relative(found[-1].parent)
     else:
         result["status"] = "failed"
         why = ("interrupted (a checkpoint is resumed next time)" if rc in (130, -2) else
@@ -482,6 +558,21 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _relative(path: str | Path) -> str:
+    """A path inside the repository as relative to it (no machine's paths in committed files)."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _shown(cmd: Sequence[str]) -> str:
+    """A command as recorded: the interpreter by name, repository paths relative."""
+    parts = [Path(c).name if c == sys.executable else _relative(c) if os.path.isabs(c) else c
+             for c in cmd]
+    return shlex.join(parts)
+
+
 def _pick(args: Sequence[str], flag: str) -> list[str]:
     """``[flag, value]`` from a flag list, or []."""
     args = list(args)
@@ -489,7 +580,8 @@ def _pick(args: Sequence[str], flag: str) -> list[str]:
 
 
 def make_job(run: Run, runs_dir: Path, *, preset: Preset, train_cmd: Sequence[str], threads: int,
-             device: str, timeout: float = 0, preset_name: str = "") -> dict[str, Any]:
+             device: str, timeout: float = 0, preset_name: str = "",
+             deadline: float = 0) -> dict[str, Any]:
     """The JSON job of :func:`execute` for one run."""
     c = run.config
     args = ["--env", c.env_id, "--agent", c.agent, "--seed", str(run.seed), "--steps", str(c.steps),
@@ -498,7 +590,66 @@ def make_job(run: Run, runs_dir: Path, *, preset: Preset, train_cmd: Sequence[st
     meta = {"env": c.env, "agent": c.agent, "label": c.label, "seed": run.seed, "steps": c.steps,
             "config": c.name, "preset": preset_name, "device": device}
     return {"key": run.key, "dir": str(run_dir(runs_dir, run)), "train_cmd": list(train_cmd),
-            "args": args, "threads": threads, "timeout": timeout, "meta": meta}
+            "args": args, "threads": threads, "timeout": timeout, "meta": meta,
+            "deadline": deadline}
+
+
+def measure_speed(config: Config, seconds: float, train_cmd: Sequence[str], work: Path) -> float:
+    """Single-thread training steps/s of ``config``'s agent on its env: a tiny probe run, then one
+    of about ``seconds`` of training; train.py's own ``train_steps_per_s`` of the second."""
+    sps = 0.0
+    for i, steps in enumerate((2_000, None)):
+        steps = steps or max(2_000, int(seconds * sps))
+        out = work / f"{config.name}__{i}"
+        args = ["--env", config.env_id, "--agent", config.agent, "--steps", str(steps),
+                "--threads", "1", "--no-progress", "--eval-every", "0", "--checkpoint-every", "0",
+                "--test-episodes", "10", *_tape_range_flags(config), "--out", str(out)]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        proc = subprocess.run([*train_cmd, *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, check=False)
+        found = list(out.glob("*/results.json"))
+        if proc.returncode != 0 or not found:
+            raise RuntimeError(f"{config.name}: {_error_line(proc.stderr)}")
+        sps = float(json.loads(found[0].read_text())["train_steps_per_s"])
+    return sps
+
+
+def _tape_range_flags(config: Config) -> list[str]:
+    """The flags of a configuration that set what is trained on (not budgets or evaluation)."""
+    flags = list(config.flags)
+    return [*_pick(flags, "--env-kwargs"), *_pick(flags, "--max-length")]
+
+
+def speeds(preset: Preset, *, seconds: float, remeasure: bool, train_cmd: Sequence[str],
+           path: Path = SPEEDS_FILE, log: Callable[[str], Any] = print) -> dict:
+    """Measure the (agent, env) speeds a preset needs and has not got (all with ``remeasure``),
+    one run at a time, and merge them into ``path`` with their date, revision and machine."""
+    import tempfile
+
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        doc = {"about": "single-thread training steps per second of train.py (agent, env); "
+                        "written by `python benchmarks/hard_vs_soft.py speeds`", "speeds": []}
+    have = {(r["agent"], r["env"]) for r in doc["speeds"]}
+    pairs = {(c.agent, c.env): c for c in preset.configs}
+    todo = [c for key, c in pairs.items() if remeasure or key not in have]
+    log(f"measuring {len(todo)} (agent, env) speeds, about {seconds:g} s each, one at a time")
+    with tempfile.TemporaryDirectory() as tmp:
+        for c in todo:
+            try:
+                sps = measure_speed(c, seconds, train_cmd, Path(tmp))
+            except RuntimeError as e:  # one pair's trouble does not stop the others
+                log(f"FAILED {e}")
+                continue
+            doc["speeds"] = [r for r in doc["speeds"] if (r["agent"], r["env"]) != (c.agent, c.env)]
+            doc["speeds"].append({"agent": c.agent, "env": c.env, "steps_per_s": round(sps, 1),
+                                  "date": now(), "git": git_rev(), "machine": machine("cpu"),
+                                  "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+                                  "how": f"train.py --threads 1, about {seconds:g} s of training"})
+            _write_json(Path(path), doc)
+            log(f"{c.agent:22s} {c.env:22s} {sps:10.1f} steps/s")
+    return doc
 
 
 # ----------------------------------------------------------------------------------------------
@@ -524,10 +675,12 @@ def sweep(
     runs: Sequence[Run], runs_dir: Path, *, preset: Preset, preset_name: str = "",
     train_cmd: Sequence[str] | None = None, jobs: int = 0, device: str = "cpu",
     timeout: float = 0, rerun_failed: bool = True, backend: str = "local",
-    ray_address: str | None = None, log: Callable[[str], Any] = print,
+    ray_address: str | None = None, log: Callable[[str], Any] = print, hours: float = 0,
 ) -> list[dict[str, Any]]:
     """Run every run not done yet, ``jobs`` at a time (0: the cores available); returns their
-    result dicts (the skipped ones read back from their files)."""
+    result dicts (the skipped ones read back from their files). ``hours`` > 0: start no run
+    after that many hours (the ones running finish), so a long preset runs in pieces."""
+    deadline = time.time() + 3600 * hours if hours > 0 else 0
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     train_cmd = list(train_cmd or [sys.executable, str(TRAIN_PY)])
@@ -545,7 +698,8 @@ def sweep(
         f"({jobs} at a time, {threads} thread(s) each, backend {backend})")
     todo.sort(key=lambda r: -estimate_s(r.config))  # longest first
     jobs_json = [make_job(r, runs_dir, preset=preset, train_cmd=train_cmd, threads=threads,
-                          device=device, timeout=timeout, preset_name=preset_name) for r in todo]
+                          device=device, timeout=timeout, preset_name=preset_name,
+                          deadline=deadline) for r in todo]
     if not jobs_json:
         return out
     if backend == "ray":
@@ -556,7 +710,7 @@ def sweep(
         done = run_jobs_with_ray(jobs_json, runs_dir, execute=execute, max_concurrent=jobs,
                                  address=ray_address, log=log,
                                  gpus_per_trial=0 if device == "cpu" else 1 / max(1, jobs))
-        return out + done
+        return out + [r for r in done if r.get("status") != "not started"]
     start = time.time()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
     try:
@@ -569,6 +723,8 @@ def sweep(
                 res = {"key": job["key"], **job["meta"], "status": "failed",
                        "error": f"harness: {type(e).__name__}: {e}"}
                 _write_json(Path(job["dir"]) / RESULT_FILE, res)
+            if res["status"] == "not started":
+                continue
             out.append(res)
             what = (f"error {_headline(res)}" if res["status"] == "ok" else f"FAILED: {res['error']}")
             log(f"[{i}/{len(jobs_json)} {time.time() - start:6.0f} s] {job['key']} "
@@ -581,6 +737,9 @@ def sweep(
         raise
     finally:
         pool.shutdown(wait=True)
+    if deadline and len(out) < len(runs):
+        log(f"--hours {hours:g} ran out: {len(runs) - len(out)} runs not started; the same "
+            "command continues with them")
     return out
 
 
@@ -868,6 +1027,71 @@ def plot_copy(rows: list[dict[str, Any]], path: Path, meta: dict[str, Any]) -> N
     plt.close(fig)
 
 
+def learning_curve(path: Path) -> dict[str, list[float]]:
+    """A run's ``eval.csv`` as ``env_steps``, ``train_s`` (empty for runs before that column)
+    and ``error`` (%: ``val/error``, or 100 x (1 - ``val/success``) on tapes)."""
+    out: dict[str, list[float]] = {"env_steps": [], "train_s": [], "error": []}
+    with open(path, newline="") as fh:
+        for r in csv.DictReader(fh):
+            err = error_of({k[4:]: v for k, v in r.items() if k.startswith("val/") and v})
+            if err is None:
+                continue
+            out["env_steps"].append(float(r["env_steps"]))
+            out["error"].append(err)
+            if r.get("train_s"):
+                out["train_s"].append(float(r["train_s"]))
+    if len(out["train_s"]) != len(out["error"]):
+        out["train_s"] = []
+    return out
+
+
+def curves(preset: Preset, runs_dir: Path, seeds: Sequence[int] | None = None
+           ) -> dict[str, list[tuple[Config, int, dict[str, list[float]]]]]:
+    """env -> [(configuration, seed, learning curve)] of every run that left an ``eval.csv``."""
+    out: dict[str, list] = {}
+    for c in preset.configs:
+        for seed in seeds or preset.seeds:
+            for path in sorted((run_dir(runs_dir, Run(c, seed)) / "train").glob("*/eval.csv")):
+                curve = learning_curve(path)
+                if curve["error"]:
+                    out.setdefault(c.env, []).append((c, seed, curve))
+    return out
+
+
+def plot_curves(env: str, runs: list, path: Path, meta: dict[str, Any]) -> None:
+    """Validation error of every run on ``env`` against env steps and against training seconds
+    (one colour per agent, one line per seed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    seen: set[str] = set()
+    for c, seed, curve in runs:
+        name, attention = agent_row(c.agent)
+        label = name + (f" [{c.label}]" if c.label else "")
+        style = dict(color=_color(c.agent), marker=MARKERS.get(attention, "x"), ms=3, lw=1,
+                     alpha=0.9 if seed == min(s for cc, s, _ in runs if cc == c) else 0.5,
+                     label=None if label in seen else label)
+        seen.add(label)
+        axes[0].plot(curve["env_steps"], curve["error"], **style)
+        if curve["train_s"]:
+            axes[1].plot(curve["train_s"], curve["error"], **{**style, "label": None})
+    for ax, xlabel in zip(axes, ("env steps", "training seconds (one core)")):
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("validation error %")
+        ax.set_ylim(-2, 102)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{env} ({meta['preset']}): learning curves, every seed (o hard, s soft, "
+                 "^ no attention)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
+    _save(fig, path, meta)
+    plt.close(fig)
+
+
 def report(preset: Preset, runs_dir: Path, out_stem: Path, meta: dict[str, Any],
            seeds: Sequence[int] | None = None) -> dict[str, Path]:
     """Gather the result files into ``OUT_STEM.md``, ``.csv`` and the three PNGs; returns paths."""
@@ -889,6 +1113,9 @@ def report(preset: Preset, runs_dir: Path, out_stem: Path, meta: dict[str, Any],
     plot_visual(rows, "glimpses", "glimpses per decision", plots["error vs glimpses"], meta)
     plot_visual(rows, "pixels", "pixels sensed per decision", plots["error vs pixels"], meta)
     plot_copy(rows, plots["copy error vs length"], meta)
+    for env, runs in curves(preset, runs_dir, seeds).items():
+        plots[f"{env} learning curves"] = out_stem.with_name(f"{out_stem.name}__curves__{env}.png")
+        plot_curves(env, runs, plots[f"{env} learning curves"], meta)
     md = out_stem.with_name(out_stem.name + ".md")
     md.write_text(markdown(rows, meta, plots))
     csv_path = out_stem.with_name(out_stem.name + ".csv")
@@ -903,9 +1130,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python benchmarks/hard_vs_soft.py",
         description="Hard against soft attention: sweep, resume, report (see the module docstring).")
-    p.add_argument("command", nargs="?", default="run", choices=["run", "report", "plan"],
-                   help="run (what is missing, then report; default), report, or plan (list the "
-                        "runs, which are done, and the estimated wall time)")
+    p.add_argument("command", nargs="?", default="run",
+                   choices=["run", "report", "plan", "speeds"],
+                   help="run (what is missing, then report; default), report, plan (list the "
+                        "runs, which are done, and the estimated wall time), or speeds (measure "
+                        "the training speeds a preset's budgets need and lack)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_const", const="quick", dest="preset",
                    help="the CPU preset (under 30 min on 2 cores; the default)")
@@ -922,6 +1151,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--device", default=None, help="torch device (default: the preset's: cpu, "
                                                   "or cuda for --full)")
     p.add_argument("--timeout", type=float, default=0, help="wall-clock cap per run, s (0: none)")
+    p.add_argument("--hours", type=float, default=0,
+                   help="start no run after this many hours (running ones finish): a long preset "
+                        "in pieces; 0: no limit")
+    p.add_argument("--seconds", type=float, default=20.0,
+                   help="speeds: seconds of training per measurement")
+    p.add_argument("--remeasure", action="store_true",
+                   help="speeds: measure every pair of the preset again, not only missing ones")
     p.add_argument("--no-rerun-failed", action="store_true",
                    help="keep failed runs as they are (default: run them again)")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
@@ -958,6 +1194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ["python", "benchmarks/hard_vs_soft.py", *argv])
     meta = provenance(command, device, tag)
 
+    if args.command == "speeds":
+        train_cmd = shlex.split(args.train_cmd) if args.train_cmd else [sys.executable,
+                                                                          str(TRAIN_PY)]
+        speeds(preset, seconds=args.seconds, remeasure=args.remeasure, train_cmd=train_cmd)
+        return 0
     if args.command == "plan":
         jobs = args.jobs or available_cores()
         print(f"preset {args.preset}: {preset.description}")
@@ -972,12 +1213,18 @@ def main(argv: Sequence[str] | None = None) -> int:
               "first; runs without a measured speed count 0)")
         return 0
     if args.command == "run":
+        unbudgeted = sorted({r.config.name for r in runs if r.config.steps <= 0})
+        if unbudgeted:
+            print(f"no measured speed, so no budget, for {', '.join(unbudgeted)}: run "
+                  f"'python benchmarks/hard_vs_soft.py speeds --preset {args.preset}' first",
+                  file=sys.stderr)
+            return 2
         train_cmd = shlex.split(args.train_cmd) if args.train_cmd else None
         t0 = time.time()
         results = sweep(runs, runs_dir, preset=preset, preset_name=tag, train_cmd=train_cmd,
                         jobs=args.jobs, device=device, timeout=args.timeout,
                         rerun_failed=not args.no_rerun_failed, backend=args.backend,
-                        ray_address=args.ray_address)
+                        ray_address=args.ray_address, hours=args.hours)
         failed = [r for r in results if r.get("status") != "ok"]
         print(f"sweep: {len(results) - len(failed)} ok, {len(failed)} failed, "
               f"{time.time() - t0:.0f} s")

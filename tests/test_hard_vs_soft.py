@@ -47,6 +47,8 @@ if "Copy" in a.env:
     test = {"success": 0.5, "success@3": 1.0 - 0.1 * a.seed, "success@6": 0.0, "memory_cells": 128.0}
 else:
     test = {"error": 10.0 + a.seed, "glimpses": 6.0, "pixels": 384.0}
+key = "val/success" if "Copy" in a.env else "val/error"
+(run_dir / "eval.csv").write_text(f"env_steps,train_s,{key}\n50,0.5,0.5\n100,1.0,0.25\n")
 (run_dir / "results.json").write_text(json.dumps({
     "env": a.env, "agent": a.agent, "seed": a.seed, "env_steps": a.steps, "train_wall_s": 1.5,
     "train_steps_per_s": 100.0, "test_wall_s": 0.1, "test_episodes": 100, "test": test,
@@ -110,8 +112,13 @@ def test_sweep_writes_table_csv_and_plots(tmp_path, fake):
     assert float(rows["ntm"]["memory_cells"]) == 128 and rows["ram"]["status"] == "ok"
     assert json.loads(rows["ntm"]["error_by_length"]) == {"3": pytest.approx(5.0), "6": 100.0}
     assert paths["csv"].read_text().startswith("# command: pytest hard_vs_soft")
-    for key in ("error vs glimpses", "error vs pixels", "copy error vs length"):
+    for key in ("error vs glimpses", "error vs pixels", "copy error vs length",
+                "MNIST-v0 learning curves", "Copy-v0 learning curves"):
         assert paths[key].suffix == ".png" and paths[key].stat().st_size > 5000, key
+    curves = hvs.curves(_preset(), tmp_path / "runs")
+    assert [(c.agent, seed) for c, seed, _ in curves["MNIST-v0"]] == [("ram", 0), ("ram", 1)]
+    (_, _, curve), _ = curves["Copy-v0"]
+    assert curve == {"env_steps": [50.0, 100.0], "train_s": [0.5, 1.0], "error": [50.0, 75.0]}
     from PIL import Image
 
     info = Image.open(paths["error vs glimpses"]).info
@@ -160,6 +167,42 @@ def test_failing_run_is_reported_and_the_others_go_on(tmp_path, fake, monkeypatc
     assert fake["n_calls"]() == before + 2 and all(r["status"] == "ok" for r in results)
 
 
+def test_hours_start_no_run_after_the_deadline_and_the_next_piece_goes_on(tmp_path, fake):
+    preset = _preset()
+    runs_dir = tmp_path / "runs"
+    lines: list[str] = []
+    results = hvs.sweep(preset.runs(), runs_dir, preset=preset, train_cmd=fake["cmd"], jobs=1,
+                        hours=1e-9, log=lines.append)
+    assert results == [] and fake["n_calls"]() == 0 and "4 runs not started" in lines[-1]
+    assert not any(runs_dir.glob("*/result.json"))  # nothing recorded as failed
+    results = hvs.sweep(preset.runs(), runs_dir, preset=preset, train_cmd=fake["cmd"], jobs=2,
+                        hours=1.0, log=lambda _: None)
+    assert len(results) == 4 and all(r["status"] == "ok" for r in results)
+
+
+def test_a_preset_without_measured_speeds_is_refused_with_the_fix(tmp_path, fake, monkeypatch,
+                                                                  capsys):
+    monkeypatch.setitem(hvs.PRESETS, "tiny", lambda: _preset([hvs.Config("MNIST-v0", "ram", 0)]))
+    assert hvs.main(["--preset", "tiny", "--results-dir", str(tmp_path), "--train-cmd",
+                     " ".join(fake["cmd"])]) == 2
+    assert "speeds --preset tiny" in capsys.readouterr().err and fake["n_calls"]() == 0
+
+
+def test_speeds_are_measured_once_and_merged(tmp_path, fake):
+    path = tmp_path / "speeds.json"
+    doc = hvs.speeds(_preset(), seconds=1, remeasure=False, train_cmd=fake["cmd"], path=path,
+                     log=lambda _: None)
+    assert {(r["agent"], r["env"]): r["steps_per_s"] for r in doc["speeds"]} == {
+        ("ram", "MNIST-v0"): 100.0, ("ntm", "Copy-v0"): 100.0}
+    assert hvs.load_speeds(path) == {("ram", "MNIST-v0"): 100.0, ("ntm", "Copy-v0"): 100.0}
+    assert fake["n_calls"]() == 4  # a probe and a measurement per pair
+    hvs.speeds(_preset(), seconds=1, remeasure=False, train_cmd=fake["cmd"], path=path,
+               log=lambda _: None)
+    assert fake["n_calls"]() == 4  # nothing missing, nothing measured again
+    assert hvs._shown([sys.executable, str(ROOT / "train.py"), "--out", str(ROOT / "x")]) == (
+        "python train.py --out x".replace("python", Path(sys.executable).name))
+
+
 def test_cli_with_a_stub_runner_and_only(tmp_path, fake, monkeypatch, capsys):
     monkeypatch.setitem(hvs.PRESETS, "tiny", _preset)
     argv = ["--preset", "tiny", "--results-dir", str(tmp_path), "--jobs", "2",
@@ -191,8 +234,26 @@ def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags(tmp_pat
 
     from agents import cli as train
 
-    for preset in (quick, full, hvs.PRESETS["smoke"]()):
-        for config in preset.configs:
+    standard = hvs.PRESETS["standard"]()
+    pairs = {(c.env, c.agent) for c in standard.configs}
+    assert pairs == {(e, a) for e in hvs.STANDARD_VISUAL_ENVS for a in hvs.VISUAL_AGENTS} | {
+        (e, a) for e in hvs.STANDARD_TAPE_ENVS for a in hvs.TAPE_AGENTS}
+    assert len(standard.seeds) >= 2
+    for c in standard.configs:  # a budget wherever a speed was measured, and only there
+        assert (c.steps > 0) == ((c.agent, c.env) in hvs.CPU_SPS), c.name
+    durations = [hvs.estimate_s(r.config) for r in standard.runs()]
+    assert hvs.schedule_s(durations, 2) < 5.5 * 3600  # the preset's promise: about 5 hours
+    for c in (c for c in standard.configs if c.steps):  # learning curves of 10 points
+        assert c.steps // int(hvs._pick(c.flags, "--eval-every")[1]) == hvs.STANDARD_CURVE_POINTS
+        if c.family == "visual" and c.agent not in ("ppo", "recurrent-ppo"):  # <= 30 epochs
+            per_canvas = 1 if c.agent in hvs.WHOLE_IMAGE_AGENTS else hvs.ENV_GLIMPSES[c.env]
+            assert c.steps <= 1.05 * 30 * 55_000 * per_canvas
+    for env in hvs.STANDARD_TAPE_ENVS:  # one set of evaluation lengths per tape env
+        lengths = {json.dumps(json.loads(hvs._pick(c.flags, "--eval-lengths")[1]))
+                   for c in standard.configs if c.env == env and c.agent in hvs.SEQUENCE_AGENTS}
+        assert len(lengths) == 1
+    for preset in (quick, full, standard, hvs.PRESETS["smoke"]()):
+        for config in (c for c in preset.configs if c.steps):
             job = hvs.make_job(hvs.Run(config, 0), tmp_path, preset=preset, train_cmd=[],
                                threads=1, device="cpu")
             run, _, _, _ = train.parse_train_args([*job["args"], "--out", str(tmp_path)])

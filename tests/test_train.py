@@ -178,3 +178,33 @@ def test_render_hook_passes_argv_and_load_trainer(monkeypatch):
     monkeypatch.setitem(sys.modules, "agents.render", fake)
     assert train.main(["render", "--checkpoint", "x", "--episodes", "2"]) == 0
     assert seen == {"argv": ["--checkpoint", "x", "--episodes", "2"], "load": train.load_trainer}
+
+
+def test_hyperparams_file_sets_options_and_the_command_line_wins(tmp_path):
+    from agents.sb3_agents import PPOTrainer
+
+    zoo = ROOT / "benchmarks" / "hyperparams" / "ppo.yml"
+    run, cfg, _, _ = train.parse_train_args([
+        "--agent", "ppo", "--env", "glimpse_envs/MNIST-v0", "--hyperparams", str(zoo),
+        "--n-steps", "32"])
+    assert (run.steps, run.num_envs, run.lr, cfg.gamma, cfg.n_steps) == (9_900_000, 16, 3e-4,
+                                                                        1.0, 32)
+    # every entry of the committed file parses for both PPO agents
+    import yaml
+
+    for env in (k for k in yaml.safe_load(zoo.read_text()) if k != "defaults"):
+        for agent in ("ppo", "recurrent-ppo"):
+            run, _, _, _ = train.parse_train_args(["--agent", agent, "--env", env,
+                                                   "--hyperparams", str(zoo)])
+            assert run.env == f"glimpse_envs/{env}" and run.steps > 1_000_000
+    bad = tmp_path / "bad.yml"
+    bad.write_text("MNIST-v0:\n  n_envs: 4\n  learning_rat: 0.1\n")
+    with pytest.raises(train.UsageError, match="unknown option 'learning_rat'"):
+        train.hyperparam_flags(bad, "glimpse_envs/MNIST-v0", PPOTrainer.Config)
+    with pytest.raises(train.UsageError, match="no entry for glimpse_envs/ClutteredMNIST-v0"):
+        train.hyperparam_flags(bad, "glimpse_envs/ClutteredMNIST-v0", PPOTrainer.Config)
+    with pytest.raises(train.UsageError, match="cannot read it"):
+        train.hyperparam_flags(tmp_path / "missing.yml", "MNIST-v0", PPOTrainer.Config)
+    bad.write_text("MNIST-v0:\n  env_kwargs: {glimpses: 3}\n  n_envs: 4\n")
+    assert train.hyperparam_flags(bad, "glimpse_envs/MNIST-v0", PPOTrainer.Config) == [
+        "--env-kwargs", '{"glimpses": 3}', "--num-envs", "4"]
