@@ -6,6 +6,8 @@ Every class docstring is the env's documentation page. The sections shared by ev
 
 from __future__ import annotations
 
+import math
+
 import gymnasium as gym
 
 from glimpse_envs import tape_tasks as tt
@@ -99,8 +101,26 @@ _COMMON = """
 """
 
 
+SOLVED_SHARE = 0.95
+"""A tape id's ``reward_threshold`` is this share of its oracle's mean return (see :func:`_page`)."""
+
+
+def reward_threshold(oracle_return: float) -> float:
+    """``SOLVED_SHARE`` of ``oracle_return``, rounded down to one decimal."""
+    return math.floor(SOLVED_SHARE * oracle_return * 10 + 1e-9) / 10
+
+
 def _page(cls):
-    cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n" + _COMMON
+    """Append the sections every tape env shares, and its reward threshold, to ``cls``'s page."""
+    threshold = (
+        "\n    ## Reward Threshold\n\n"
+        f"    ``reward_threshold = {reward_threshold(cls.oracle_return)}`` is registered (the spec's,\n"
+        f"    for the default arguments): {SOLVED_SHARE:.0%} of the mean return of the task's oracle,\n"
+        f"    {cls.oracle_return}, with lengths uniform over the default training range as the finished\n"
+        "    curriculum draws them. A mean return over 100 episodes at or above it needs the curriculum\n"
+        "    at its end and nearly every episode solved.\n"
+    )
+    cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n" + threshold + _COMMON
     return cls
 
 
@@ -130,6 +150,8 @@ class CopyEnv(TapeEnv):
 
     task_class = tt.CopyTask
     env_name = "Copy-v0"
+    #: the oracle's mean return over the default lengths (mean target length: (1 + 20) / 2)
+    oracle_return = 10.5
 
 
 @_page
@@ -157,6 +179,8 @@ class RepeatCopyEnv(TapeEnv):
 
     task_class = tt.RepeatCopyTask
     env_name = "RepeatCopy-v0"
+    #: the oracle's mean return over the default lengths (L n + 1 symbols, n uniform in 1-10, L in 1-10: 5.5 * 5.5 + 1)
+    oracle_return = 31.25
 
 
 @_page
@@ -182,6 +206,8 @@ class ReverseEnv(TapeEnv):
 
     task_class = tt.ReverseTask
     env_name = "Reverse-v0"
+    #: the oracle's mean return over the default lengths (mean target length: (1 + 20) / 2)
+    oracle_return = 10.5
 
 
 @_page
@@ -206,6 +232,8 @@ class DuplicatedInputEnv(TapeEnv):
 
     task_class = tt.DuplicatedInputTask
     env_name = "DuplicatedInput-v0"
+    #: the oracle's mean return over the default lengths (mean target length: (1 + 20) / 2)
+    oracle_return = 10.5
 
 
 @_page
@@ -228,6 +256,8 @@ class ForwardReverseEnv(TapeEnv):
 
     task_class = tt.ForwardReverseTask
     env_name = "ForwardReverse-v0"
+    #: the oracle's mean return over the default lengths (mean target length: (1 + 20) / 2)
+    oracle_return = 10.5
 
 
 @_page
@@ -255,6 +285,8 @@ class AssociativeRecallEnv(TapeEnv):
 
     task_class = tt.AssociativeRecallTask
     env_name = "AssociativeRecall-v0"
+    #: the oracle's mean return over the default lengths (one item of 3 symbols at every length)
+    oracle_return = 3.0
 
 
 @_page
@@ -289,6 +321,8 @@ class DynamicNGramsEnv(TapeEnv):
 
     task_class = tt.DynamicNGramsTask
     env_name = "DynamicNGrams-v0"
+    #: the oracle's mean return over the default lengths (the Bayes-optimal predictor's expected score, task.bayes_expected_score())
+    oracle_return = 151.6
 
 
 @_page
@@ -317,6 +351,8 @@ class PrioritySortEnv(TapeEnv):
 
     task_class = tt.PrioritySortTask
     env_name = "PrioritySort-v0"
+    #: the oracle's mean return over the default lengths (mean target length over lengths 1-20)
+    oracle_return = 8.8
 
 
 @_page
@@ -346,6 +382,8 @@ class ReversedAdditionEnv(TapeEnv):
 
     task_class = tt.ReversedAdditionTask
     env_name = "ReversedAddition-v0"
+    #: the oracle's mean return over the default lengths (mean target length: (2 + 21) / 2)
+    oracle_return = 11.5
 
 
 ENVS = [
@@ -396,6 +434,7 @@ def register_tape_envs() -> None:
             id=env_id,
             entry_point=f"{__name__}:{env_cls.__name__}",
             vector_entry_point=f"{__name__}:{env_cls.__name__.replace('Env', 'VectorEnv')}",
+            reward_threshold=reward_threshold(env_cls.oracle_return),
         )
 
 
