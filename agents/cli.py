@@ -41,7 +41,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.provenance import git_rev
+from agents.provenance import git_rev, now
+from agents.run import Progress, train_updates
 from glimpse_envs.data import remove_stale_parts
 
 CHECKPOINT_FORMAT = "glimpse-envs-checkpoint"
@@ -557,20 +558,19 @@ def _train(argv: list[str], held: list) -> int:
         trainer = cls(run, cfg)
     except (ValueError, TypeError) as e:  # an impossible env or agent configuration
         raise UsageError(f"cannot build {run.agent} on {run.env}: {e}") from None
-    env_steps = 0
-    train_s = 0.0  # seconds spent in updates, over every piece of the run (eval.csv's clock)
+    prog = Progress()  # env steps, updates and seconds in updates, over every piece of the run
     pending_validation = False
     if ckpt is None:
         run_dir.mkdir(parents=True)
         held.append(_lock_run(run_dir))
     else:
         _load_state(trainer, ckpt)
-        env_steps = int(ckpt["env_steps"])
+        prog.env_steps = int(ckpt["env_steps"])
         pending_validation = bool(ckpt.get("pending_validation", False))
-        train_s = float(ckpt.get("train_s", 0.0))  # checkpoints before this clock: from here
+        prog.train_s = float(ckpt.get("train_s", 0.0))  # checkpoints before this clock: from here
         if "global_rng" in ckpt:
             _restore_global_rng(ckpt["global_rng"])
-        print(f"resuming {run_dir} at {env_steps:,} env steps (budget {run.steps:,})")
+        print(f"resuming {run_dir} at {prog.env_steps:,} env steps (budget {run.steps:,})")
     config = {"run": dataclasses.asdict(run), "agent_config": dataclasses.asdict(cfg),
               "command": [Path(sys.executable).name, *sys.argv], "git": git_rev(),
               "parameters": trainer.num_parameters()}
@@ -578,85 +578,77 @@ def _train(argv: list[str], held: list) -> int:
 
     from torch.utils.tensorboard import SummaryWriter
 
-    writer = SummaryWriter(str(run_dir), purge_step=env_steps if ckpt is not None else None)
-    train_log = CsvLog(run_dir / "train.csv", env_steps if ckpt is not None else None)
+    writer = SummaryWriter(str(run_dir), purge_step=prog.env_steps if ckpt is not None else None)
+    train_log = CsvLog(run_dir / "train.csv", prog.env_steps if ckpt is not None else None)
     # a validation interrupted at this checkpoint's step is run again: drop any row of it
-    eval_log = CsvLog(run_dir / "eval.csv", None if ckpt is None else env_steps - pending_validation)
+    eval_log = CsvLog(run_dir / "eval.csv",
+                      None if ckpt is None else prog.env_steps - pending_validation)
 
-    def checkpoint() -> None:
+    def checkpoint(p: Progress = prog) -> None:
         save_checkpoint(ckpt_path, {
             "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
             "agent": run.agent, "env": run.env,
             "run": dataclasses.asdict(run), "agent_config": dataclasses.asdict(cfg),
-            "trainer": trainer.state_dict(), "env_steps": env_steps,
-            "pending_validation": pending_validation, "train_s": train_s,
+            "trainer": trainer.state_dict(), "env_steps": p.env_steps,
+            "pending_validation": pending_validation, "train_s": p.train_s,
             "global_rng": _global_rng_state(), "time": time.time(),
         })
-
-    def validate() -> dict[str, float]:
-        episodes = run.eval_episodes or trainer.default_episodes("validation")
-        metrics = trainer.evaluate("validation", episodes)
-        for k, v in metrics.items():
-            writer.add_scalar(f"val/{k}", v, env_steps)
-        eval_log.write({"env_steps": env_steps, "train_s": round(train_s, 2),
-                        **{f"val/{k}": v for k, v in metrics.items()}})
-        return metrics
 
     bar = None
     lines = not args.no_progress and not sys.stderr.isatty()  # a log file: a line per 10 %
     if not args.no_progress and not lines:
         from tqdm import tqdm
 
-        bar = tqdm(total=run.steps, initial=min(env_steps, run.steps), unit="step",
+        bar = tqdm(total=run.steps, initial=min(prog.env_steps, run.steps), unit="step",
                    unit_scale=True, dynamic_ncols=True, desc=f"{run.agent} {run.env.split('/')[-1]}")
-    start = time.time()
-    start_steps = env_steps
     last_val: dict[str, float] = {}
+
+    def validate(p: Progress = prog) -> None:
+        nonlocal pending_validation, last_val
+        pending_validation = True  # due at this step until its row is written
+        episodes = run.eval_episodes or trainer.default_episodes("validation")
+        last_val = trainer.evaluate("validation", episodes)
+        for k, v in last_val.items():
+            writer.add_scalar(f"val/{k}", v, p.env_steps)
+        eval_log.write({"env_steps": p.env_steps, "train_s": round(p.train_s, 2),
+                        **{f"val/{k}": v for k, v in last_val.items()}})
+        pending_validation = False
+        msg = "  ".join(f"{k} {_fmt(v)}" for k, v in last_val.items())
+        (bar.write if bar is not None else print)(f"[{p.env_steps:,} steps] validation: {msg}")
+
+    def log_update(p: Progress, before: int) -> None:  # inside the update's all-or-nothing block
+        for k, v in p.metrics.items():
+            writer.add_scalar(k, v, p.env_steps)
+        train_log.write({"env_steps": p.env_steps, **p.metrics})
+
+    def show_update(p: Progress, before: int) -> None:
+        shown = {k.split("/")[-1]: v for k, v in p.metrics.items() if k in SHOWN_METRICS}
+        done = min(p.env_steps, run.steps)
+        if lines and before * 10 // run.steps != done * 10 // run.steps:
+            print(f"[{done:,}/{run.steps:,} env steps, {100 * done // run.steps}%] "
+                  + "  ".join(f"{k} {v:.3f}" for k, v in shown.items()), flush=True)
+        if bar is not None:
+            bar.update(max(0, done - before))
+            post = {k: f"{v:.3f}" for k, v in shown.items()}
+            if last_val:
+                key = "error" if "error" in last_val else next(iter(last_val))
+                post[f"val_{key}"] = f"{last_val[key]:.3g}"
+            bar.set_postfix(post, refresh=False)
+
+    start = time.time()
+    start_steps = prog.env_steps
     try:
         with _GracefulStop() as stop:  # SIGTERM as Ctrl-C: checkpoint, exit 130
             if pending_validation:  # the validation an interrupt cut short, at the same weights
-                last_val = validate()
-                pending_validation = False
-            while env_steps < run.steps:
-                t0 = time.time()
-                with stop.deferred():  # an update and its log row: all or nothing
-                    metrics = trainer.train_iteration()
-                    steps = int(metrics.pop("env_steps"))
-                    before = env_steps
-                    env_steps += steps
-                    took = time.time() - t0
-                    train_s += took
-                    sps = steps / max(took, 1e-9)
-                    metrics["charts/SPS"] = sps
-                    for k, v in metrics.items():
-                        writer.add_scalar(k, v, env_steps)
-                    train_log.write({"env_steps": env_steps, **metrics})
-                shown = {k.split("/")[-1]: v for k, v in metrics.items() if k in SHOWN_METRICS}
-                if lines and before * 10 // run.steps != min(env_steps, run.steps) * 10 // run.steps:
-                    print(f"[{min(env_steps, run.steps):,}/{run.steps:,} env steps, "
-                          f"{100 * min(env_steps, run.steps) // run.steps}%] "
-                          + "  ".join(f"{k} {v:.3f}" for k, v in shown.items()), flush=True)
-                if bar is not None:
-                    bar.update(min(steps, max(0, run.steps - before)))
-                    post = {k: f"{v:.3f}" for k, v in shown.items()}
-                    if last_val:
-                        key = "error" if "error" in last_val else next(iter(last_val))
-                        post[f"val_{key}"] = f"{last_val[key]:.3g}"
-                    bar.set_postfix(post, refresh=False)
-                if run.eval_every and before // run.eval_every != env_steps // run.eval_every:
-                    pending_validation = True  # due at this step until its row is written
-                    last_val = validate()
-                    pending_validation = False
-                    msg = "  ".join(f"{k} {_fmt(v)}" for k, v in last_val.items())
-                    (bar.write if bar is not None else print)(f"[{env_steps:,} steps] validation: {msg}")
-                if run.checkpoint_every and before // run.checkpoint_every != env_steps // run.checkpoint_every:
-                    with stop.deferred():
-                        checkpoint()
+                validate()
+            train_updates(trainer, run.steps, prog, eval_every=run.eval_every, validate=validate,
+                          checkpoint_every=run.checkpoint_every, checkpoint=checkpoint,
+                          on_update=log_update, after_update=show_update, guard=stop.deferred)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
         checkpoint()
-        print(f"\ninterrupted at {env_steps:,} steps; checkpoint written; continue with:\n"
+        print(f"\ninterrupted at {prog.env_steps:,} steps; checkpoint written; continue with:\n"
               f"  python train.py --resume {run_dir}")
         return 130
     if bar is not None:
@@ -669,16 +661,16 @@ def _train(argv: list[str], held: list) -> int:
     t0 = time.time()
     test = trainer.evaluate("test", test_episodes)
     eval_wall = time.time() - t0
+    env_steps = prog.env_steps
     for k, v in test.items():
         writer.add_scalar(f"test/{k}", v, env_steps)
     writer.close()
     results = {
         "env": run.env, "agent": run.agent, "seed": run.seed, "env_steps": env_steps,
         "train_wall_s": wall, "train_steps_per_s": (env_steps - start_steps) / max(wall, 1e-9),
-        "test_wall_s": eval_wall, "test_episodes": test_episodes, "test": test,
-        "parameters": trainer.num_parameters(), "git": git_rev(),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": [Path(sys.executable).name, *sys.argv],
+        "train_s": prog.train_s, "test_wall_s": eval_wall, "test_episodes": test_episodes,
+        "test": test, "parameters": trainer.num_parameters(), "git": git_rev(),
+        "date": now(), "command": [Path(sys.executable).name, *sys.argv],
     }
     (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
     trainer.close()

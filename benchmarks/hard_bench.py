@@ -4,12 +4,8 @@ the command, budget, machine, date and git revision beside the results."""
 
 from __future__ import annotations
 
-import datetime
 import json
-import os
-import platform
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT))
 
-from agents.provenance import git_rev  # noqa: E402
+from agents.provenance import git_rev, provenance  # noqa: E402, F401  (git_rev re-exported)
+from agents.run import Progress, train_updates  # noqa: E402
 
 
 def add_common_args(p, presets: dict, unit: str) -> None:
@@ -43,49 +40,32 @@ def resolve_preset(args, presets: dict) -> tuple[str, dict, int]:
 
 
 def header(device: str, budget: Any) -> dict[str, Any]:
-    import torch
-
-    machine = {"platform": platform.platform(), "processor": platform.processor(),
-               "python": platform.python_version(), "torch": torch.__version__,
-               "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "device": device}
-    if device.startswith("cuda") and torch.cuda.is_available():
-        machine["gpu"] = torch.cuda.get_device_name(torch.device(device))
-    return {
-        "command": " ".join([Path(sys.executable).name] + sys.argv),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "git": git_rev(), "machine": machine, "budget": budget,
-    }
+    """The provenance every result file records (agents/provenance.py), with the budget."""
+    return {**provenance(device), "budget": budget}
 
 
 def train_with_curve(trainer, steps: int, eval_every: int, eval_episodes: int,
                      time_limit: float = 0.0, label: str = "") -> dict[str, Any]:
-    """``train_iteration`` until ``steps`` env steps (or ``time_limit`` s); validation every
-    ``eval_every`` steps. Returns the curve and the wall time (validation time excluded)."""
-    done = 0
-    train_wall = 0.0
+    """Train to ``steps`` env steps (or ``time_limit`` s) through the one training loop
+    (agents/run.py), validating every ``eval_every`` steps and at the end. Returns the curve and
+    the seconds spent in updates (validation time excluded)."""
     curve: list[dict[str, float]] = []
-    stopped_by = "budget"
-    start = time.perf_counter()
-    metrics: dict[str, float] = {}
-    while done < steps:
-        t0 = time.perf_counter()
-        metrics = trainer.train_iteration()
-        train_wall += time.perf_counter() - t0
-        before, done = done, done + int(metrics["env_steps"])
-        if eval_every and (before // eval_every != done // eval_every or done >= steps):
-            val = trainer.evaluate("validation", eval_episodes)
-            point = {"env_steps": done, "train_wall_s": round(train_wall, 1),
-                     **{f"train/{k.split('/')[-1]}": float(v) for k, v in metrics.items()
-                        if k.startswith("charts/")},
-                     **{f"val/{k}": float(v) for k, v in val.items()}}
-            curve.append(point)
-            shown = {k: round(v, 3) for k, v in point.items() if k.startswith(("val/", "train/"))}
-            print(f"  [{label}] {done:>11,d} steps {train_wall:7.0f} s {shown}", flush=True)
-        if time_limit and time.perf_counter() - start > time_limit:
-            stopped_by = "time_limit"
-            break
-    return {"env_steps": done, "train_wall_s": round(train_wall, 1), "stopped_by": stopped_by,
-            "curve": curve, "last_train_metrics": {k: float(v) for k, v in metrics.items()}}
+
+    def validate(p: Progress) -> None:
+        val = trainer.evaluate("validation", eval_episodes)
+        point = {"env_steps": p.env_steps, "train_wall_s": round(p.train_s, 1),
+                 **{f"train/{k.split('/')[-1]}": float(v) for k, v in p.metrics.items()
+                    if k.startswith("charts/")},
+                 **{f"val/{k}": float(v) for k, v in val.items()}}
+        curve.append(point)
+        shown = {k: round(v, 3) for k, v in point.items() if k.startswith(("val/", "train/"))}
+        print(f"  [{label}] {p.env_steps:>11,d} steps {p.train_s:7.0f} s {shown}", flush=True)
+
+    p, stopped_by = train_updates(trainer, steps, eval_every=eval_every,
+                                  validate=validate if eval_every else None,
+                                  validate_at_end=True, time_limit=time_limit)
+    return {"env_steps": p.env_steps, "train_wall_s": round(p.train_s, 1), "stopped_by": stopped_by,
+            "curve": curve, "last_train_metrics": {k: float(v) for k, v in p.metrics.items()}}
 
 
 def write(name: str, record: dict[str, Any], markdown: str) -> Path:

@@ -63,11 +63,9 @@ import argparse
 import concurrent.futures
 import csv
 import dataclasses
-import datetime as _dt
 import json
 import math
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -80,7 +78,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agents.provenance import git_rev  # noqa: E402
+from agents.provenance import available_cores, git_rev, machine, now  # noqa: E402
+from agents.provenance import provenance as _provenance  # noqa: E402
 from glimpse_envs import tape as _tape  # noqa: E402
 from glimpse_envs import visual as _visual  # noqa: E402
 
@@ -428,42 +427,10 @@ PRESETS: dict[str, Callable[[], Preset]] = {
 # ----------------------------------------------------------------------------------------------
 # provenance
 # ----------------------------------------------------------------------------------------------
-def machine(device: str = "cpu") -> dict[str, Any]:
-    """Platform, Python, torch version, CPU count and (for cuda) the GPU's name."""
-    from importlib import metadata
-
-    out: dict[str, Any] = {"host": platform.node(), "platform": platform.platform(),
-                           "python": platform.python_version(), "cpus": available_cores(),
-                           "device": device}
-    try:
-        out["torch"] = metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        pass
-    if device.startswith("cuda"):
-        try:
-            out["gpu"] = subprocess.run(
-                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
-                text=True, timeout=20, check=True).stdout.strip().replace("\n", "; ")
-        except Exception:  # noqa: BLE001
-            out["gpu"] = "unknown"
-    return out
-
-
 def provenance(command: str, device: str, preset: str) -> dict[str, Any]:
-    """What every output records: command, date, git revision, machine, preset."""
-    return {"command": command, "date": now(), "git": git_rev(), "machine": machine(device),
-            "preset": preset}
-
-
-def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    """What every output records: command, date, git revision, machine (agents/provenance.py),
+    and the preset."""
+    return {**_provenance(device, command), "preset": preset}
 
 
 # ----------------------------------------------------------------------------------------------
