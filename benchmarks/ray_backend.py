@@ -37,23 +37,20 @@ def _import_ray():
 
 
 def run_jobs_with_ray(
-    jobs: list[dict[str, Any]], runs_dir: Path, *, execute: Callable[[dict], dict] | None = None,
+    jobs: list[dict[str, Any]], runs_dir: Path, *, execute: Callable[[dict], dict],
     max_concurrent: int = 0, address: str | None = None, gpus_per_trial: float = 0.0,
     num_cpus: int | None = None, log: Callable[[str], Any] = print,
 ) -> list[dict[str, Any]]:
     """Run the harness ``jobs`` as Ray Tune trials; returns their result dicts (as written).
 
-    ``execute`` runs one job (default: ``hard_vs_soft.execute``); ``address`` joins a running
+    ``execute`` runs one job (the sweep passes ``hard_vs_soft.execute``: this module imports no
+    harness, so the two do not import each other); ``address`` joins a running
     cluster (``"auto"``), None starts a local Ray instance with ``num_cpus`` CPUs (default: the
     cores available) and shuts it down at the end.
     """
     ray, tune = _import_ray()
     from ray import cloudpickle
 
-    if execute is None:
-        import hard_vs_soft
-
-        execute = hard_vs_soft.execute
     # ship the harness and this module by value: workers need not import them by name
     for name in {execute.__module__, __name__}:
         module = sys.modules.get(name)
