@@ -19,14 +19,17 @@ from gymnasium.utils import seeding
 from gymnasium.vector.utils import batch_space
 
 from glimpse_envs import drawing
-from glimpse_envs.canvas import Canvas
-from glimpse_envs.data import Dataset, check_split
+from glimpse_envs.canvas import FIXED_SEED_TAG, Canvas
+from glimpse_envs.data import SPLIT_CODE, Dataset, check_split
 from glimpse_envs.retina import Retina, TileSensor
 from glimpse_envs.vector import check_reset_options, is_int, per_env_seeds
 
 RESET_OPTIONS = ("split", "index")
 """The keys of a glimpse env's ``reset(options=...)`` (a vector env also takes ``reset_mask``)."""
 
+#: with ``start="random"``, fixed canvas i's first glimpse is drawn from
+#: ``SeedSequence([i, SPLIT_CODE[split], FIXED_SEED_TAG, START_TAG])``: the same for every agent
+START_TAG = 1
 #: "no truncation": every episode ends by its own glimpse budget
 NO_LIMIT = np.iinfo(np.int64).max
 
@@ -194,7 +197,8 @@ class _GlimpseCore:
         index = options.get("index")
         canvas = self.canvas
         if index is not None:
-            params = canvas.fixed_params(split, np.broadcast_to(np.asarray(index), (len(rows),)))
+            index = np.broadcast_to(np.asarray(index), (len(rows),))
+            params = canvas.fixed_params(split, index)
         starts = np.zeros((len(rows), 2), np.float32)
         P = canvas.n_params
         # the one loop over envs: one small draw per env that resets (the numbers canvas.draw
@@ -209,6 +213,9 @@ class _GlimpseCore:
             for j, rng in enumerate(rngs):
                 if index is None:
                     rng.random(out=uniforms[j])
+                else:  # a fixed canvas has a fixed start: a pure function of (split, index)
+                    rng = np.random.default_rng(np.random.SeedSequence(
+                        [int(index[j]), SPLIT_CODE[split], FIXED_SEED_TAG, START_TAG]))
                 if self.continuous:
                     starts[j] = rng.uniform(-1.0, 1.0, 2)
                 else:

@@ -52,7 +52,8 @@ learn when to stop.
 A new canvas from the training split (see the Arguments), and the first glimpse already taken at
 the centre (0, 0), or at a uniformly random location with `start="random"` (a random grid point, or
 uniform in [-1, 1]^2 when `continuous=True`). `reset(options={{"split": "test", "index": i}})`
-plays fixed canvas i of a split (`canvas.fixed`, the same image in every process);
+plays fixed canvas i of a split (`canvas.fixed`, the same image in every process, and with
+`start="random"` the same first glimpse);
 `reset(options={{"split": "validation"}})` samples from that split.
 
 ## Episode End
