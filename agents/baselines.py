@@ -26,12 +26,13 @@ from agents.supervised import SequenceTrainer, VisualTrainer
 
 
 class MLP(nn.Module):
-    """``layers`` fully connected ReLU layers of ``hidden`` units on the flattened canvas."""
+    """``layers`` fully connected ReLU layers of ``hidden`` units on the flattened canvas
+    ((B, S, S), or (B, S, S, C) with ``channels=C``)."""
 
     def __init__(self, size: int, hidden: int = 256, layers: int = 2, num_classes: int = 10,
-                 n_targets: int = 1):
+                 n_targets: int = 1, channels: int = 1):
         super().__init__()
-        dims = [size * size] + [hidden] * layers
+        dims = [size * size * channels] + [hidden] * layers
         body: list[nn.Module] = []
         for a, b in itertools.pairwise(dims):
             body += [nn.Linear(a, b), nn.ReLU()]
@@ -50,42 +51,44 @@ class CNN(nn.Module):
     stride 2), a fully connected layer of ``hidden`` ReLU units, softmax.
     ``arch="ram"``: one layer of 8 10x10 filters with stride 5 and a fully connected layer of
     ``hidden`` units: our reading of the RAM paper's "convolutional, 2 layers" (its layers counted
-    with the fully connected one).
+    with the fully connected one). Colour canvases (B, S, S, C) with ``channels=C``: C input planes.
     """
 
     def __init__(self, size: int, arch: str = "conv2", hidden: int = 256, num_classes: int = 10,
-                 n_targets: int = 1):
+                 n_targets: int = 1, channels: int = 1):
         super().__init__()
         if arch == "conv2":
-            convs = [nn.Conv2d(1, 16, 5, stride=2, padding=2), nn.ReLU(),
+            convs = [nn.Conv2d(channels, 16, 5, stride=2, padding=2), nn.ReLU(),
                      nn.Conv2d(16, 32, 5, stride=2, padding=2), nn.ReLU()]
         elif arch == "ram":
-            convs = [nn.Conv2d(1, 8, 10, stride=5), nn.ReLU()]
+            convs = [nn.Conv2d(channels, 8, 10, stride=5), nn.ReLU()]
         else:
             raise ValueError(f"arch must be 'conv2' or 'ram', not {arch!r}")
         self.convs = nn.Sequential(*convs, nn.Flatten())
         with torch.no_grad():
-            features = self.convs(torch.zeros(1, 1, size, size)).shape[1]
+            features = self.convs(torch.zeros(1, channels, size, size)).shape[1]
         self.fc = nn.Sequential(nn.Linear(features, hidden), nn.ReLU())
         self.head = nn.Linear(hidden, n_targets * num_classes)
         self.shape = (n_targets, num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.fc(self.convs(images.unsqueeze(1)))).view(len(images), *self.shape)
+        planes = images.unsqueeze(1) if images.dim() == 3 else images.permute(0, 3, 1, 2)
+        return self.head(self.fc(self.convs(planes))).view(len(images), *self.shape)
 
 
 class RowLSTM(nn.Module):
-    """An LSTM that reads the canvas one row per step and classifies after the last row."""
+    """An LSTM that reads the canvas one row per step and classifies after the last row (a colour
+    row, ``channels=C``, is its S * C values)."""
 
     def __init__(self, size: int, hidden: int = 256, layers: int = 1, num_classes: int = 10,
-                 n_targets: int = 1):
+                 n_targets: int = 1, channels: int = 1):
         super().__init__()
-        self.lstm = nn.LSTM(size, hidden, layers, batch_first=True)
+        self.lstm = nn.LSTM(size * channels, hidden, layers, batch_first=True)
         self.head = nn.Linear(hidden, n_targets * num_classes)
         self.shape = (n_targets, num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        out, _ = self.lstm(images)
+        out, _ = self.lstm(images.flatten(2))
         return self.head(out[:, -1]).view(len(images), *self.shape)
 
 
@@ -120,12 +123,14 @@ class _WholeImageTrainer(VisualTrainer):
     """A no-attention model that decides from the whole canvas at once: one env step per canvas,
     every pixel read."""
 
+    colour = True
+
     @property
     def steps_per_example(self) -> int:
         return 1
 
     def compute_per_decision(self) -> dict[str, float]:
-        return {"pixels": float(self.canvas.size**2)}
+        return {"pixels": float(self.canvas.size**2 * self.canvas.channels)}
 
 
 class MLPTrainer(_WholeImageTrainer):
@@ -141,7 +146,7 @@ class MLPTrainer(_WholeImageTrainer):
 
     def build_model(self) -> nn.Module:
         return MLP(self.canvas.size, self.cfg.hidden, self.cfg.layers, self.canvas.num_classes,
-                   self.canvas.n_targets)
+                   self.canvas.n_targets, self.canvas.channels)
 
 
 @dataclass
@@ -169,7 +174,7 @@ class CNNTrainer(_WholeImageTrainer):
 
     def build_model(self) -> nn.Module:
         return CNN(self.canvas.size, self.cfg.arch, self.cfg.hidden, self.canvas.num_classes,
-                   self.canvas.n_targets)
+                   self.canvas.n_targets, self.canvas.channels)
 
 
 @dataclass
@@ -217,14 +222,16 @@ class LSTMPixelTrainer(VisualTrainer):
 
     def build_model(self) -> nn.Module:
         return RowLSTM(self.canvas.size, self.cfg.hidden, 1, self.canvas.num_classes,
-                       self.canvas.n_targets)
+                       self.canvas.n_targets, self.canvas.channels)
+
+    colour = True
 
     @property
     def steps_per_example(self) -> int:
         return self.canvas.size
 
     def compute_per_decision(self) -> dict[str, float]:
-        return {"pixels": float(self.canvas.size**2)}
+        return {"pixels": float(self.canvas.size**2 * self.canvas.channels)}
 
 
 class LSTMTrainer(Trainer):

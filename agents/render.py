@@ -227,7 +227,7 @@ class VisualEpisode:
             self.sensor = sensor
             self.locations = np.asarray(trace["locations"], np.float64).reshape(-1, 2)
             self.steps = len(self.locations)
-            imgs = np.broadcast_to(self.image, (self.steps, S, S))
+            imgs = np.broadcast_to(self.image, (self.steps, *self.image.shape))
             self.views = np.asarray(
                 sensor(np.ascontiguousarray(imgs), self.locations.astype(np.float32))
             )
@@ -236,7 +236,7 @@ class VisualEpisode:
             for boxes in self.boxes:
                 x0, y0, w = boxes[0]
                 self.centres.append(((x0 + w / 2) * self.f, (y0 + w / 2) * self.f))
-            self.view_cells = self.views.shape[-1]
+            self.view_cells = self.views.shape[2]  # g of (steps, k, g, g) or (steps, k, g, g, C)
             self.columns = self.views.shape[1]
         elif self.kind == "soft":
             self.maps = np.asarray(trace["filters"], np.float64)
@@ -283,7 +283,7 @@ class VisualEpisode:
 
     # -- panels --------------------------------------------------------------------------------
     def _canvas(self, upto: int) -> np.ndarray:
-        img = dr.gray_to_rgb(dr.upscale(self.image, self.f))
+        img = dr.to_rgb(dr.upscale(self.image, self.f))
         if self.kind == "none":
             if upto > 0:
                 img = overlay(img, dr.upscale(self.saliency, self.f))
@@ -332,7 +332,7 @@ class VisualEpisode:
                     cells.append(dr.blank(c, c, (24, 24, 24)))
                     continue
                 if self.kind == "hard":
-                    v = dr.gray_to_rgb(dr.upscale(self.views[t, j], self.pf))
+                    v = dr.to_rgb(dr.upscale(self.views[t, j], self.pf))
                     color = dr.PALETTE[j % len(dr.PALETTE)]
                 elif j == 0:  # the weights over the canvas
                     v = resize_nearest(heat(normalise(self.maps[t])), c, c)

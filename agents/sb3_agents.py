@@ -52,7 +52,8 @@ class DictFeatures(BaseFeaturesExtractor):
     ========================  ==========================================================
     Discrete(n) (one-hot)     ``Linear(n, embed_dim, bias=False)``: an embedding
     MultiDiscrete (one-hots)  one bias-free linear layer over the concatenated one-hots
-    Box, >= 3 dims            glimpses: ``(..., k, g, g)``; each ``k*g*g`` glimpse through
+    Box, >= glimpse_ndim dims glimpses: ``(..., k, g, g)`` (colour: ``(..., k, g, g, C)``,
+                              ``glimpse_ndim=4``); each ``k*g*g(*C)`` glimpse through
                               ``Linear -> ReLU`` (``glimpse_features`` units, shared over a
                               stack), the results concatenated
     other Box                 flattened as is (locations)
@@ -67,6 +68,7 @@ class DictFeatures(BaseFeaturesExtractor):
         features_dim: int = 256,
         glimpse_features: int = 128,
         embed_dim: int = 16,
+        glimpse_ndim: int = 3,
     ):
         super().__init__(observation_space, features_dim)
         self.encoders = nn.ModuleDict()
@@ -85,9 +87,9 @@ class DictFeatures(BaseFeaturesExtractor):
                 self.encoders[key] = nn.Flatten()
                 self.kinds[key] = "flat"
                 total += int(np.prod(space.shape))
-            elif isinstance(space, spaces.Box) and len(space.shape) >= 3:
-                per = int(np.prod(space.shape[-3:]))
-                stack = int(np.prod(space.shape[:-3]))
+            elif isinstance(space, spaces.Box) and len(space.shape) >= glimpse_ndim:
+                per = int(np.prod(space.shape[-glimpse_ndim:]))
+                stack = int(np.prod(space.shape[:-glimpse_ndim]))
                 self.encoders[key] = nn.Sequential(nn.Linear(per, glimpse_features), nn.ReLU())
                 self.kinds[key] = "glimpse"
                 total += stack * glimpse_features
@@ -98,6 +100,7 @@ class DictFeatures(BaseFeaturesExtractor):
             else:
                 raise ValueError(f"DictFeatures cannot encode key {key!r} of space {space}")
         self.head = nn.Sequential(nn.Linear(total, features_dim), nn.ReLU())
+        self.glimpse_ndim = glimpse_ndim
 
     def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
         parts = []
@@ -105,7 +108,7 @@ class DictFeatures(BaseFeaturesExtractor):
             x = observations[key].float()
             if self.kinds[key] == "glimpse":
                 space = self._observation_space[key]
-                per = int(np.prod(space.shape[-3:]))
+                per = int(np.prod(space.shape[-self.glimpse_ndim:]))
                 parts.append(encoder(x.reshape(x.shape[0], -1, per)).flatten(1))
             else:
                 parts.append(encoder(x.flatten(1) if x.dim() > 2 else x))
@@ -192,6 +195,13 @@ class _SB3Trainer(Trainer):
 
         return make_sb3_vec_env(self.run.env, self.run.num_envs, **self.run.env_kwargs)
 
+    def _glimpse_ndim(self) -> int:
+        """Dimensions of one glimpse: 3, (k, g, g), or 4, (k, g, g, C) on a colour dataset."""
+        space = self.venv.observation_space
+        if self.family != "visual":
+            return 3
+        return len(space["glimpses"].shape) - 1 if self._stack() else len(space["glimpse"].shape)
+
     def _policy_kwargs(self) -> dict[str, Any]:
         return {
             "features_extractor_class": DictFeatures,
@@ -199,6 +209,7 @@ class _SB3Trainer(Trainer):
                 "features_dim": self.cfg.features_dim,
                 "glimpse_features": self.cfg.glimpse_features,
                 "embed_dim": self.cfg.embed_dim,
+                "glimpse_ndim": self._glimpse_ndim(),
             },
             "net_arch": [self.cfg.net_arch, self.cfg.net_arch],
         }

@@ -39,7 +39,7 @@ def env_glimpses(env) -> int:
 
 
 def to_torch_images(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 (B, S, S) -> float32 in [0, 1] on ``device``."""
+    """uint8 (B, S, S) (colour: (B, S, S, C)) -> float32 in [0, 1] on ``device``."""
     return torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(255.0)
 
 
@@ -101,7 +101,8 @@ class _TorchTrainer(Trainer):
 class VisualTrainer(_TorchTrainer):
     """A classifier of whole canvases; subclasses give the model and the compute per decision.
 
-    The model maps float images (B, S, S) in [0, 1] to logits (B, n_targets, classes); the loss is
+    The model maps float images (B, S, S) in [0, 1] (colour datasets: (B, S, S, C), for the
+    subclasses with ``colour = True``; the others refuse them) to logits (B, n_targets, classes); the loss is
     the cross-entropy summed over the digits of a canvas, and a canvas counts as an error unless
     every digit is right (the sequence error of the multi-digit papers).
 
@@ -109,6 +110,8 @@ class VisualTrainer(_TorchTrainer):
     """
 
     families = ("visual",)
+    #: whether the model reads colour canvases (B, S, S, C)
+    colour = False
 
     def __init__(self, run: RunConfig, cfg: Any):
         super().__init__(run, cfg)
@@ -117,6 +120,12 @@ class VisualTrainer(_TorchTrainer):
         self.canvas = env.canvas
         self.sensor = getattr(env, "sensor", None)
         env.close()
+        if self.canvas.channels > 1 and not self.colour:
+            raise ValueError(
+                f"agent {self.name!r} reads grayscale canvases only, and this dataset has "
+                f"{self.canvas.channels} channels: use ram, ppo, recurrent-ppo, mlp, cnn or lstm, or "
+                "a grayscale dataset"
+            )
         self._setup()
 
     @property
@@ -137,7 +146,10 @@ class VisualTrainer(_TorchTrainer):
         logits = self.model(x)
         pred = logits[0, 0].argmax()
         (grad,) = torch.autograd.grad(logits[0, 0, pred], x)
-        return {"logits": logits.detach(), "saliency": grad[0].abs().cpu().numpy()}
+        saliency = grad[0].abs()
+        if saliency.dim() == 3:  # colour: the largest over the channels, per pixel
+            saliency = saliency.amax(-1)
+        return {"logits": logits.detach(), "saliency": saliency.cpu().numpy()}
 
     def train_iteration(self) -> dict[str, float]:
         self.model.train()

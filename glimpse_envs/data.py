@@ -31,10 +31,12 @@ import threading
 import urllib.request
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from glimpse_envs.vector import is_int
 
 SPLITS = ("train", "validation", "test")
 #: the code each split contributes to the seed of a fixed evaluation canvas (see ``canvas.fixed``)
@@ -102,37 +104,107 @@ class DataError(RuntimeError):
 class Dataset:
     """Images and labels of one dataset, split into ``train``, ``validation`` and ``test``.
 
+    Any image size, grayscale or colour, and any number of classes: this is how your own images
+    reach the canvases, the sensors, the renders and the agents::
+
+        ds = Dataset("shapes", {"train": (x_train, y_train), "validation": (x_val, y_val),
+                                "test": (x_test, y_test)})
+        env = gym.make("glimpse_envs/TranslatedMNIST-v0", dataset=ds)
+
+    Images are (N, H, W) (grayscale) or (N, H, W, C) (C channels, e.g. RGB), the same H, W and C
+    in every split, uint8 in 0..255 or float in [0, 1] (stored as uint8: ``round(255 x)``); a
+    channel axis of 1 is dropped (grayscale). Labels are N integers in [0, num_classes).
+    :meth:`from_folder` reads an image folder with one sub-folder per class.
+
     Attributes:
-        name: the dataset name (``"mnist"``, ``"fashion"``, or anything for a stand-in).
-        splits: split name -> (uint8 images (N, 28, 28), int64 labels (N,)).
-        num_classes: the number of classes (10).
-        classes: the class names.
+        name: the dataset name (``"mnist"``, ``"fashion"``, or anything for your own).
+        splits: split name -> (uint8 images (N, H, W) or (N, H, W, C), int64 labels (N,)).
+        num_classes: the number of classes: given, or ``len(classes)`` when the names are given,
+            else the largest label of any split plus one. At least 2.
+        classes: the class names (default ``"0"``, ``"1"``, ...).
     """
 
     name: str
     splits: dict[str, tuple[np.ndarray, np.ndarray]]
-    num_classes: int = 10
-    classes: list[str] = field(default_factory=lambda: [str(i) for i in range(10)])
+    num_classes: int | None = None
+    classes: list[str] | None = None
 
     def __post_init__(self):
         missing = [sp for sp in SPLITS if sp not in self.splits]
         if missing:
             raise ValueError(f"Dataset {self.name!r}: splits {missing} missing: give all of {SPLITS}")
+        self.splits = {sp: self._checked_split(sp) for sp in SPLITS}
+        shapes = {sp: self.splits[sp][0].shape[1:] for sp in SPLITS}
+        if len(set(shapes.values())) > 1:
+            raise ValueError(
+                f"Dataset {self.name!r}: the splits' images differ in shape ({shapes}): resize "
+                "them to one (H, W) and give them the same channels"
+            )
+        if self.num_classes is None:
+            top = max((int(self.splits[sp][1].max()) for sp in SPLITS if self.splits[sp][1].size),
+                      default=-1)
+            self.num_classes = len(self.classes) if self.classes is not None else top + 1
+        if not is_int(self.num_classes) or self.num_classes < 2:
+            raise ValueError(
+                f"Dataset {self.name!r}: num_classes={self.num_classes!r} invalid: a task needs "
+                "at least 2 classes (labels 0 and 1 at least)"
+            )
+        self.num_classes = int(self.num_classes)
+        if self.classes is None:
+            self.classes = [str(i) for i in range(self.num_classes)]
+        elif len(self.classes) != self.num_classes:
+            raise ValueError(
+                f"Dataset {self.name!r}: {len(self.classes)} class names for num_classes="
+                f"{self.num_classes}: give one name per class"
+            )
         for sp in SPLITS:
-            x, y = (np.asarray(a) for a in self.splits[sp])
-            if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
+            y = self.splits[sp][1]
+            if y.size and (y.min() < 0 or y.max() >= self.num_classes):
                 raise ValueError(
-                    f"Dataset {self.name!r}: {sp} images are {x.dtype} of shape {x.shape}; the canvases "
-                    "take uint8 grayscale images of shape (N, 28, 28): convert to grayscale and resize "
-                    "to 28x28 first"
+                    f"Dataset {self.name!r}: {sp} labels must be integers in [0, {self.num_classes}) "
+                    f"(one per image, num_classes={self.num_classes}), got values from {y.min()} to "
+                    f"{y.max()}: number the classes 0 .. {self.num_classes - 1} or pass num_classes"
                 )
-            if y.shape != (x.shape[0],) or y.dtype.kind not in "iu" or (
-                y.size and (y.min() < 0 or y.max() >= self.num_classes)
-            ):
+
+    def _checked_split(self, sp: str) -> tuple[np.ndarray, np.ndarray]:
+        """``sp``'s (images, labels) as uint8 (N, H, W[, C]) and int64 (N,), or a ValueError."""
+        x, y = (np.asarray(a) for a in self.splits[sp])
+        if x.ndim == 4 and x.shape[3] == 1:
+            x = x[..., 0]
+        if x.ndim not in (3, 4) or 0 in x.shape[1:]:
+            raise ValueError(
+                f"Dataset {self.name!r}: {sp} images have shape {x.shape}; give (N, H, W) grayscale "
+                "or (N, H, W, C) images with C channels (e.g. RGB), one image per row"
+            )
+        if x.dtype.kind == "f":
+            if x.size and not (np.isfinite(x).all() and x.min() >= 0.0 and x.max() <= 1.0):
                 raise ValueError(
-                    f"Dataset {self.name!r}: {sp} labels must be {x.shape[0]} integers in "
-                    f"[0, {self.num_classes}) (one per image), got {y.dtype} of shape {y.shape}"
+                    f"Dataset {self.name!r}: {sp} images are {x.dtype} with values outside [0, 1]: "
+                    "give float images in [0, 1] (divide 0..255 values by 255) or uint8 images"
                 )
+            x = np.rint(x * 255.0).astype(np.uint8)
+        elif x.dtype != np.uint8:
+            raise ValueError(
+                f"Dataset {self.name!r}: {sp} images are {x.dtype}: give uint8 (0..255) or float "
+                "images in [0, 1]"
+            )
+        if y.shape != (x.shape[0],) or y.dtype.kind not in "iu":
+            raise ValueError(
+                f"Dataset {self.name!r}: {sp} labels must be {x.shape[0]} integers (one per "
+                f"image), got {y.dtype} of shape {y.shape}"
+            )
+        return x, y.astype(np.int64, copy=False)
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(H, W) of every image."""
+        return tuple(self.splits["train"][0].shape[1:3])
+
+    @property
+    def channels(self) -> int:
+        """Channels per pixel: 1 for grayscale (N, H, W) images, else C of (N, H, W, C)."""
+        x = self.splits["train"][0]
+        return 1 if x.ndim == 3 else int(x.shape[3])
 
     def images(self, split: str) -> np.ndarray:
         return self.splits[check_split(split)][0]
@@ -143,6 +215,163 @@ class Dataset:
     def size(self, split: str) -> int:
         return len(self.splits[check_split(split)][1])
 
+    def resized(self, split: str, height: int, width: int) -> np.ndarray:
+        """``split``'s images resized to (height, width) (:func:`resize`), kept for the next call."""
+        cache = self.__dict__.setdefault("_resized", {})
+        key = (check_split(split), int(height), int(width))
+        if key not in cache:
+            cache[key] = resize(self.images(split), height, width)
+        return cache[key]
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_resized", None)  # rebuilt on demand: not worth its bytes in a pickle
+        return state
+
+    @classmethod
+    def from_folder(
+        cls,
+        path: str | os.PathLike,
+        *,
+        name: str | None = None,
+        size: int | tuple[int, int] | None = None,
+        mode: str = "RGB",
+        validation: float = 0.1,
+        test: float = 0.1,
+        seed: int = 0,
+    ) -> Dataset:
+        """A dataset read from an image folder with Pillow (``pip install pillow``).
+
+        ``path`` holds one sub-folder per class (``path/cat/001.png``, ``path/dog/...``), the class
+        names being the sub-folder names in sorted order (label i: the i-th name). When ``path``
+        holds ``train/`` and ``test/`` (and optionally ``validation/``) folders, each laid out that
+        way, they are the splits; otherwise the images of each class are shuffled (seeded by
+        ``seed``) and its last ``validation`` and ``test`` fractions become those splits (at
+        least one image each). Every file Pillow can open is read, converted to ``mode`` (``"RGB"``
+        or ``"L"``, grayscale); all must have one size, or give ``size`` (an int or (H, W)) to
+        resize them all (area averaging).
+        """
+        try:
+            from PIL import Image
+        except ImportError as e:
+            raise ImportError(
+                "Dataset.from_folder reads images with Pillow, which is not installed: "
+                "pip install pillow (or build a Dataset from numpy arrays)"
+            ) from e
+        root = Path(path)
+        if not root.is_dir():
+            raise ValueError(f"Dataset.from_folder: {root} is not a folder: give a folder holding "
+                             "one sub-folder of images per class")
+        if mode not in ("RGB", "L"):
+            raise ValueError(f"mode={mode!r} invalid: use 'RGB' (colour) or 'L' (grayscale)")
+        hw = None if size is None else ((size, size) if is_int(size) else tuple(size))
+        split_dirs = {sp: root / sp for sp in SPLITS if (root / sp).is_dir()}
+        if "validation" not in split_dirs and (root / "val").is_dir():
+            split_dirs["validation"] = root / "val"
+        presplit = "train" in split_dirs and "test" in split_dirs
+        tops = [split_dirs["train"]] if presplit else [root]
+        classes = sorted(d.name for d in tops[0].iterdir() if d.is_dir())
+        if len(classes) < 2:
+            raise ValueError(
+                f"Dataset.from_folder: {tops[0]} has {len(classes)} class sub-folder(s): give one "
+                "sub-folder of images per class, at least 2"
+            )
+
+        def read(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+            images, labels = [], []
+            for label, c in enumerate(classes):
+                sub = folder / c
+                for f in sorted(sub.iterdir()) if sub.is_dir() else []:
+                    try:
+                        with Image.open(f) as im:
+                            images.append(np.asarray(im.convert(mode)))
+                    except (OSError, ValueError):  # not an image (a README, a .DS_Store)
+                        continue
+                    labels.append(label)
+            if not images:
+                raise ValueError(f"Dataset.from_folder: no images found under {folder}/<class>/")
+            shapes = {a.shape for a in images}
+            if hw is not None:
+                images = [resize(a[None], *hw)[0] if a.shape[:2] != hw else a for a in images]
+            elif len(shapes) > 1:
+                raise ValueError(
+                    f"Dataset.from_folder: images under {folder} differ in size "
+                    f"({sorted(shapes)[:3]}...): pass size=(H, W) to resize them all"
+                )
+            return np.stack(images), np.array(labels, np.int64)
+
+        if presplit:
+            splits = {sp: read(d) for sp, d in split_dirs.items()}
+            if "validation" not in splits:
+                splits["validation"] = _take_last(*splits["train"], validation, seed)
+                splits["train"] = _take_last(*splits["train"], validation, seed, rest=True)
+        else:
+            x, y = read(root)
+            splits = _split_per_class(x, y, validation, test, seed)
+        return cls(name or root.name, splits, classes=classes)
+
+
+def _split_per_class(x, y, validation: float, test: float, seed: int) -> dict:
+    """Each class's images shuffled; its last fractions to test and validation, the rest to train."""
+    for what, f in (("validation", validation), ("test", test)):
+        if not 0.0 < f < 1.0:
+            raise ValueError(f"{what}={f!r} invalid: give the fraction of each class, in (0, 1)")
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {sp: [] for sp in SPLITS}
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n_test = max(1, round(test * len(idx)))
+        n_val = max(1, round(validation * len(idx)))
+        if n_test + n_val >= len(idx):
+            raise ValueError(
+                f"class {c} has {len(idx)} images: too few to keep some for train, validation and "
+                "test; add images or give train/ and test/ folders"
+            )
+        parts["test"].append(idx[len(idx) - n_test :])
+        parts["validation"].append(idx[len(idx) - n_test - n_val : len(idx) - n_test])
+        parts["train"].append(idx[: len(idx) - n_test - n_val])
+    return {sp: (x[np.sort(np.concatenate(p))], y[np.sort(np.concatenate(p))])
+            for sp, p in parts.items()}
+
+
+def _take_last(x, y, fraction: float, seed: int, rest: bool = False):
+    """A seeded ``fraction`` of (x, y) (at least one row), or with ``rest`` the other rows."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"validation={fraction!r} invalid: give a fraction in (0, 1)")
+    idx = np.random.default_rng(seed).permutation(len(y))
+    n = max(1, round(fraction * len(y)))
+    keep = np.sort(idx[: len(y) - n] if rest else idx[len(y) - n :])
+    return x[keep], y[keep]
+
+
+def resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A batch of images (N, H, W) or (N, H, W, C) resized to (height, width) by area averaging.
+
+    Output pixel (r, q) is the mean of the input over the rectangle it covers (rows
+    ``[r H / height, (r + 1) H / height)``, likewise the columns), pixels cut by its edge weighted
+    by the part covered: a separable product of two weight matrices, batched over the images.
+    uint8 in, uint8 out (rounded to nearest).
+    """
+    x = np.asarray(images)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"resize takes (N, H, W) or (N, H, W, C) images, got shape {x.shape}")
+    ry, rx = _area_weights(x.shape[1], int(height)), _area_weights(x.shape[2], int(width))
+    out = np.einsum("rh,nhw...,qw->nrq...", ry, x.astype(np.float64), rx, optimize=True)
+    if x.dtype == np.uint8:
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return out.astype(x.dtype)
+
+
+def _area_weights(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in): row r averages the input interval [r n_in / n_out, (r + 1) n_in / n_out)."""
+    if n_out < 1:
+        raise ValueError(f"cannot resize to {n_out} pixels: give a size >= 1")
+    edges = np.arange(n_out + 1) * (n_in / n_out)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    pix = np.arange(n_in)[None, :]
+    overlap = np.clip(np.minimum(hi, pix + 1) - np.maximum(lo, pix), 0.0, None)
+    return overlap / overlap.sum(1, keepdims=True)
+
 
 def check_split(split: str) -> str:
     if split not in SPLITS:
@@ -150,13 +379,21 @@ def check_split(split: str) -> str:
     return split
 
 
-def check_dataset_name(dataset: str) -> str:
-    if dataset not in DATASETS:
-        raise ValueError(
-            f"unknown dataset {dataset!r}: use one of {sorted(DATASETS)} "
-            "(or pass a glimpse_envs.data.Dataset instance)"
-        )
-    return dataset
+def check_dataset_name(dataset: str, folders: bool = False) -> str:
+    """``dataset`` if it names a known dataset (or, with ``folders``, an image folder)."""
+    if dataset in DATASETS or (folders and is_image_folder(dataset)):
+        return dataset
+    raise ValueError(
+        f"unknown dataset {dataset!r}: use one of {sorted(DATASETS)}, the path of an image folder "
+        "(one sub-folder per class), or a glimpse_envs.data.Dataset instance"
+    )
+
+
+def is_image_folder(dataset) -> bool:
+    """Whether ``dataset`` is the path of an existing folder (read by :meth:`Dataset.from_folder`)."""
+    return isinstance(dataset, (str, os.PathLike)) and str(dataset) not in DATASETS and Path(
+        dataset
+    ).is_dir()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,15 +642,22 @@ _CACHE: dict[tuple[str, str | None, str | None], Dataset] = {}
 
 
 def load_dataset(
-    dataset: str | Dataset = "mnist", data_dir: str | os.PathLike | None = None
+    dataset: str | os.PathLike | Dataset = "mnist", data_dir: str | os.PathLike | None = None
 ) -> Dataset:
     """Load ``dataset`` once per process (per folder) and return the shared :class:`Dataset`.
 
-    A :class:`Dataset` instance (e.g. a test stand-in) is returned as it is.
+    A :class:`Dataset` instance (your own arrays, a test stand-in) is returned as it is; the path
+    of an image folder is read by :meth:`Dataset.from_folder` with its defaults, once per process
+    (so ``train.py --env-kwargs '{"dataset": "/path/to/folder"}'`` trains on your images).
     """
     if isinstance(dataset, Dataset):
         return dataset
-    check_dataset_name(dataset)
+    check_dataset_name(dataset, folders=True)
+    if is_image_folder(dataset):
+        key = ("folder", str(Path(dataset).resolve()), None)
+        if key not in _CACHE:
+            _CACHE[key] = Dataset.from_folder(dataset)
+        return _CACHE[key]
     key = (dataset, None if data_dir is None else str(data_dir), os.environ.get(ENV_VAR))
     if key in _CACHE:
         return _CACHE[key]

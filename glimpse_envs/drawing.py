@@ -89,6 +89,21 @@ def gray_to_rgb(img: np.ndarray) -> np.ndarray:
     return np.repeat(img[:, :, None], 3, axis=2)
 
 
+def to_rgb(img: np.ndarray) -> np.ndarray:
+    """A grayscale (H, W) or colour (H, W, C) image, in [0, 1] (float) or 0..255 (uint8), as
+    (H, W, 3) uint8: grayscale repeated, RGB as it is, RGBA without alpha; other channel counts
+    (2, or more than 4) as the grayscale mean of their channels."""
+    if img.ndim == 2:
+        return gray_to_rgb(img)
+    if img.shape[2] in (3, 4):
+        rgb = img[:, :, :3]
+        if rgb.dtype != np.uint8:
+            return (np.clip(rgb, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+        return np.ascontiguousarray(rgb)
+    mean = img.mean(axis=2)
+    return gray_to_rgb(mean if img.dtype != np.uint8 else (mean + 0.5).astype(np.uint8))
+
+
 def pad(img: np.ndarray, height: int, width: int, color: Color = BLACK) -> np.ndarray:
     """``img`` in the top-left corner of a (height, width) canvas of ``color``."""
     out = blank(max(height, img.shape[0]), max(width, img.shape[1]), color)

@@ -2,6 +2,9 @@
 
 Both are batched over images and locations, take locations as float (B, 2) arrays of (x, y) in
 [-1, 1] ((-1, -1) the top-left corner, (0, 0) the centre) and return float32 (B, k, g, g) in [0, 1].
+Made with ``channels=C > 1`` they read colour images (B, H, W, C) and return (B, k, g, g, C): each
+channel sensed as a grayscale image would be (the grayscale layout with the channel axis last, as in
+the images).
 """
 
 from __future__ import annotations
@@ -36,22 +39,30 @@ class Retina:
     no sums: its prepared form is the glimpse value of every pixel, zero-padded, and a glimpse is
     a plain crop of it.
 
+    Colour (``channels=C > 1``): images (B, H, W, C), glimpses (B, k, g, g, C). The channels are
+    sensed as B * C grayscale planes (their prepared form (B, C, ...)), every value the very one a
+    grayscale image of that channel gives.
+
     Args:
         size: g, the side of each output patch in cells.
         scales: k, the number of patches.
+        channels: C, channels per pixel (1: grayscale images (B, H, W), glimpses (B, k, g, g)).
     """
 
     #: most pixel corners whose corner indices are kept per layout (see :meth:`_table_index`):
     #: a location grid has far fewer (ClutteredMNIST100's has 676)
     TABLE_CODES = 2048
 
-    def __init__(self, size: int = 8, scales: int = 1):
-        if int(size) < 1 or int(scales) < 1:
-            raise ValueError(f"Retina(size={size}, scales={scales}) invalid: both must be >= 1")
+    def __init__(self, size: int = 8, scales: int = 1, channels: int = 1):
+        if int(size) < 1 or int(scales) < 1 or int(channels) < 1:
+            raise ValueError(
+                f"Retina(size={size}, scales={scales}, channels={channels}) invalid: all must be >= 1"
+            )
         self.size = g = int(size)
         self.scales = k = int(scales)
-        self.shape = (k, g, g)
-        self.pixels_per_glimpse = k * g * g
+        self.channels = C = int(channels)
+        self.shape = (k, g, g) if C == 1 else (k, g, g, C)
+        self.pixels_per_glimpse = k * g * g * C
         self.largest = g * 2 ** (k - 1)
         block = 2 ** np.arange(k)
         # corner offsets from c, per scale: -(w // 2) + m * block, m = 0 .. g
@@ -86,10 +97,16 @@ class Retina:
 
         With several scales: integral images (B, H + 1, W + 1) (see :meth:`integral`). With one
         scale: the glimpse value of every pixel, zero-padded by ``size`` on every side, (B, H + 2g,
-        W + 2g).
+        W + 2g). Colour images (B, H, W, C): the same per channel plane, (B, C, ...).
         """
+        images = np.asarray(images)
+        if self.channels > 1:
+            B, C = len(images), self.channels
+            planes = _planes(images, C)
+            prep = self._pixels(planes) if self.scales == 1 else self.integral(planes)
+            return prep.reshape(B, C, *prep.shape[1:])  # a view, in either integral layout
         if self.scales == 1:
-            return self._pixels(np.asarray(images))
+            return self._pixels(images)
         return self.integral(images)
 
     def integral(self, images: np.ndarray) -> np.ndarray:
@@ -163,10 +180,24 @@ class Retina:
     def __call__(
         self, images: np.ndarray, locations: np.ndarray, prepared: bool | None = None
     ) -> np.ndarray:
-        """Glimpses float32 (B, k, g, g) of uint8 images (B, H, W) or of ``prepare(images)``."""
+        """Glimpses float32 (B, k, g, g) of uint8 images (B, H, W) or of ``prepare(images)``
+        (colour: (B, k, g, g, C) of (B, H, W, C))."""
         if prepared is None:
             prepared = images.dtype == np.float32
         prep = images if prepared else self.prepare(images)
+        if self.channels == 1:
+            return self._sense(prep, locations)
+        B, C = prep.shape[:2]
+        if prep.ndim != 4 or C != self.channels:
+            raise ValueError(
+                f"{self!r} got prepared images of shape {prep.shape}: prepare them with this sensor"
+            )
+        # B * C grayscale planes, each at its image's location
+        planes = self._sense(prep.reshape(B * C, *prep.shape[2:]), np.repeat(locations, C, axis=0))
+        return np.ascontiguousarray(planes.reshape(B, C, *self.shape[:3]).transpose(0, 2, 3, 4, 1))
+
+    def _sense(self, prep: np.ndarray, locations: np.ndarray) -> np.ndarray:
+        """Glimpses (B, k, g, g) of prepared grayscale images (B, ...)."""
         if self.scales == 1:
             return self._crop(prep, locations)
         integral = prep
@@ -180,7 +211,7 @@ class Retina:
             d = corners[:, 1:, :] - corners[:, :-1, :]
             sums = d[:, :, 1:] - d[:, :, :-1]
             sums *= self._scale[0]
-            return sums.reshape(1, *self.shape)
+            return sums.reshape(1, *self.shape[:3])
         flat, sb, sy = _flat_layout(integral)
         # corner c = floor((l + 1) / 2 * S + 0.5), then the flat indices of the (g + 1)^2 block
         # corners of every scale (int64: take() is fastest with intp)
@@ -371,7 +402,19 @@ class Retina:
         table["n"] = n + len(new)
 
     def __repr__(self) -> str:
-        return f"Retina(size={self.size}, scales={self.scales})"
+        colour = "" if self.channels == 1 else f", channels={self.channels}"
+        return f"Retina(size={self.size}, scales={self.scales}{colour})"
+
+
+def _planes(images: np.ndarray, channels: int) -> np.ndarray:
+    """Colour images (B, H, W, C) as B * C grayscale planes (B * C, H, W), C-contiguous."""
+    if images.ndim != 4 or images.shape[3] != channels:
+        raise ValueError(
+            f"a sensor made for {channels} channels got images of shape {images.shape}: give "
+            f"(B, H, W, {channels}) images, or make the sensor with channels={images.shape[-1]}"
+        )
+    B, H, W, C = images.shape
+    return np.ascontiguousarray(images.transpose(0, 3, 1, 2)).reshape(B * C, H, W)
 
 
 def _flat_layout(integral: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -419,25 +462,30 @@ class TileSensor:
     split evenly (the extra pixel, if odd, on the bottom/right): 28x28 MNIST with grid 3 becomes
     30x30 (one blank pixel all round) cut into 10x10 tiles. The tile under location (x, y) is
     column ``min(floor((x + 1) / 2 * grid), grid - 1)``, likewise the row, so the grid points
-    ``-1 + 2 j / (grid - 1)`` of the action grid fall on tile j. Output float32 (B, 1, T, T) in [0, 1].
+    ``-1 + 2 j / (grid - 1)`` of the action grid fall on tile j. Output float32 (B, 1, T, T) in [0, 1];
+    with ``channels=C > 1``, of colour images (B, S, S, C), (B, 1, T, T, C).
 
     Args:
         grid: tiles per side.
         canvas_size: S, the side of the images.
+        channels: C, channels per pixel (1: grayscale).
     """
 
-    def __init__(self, grid: int = 3, canvas_size: int = 28):
+    def __init__(self, grid: int = 3, canvas_size: int = 28, channels: int = 1):
         if int(grid) < 1 or int(grid) > int(canvas_size):
             raise ValueError(
                 f"TileSensor(grid={grid}) invalid: use 1 <= grid <= canvas size {canvas_size}"
             )
+        if int(channels) < 1:
+            raise ValueError(f"TileSensor(channels={channels}) invalid: use 1 or more channels")
         self.grid = int(grid)
         self.canvas_size = int(canvas_size)
+        self.channels = C = int(channels)
         self.tile = -(-self.canvas_size // self.grid)
         self.size = self.tile
         self.scales = 1
-        self.shape = (1, self.tile, self.tile)
-        self.pixels_per_glimpse = self.tile * self.tile
+        self.shape = (1, self.tile, self.tile) if C == 1 else (1, self.tile, self.tile, C)
+        self.pixels_per_glimpse = self.tile * self.tile * C
         padding = self.tile * self.grid - self.canvas_size
         self._pad = (padding // 2, padding - padding // 2)
 
@@ -446,26 +494,32 @@ class TileSensor:
             raise ValueError(f"TileSensor made for {self.canvas_size}-pixel canvases got {size}")
 
     def prepare(self, images: np.ndarray) -> np.ndarray:
-        """Padded float32 tiles, (B, grid, grid, T, T), scaled to [0, 1]."""
+        """Padded float32 tiles, (B, grid, grid, T, T) (colour: (B, grid, grid, T, T, C)) in [0, 1]."""
         images = np.asarray(images)
-        B, H, W = images.shape
+        B, H, W = images.shape[:3]
+        C = self.channels
+        if images.shape[3:] != self.shape[3:]:
+            raise ValueError(
+                f"{self!r} got images of shape {images.shape}: give (B, S, S"
+                + ("" if C == 1 else f", {C}") + ") images"
+            )
         t, G = self.tile, self.grid
         lo = self._pad[0]
+        side = (t * G, t * G) + images.shape[3:]
+        cut = (B, G, t, G, t) + images.shape[3:]
+        order = (0, 1, 3, 2, 4) + ((5,) if C > 1 else ())
         if images.dtype != np.uint8:  # zero padding, then scaled to [0, 1]
-            padded = np.zeros((B, t * G, t * G), np.float32)
+            padded = np.zeros((B, *side), np.float32)
             padded[:, lo : lo + H, lo : lo + W] = images
             padded *= np.float32(1 / 255)
-            return np.ascontiguousarray(padded.reshape(B, G, t, G, t).transpose(0, 1, 3, 2, 4))
+            return np.ascontiguousarray(padded.reshape(cut).transpose(order))
         # uint8: the zero padding and the cut into tiles move a quarter of the bytes, then one pass
         # casts to float32 and scales (the same float32 products as scaling a float32 padded image)
-        padded = np.zeros((B, t * G, t * G), np.uint8)
+        padded = np.zeros((B, *side), np.uint8)
         padded[:, lo : lo + H, lo : lo + W] = images
-        tiles = np.empty((B, G, G, t, t), np.float32)
+        tiles = np.empty((B, G, G, t, t) + images.shape[3:], np.float32)
         np.multiply(
-            padded.reshape(B, G, t, G, t).transpose(0, 1, 3, 2, 4),
-            np.float32(1 / 255),
-            out=tiles,
-            dtype=np.float32,
+            padded.reshape(cut).transpose(order), np.float32(1 / 255), out=tiles, dtype=np.float32
         )
         return tiles
 
@@ -478,18 +532,20 @@ class TileSensor:
     def __call__(
         self, images: np.ndarray, locations: np.ndarray, prepared: bool | None = None
     ) -> np.ndarray:
-        """Glimpses float32 (B, 1, T, T) of uint8 images (B, S, S) or of ``prepare(images)``."""
+        """Glimpses float32 (B, 1, T, T) of uint8 images (B, S, S) or of ``prepare(images)``
+        (colour: (B, 1, T, T, C) of (B, S, S, C))."""
         if prepared is None:
-            prepared = images.ndim == 5
+            prepared = images.ndim == len(self.shape) + 2
         tiles = images if prepared else self.prepare(images)
         if tiles.shape[0] == 1:  # one image: scalar tile index, as tile_index computes it
             G = self.grid
             lx, ly = np.asarray(locations, np.float64).reshape(2).tolist()
             col = min(max(math.floor((lx + 1.0) / 2.0 * G), 0), G - 1)
             row = min(max(math.floor((ly + 1.0) / 2.0 * G), 0), G - 1)
-            return tiles[0, row, col].reshape(1, 1, self.tile, self.tile).copy()
+            return tiles[0, row, col].reshape(1, *self.shape).copy()
         col, row = self.tile_index(locations)
         return tiles[np.arange(tiles.shape[0]), row, col][:, None]
 
     def __repr__(self) -> str:
-        return f"TileSensor(grid={self.grid}, canvas_size={self.canvas_size})"
+        colour = "" if self.channels == 1 else f", channels={self.channels}"
+        return f"TileSensor(grid={self.grid}, canvas_size={self.canvas_size}{colour})"

@@ -121,16 +121,20 @@ def test_visual_action_shapes_are_exact_and_step_needs_reset():
 
 
 @pytest.mark.parametrize("images,labels,words", [
-    (np.zeros((4, 32, 32), np.uint8), np.zeros(4, np.int64), "shape (N, 28, 28)"),
-    (np.zeros((4, 28, 28, 3), np.uint8), np.zeros(4, np.int64), "grayscale"),
-    (np.zeros((4, 28, 28), np.float32), np.zeros(4, np.int64), "uint8"),
+    (np.zeros((4, 32, 32), np.uint8), np.zeros(4, np.int64), "differ in shape"),
+    (np.zeros((4, 28), np.uint8), np.zeros(4, np.int64), "(N, H, W, C)"),
+    (np.zeros((4, 28, 28, 3, 1), np.uint8), np.zeros(4, np.int64), "(N, H, W, C)"),
+    (np.full((4, 28, 28), 2.0, np.float32), np.zeros(4, np.int64), "divide 0..255 values by 255"),
+    (np.zeros((4, 28, 28), np.int16), np.zeros(4, np.int64), "uint8"),
     (np.zeros((4, 28, 28), np.uint8), np.zeros(3, np.int64), "one per image"),
     (np.zeros((4, 28, 28), np.uint8), np.full(4, 10), "[0, 10)"),
+    (np.zeros((4, 28, 28), np.uint8), np.full(4, -1), "number the classes"),
 ])
 def test_custom_dataset_of_the_wrong_form_is_refused(images, labels, words):
     from glimpse_envs.data import Dataset
 
     good = (np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.int64))
     with pytest.raises(ValueError) as e:
-        Dataset("mine", {"train": (images, labels), "validation": good, "test": good})
+        Dataset("mine", {"train": (images, labels), "validation": good, "test": good},
+                num_classes=10)
     assert words in str(e.value), str(e.value)
