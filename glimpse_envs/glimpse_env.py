@@ -65,6 +65,7 @@ class _GlimpseCore:
         glimpse_cost: float | None = None,
         data_dir: str | os.PathLike | None = None,
         sensor: str | None = None,
+        object_scale: float | None = None,
     ) -> None:
         given = dict(
             dataset=dataset,
@@ -80,6 +81,7 @@ class _GlimpseCore:
             start=start,
             glimpse_cost=glimpse_cost,
             sensor=sensor,
+            object_scale=object_scale,
         )
         base = dict(
             dataset="mnist",
@@ -95,6 +97,7 @@ class _GlimpseCore:
             start="center",
             glimpse_cost=0.0,
             sensor="retina",
+            object_scale=1.0,
         )
         cfg = {**base, **self.DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
         self.config = cfg
@@ -122,19 +125,24 @@ class _GlimpseCore:
                 f"glimpse_cost={cfg['glimpse_cost']!r} invalid: use a finite number >= 0"
             )
         self.canvas = Canvas(
-            size=cfg["canvas_size"],
+            size=self._canvas_size(cfg, given["canvas_size"] is not None, data_dir),
             n_digits=cfg["n_digits"],
             n_clutter=cfg["n_clutter"],
             clutter_size=cfg["clutter_size"],
             dataset=cfg["dataset"],
             data_dir=data_dir,
+            object_scale=cfg["object_scale"],
         )
-        S = self.canvas.size
+        S, channels = self.canvas.size, self.canvas.channels
         if cfg["sensor"] == "tiles":
-            self.sensor = TileSensor(grid=3 if cfg["grid"] is None else cfg["grid"], canvas_size=S)
+            self.sensor = TileSensor(
+                grid=3 if cfg["grid"] is None else cfg["grid"], canvas_size=S, channels=channels
+            )
             G = self.sensor.grid
         elif cfg["sensor"] == "retina":
-            self.sensor = Retina(size=cfg["retina_size"], scales=cfg["retina_scales"])
+            self.sensor = Retina(
+                size=cfg["retina_size"], scales=cfg["retina_scales"], channels=channels
+            )
             self.sensor.check_canvas(S)
             G = S // 4 + 1 if cfg["grid"] is None else cfg["grid"]
         else:
@@ -169,12 +177,28 @@ class _GlimpseCore:
         self._nvec = np.array([G, G, C + 1], np.int64)
         self._window = None
 
+    @staticmethod
+    def _canvas_size(cfg: dict, given: bool, data_dir) -> int:
+        """The canvas side: as given; by default the task's, or, when one of the dataset's
+        (scaled) objects is larger than that, the object's larger side."""
+        if given:
+            return cfg["canvas_size"]
+        try:
+            smallest = Canvas(
+                size=None, clutter_size=1, dataset=cfg["dataset"], data_dir=data_dir,
+                object_scale=cfg["object_scale"],
+            ).size
+        except ValueError:  # a bad argument: the real canvas below names it
+            return cfg["canvas_size"]
+        return max(cfg["canvas_size"], smallest)
+
     # -- the batched core ------------------------------------------------------------------------
 
     def _alloc(self, B: int) -> None:
         n = self.n_targets
         self._B = B
-        self._images = np.zeros((B, self.canvas.size, self.canvas.size), np.uint8)
+        S, C = self.canvas.size, self.canvas.channels
+        self._images = np.zeros((B, S, S) if C == 1 else (B, S, S, C), np.uint8)
         self._prep = self.sensor.prepare(self._images)
         self._labels = np.zeros((B, n), np.int64)
         self._target1 = self._labels + 1
@@ -359,7 +383,7 @@ class _GlimpseCore:
         """The rgb_array frame of row ``i``: canvas with retina squares and path, beside the patches."""
         S = self.canvas.size
         f = max(1, 256 // S)
-        img = drawing.gray_to_rgb(drawing.upscale(self._images[i], f))
+        img = drawing.to_rgb(drawing.upscale(self._images[i], f))
         t = int(self._t[i])
         if self._path is not None:
             pts = (self._path[i, :t] + 1.0) / 2.0 * S * f
@@ -377,7 +401,7 @@ class _GlimpseCore:
         pf = max(1, (H - 4 * (k - 1)) // (k * g))
         patches = []
         for j in range(k):
-            p = drawing.gray_to_rgb(drawing.upscale(self._glimpse[i, j], pf))
+            p = drawing.to_rgb(drawing.upscale(self._glimpse[i, j], pf))
             drawing.rect(
                 p, 0, 0, p.shape[1], p.shape[0], drawing.PALETTE[j % len(drawing.PALETTE)], 1
             )
