@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import configure
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
@@ -173,7 +173,9 @@ class _SB3Trainer(Trainer):
         set_random_seed(run.seed)
         self.venv = self._make_train_env()
         self.model = self._make_model()
-        self.model.set_logger(configure(None, []))
+        # SB3's configure() makes a /tmp/SB3-<date> folder per call; a Logger with no output
+        # format keeps the values in memory (name_to_value) and writes nothing
+        self.model.set_logger(Logger(None, []))
         self.iteration = 0
         self.env_steps = 0
 

@@ -72,6 +72,17 @@ def test_tape_evaluate(cls):
     assert {"success", "success@2", "success@4", "success@12"} <= set(m)
 
 
+def test_training_leaves_no_sb3_log_folders(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where SB3's configure() writes
+    run = _run("glimpse_envs/Copy-v0", "ppo", env_kwargs={"min_length": 1, "max_length": 2})
+    tr = PPOTrainer(run, TINY)
+    metrics = tr.train_iteration()
+    assert "losses/value_loss" in metrics  # SB3's logged values still reach the metrics
+    assert not list(tmp_path.glob("SB3-*"))
+
+
 @needs_mnist
 def test_resume_same_iteration():
     a = PPOTrainer(_run("glimpse_envs/TiledMNIST-v0", "ppo"), TINY)
