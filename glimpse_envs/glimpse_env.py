@@ -22,6 +22,7 @@ from glimpse_envs import drawing
 from glimpse_envs.canvas import FIXED_SEED_TAG, Canvas
 from glimpse_envs.data import SPLIT_CODE, Dataset, check_split
 from glimpse_envs.retina import Retina, TileSensor
+from glimpse_envs.streams import UniformStreams
 from glimpse_envs.vector import check_reset_options, is_int, per_env_seeds
 
 RESET_OPTIONS = ("split", "index")
@@ -214,38 +215,41 @@ class _GlimpseCore:
         self._path = np.zeros((B, self.budget, 2), np.float32) if self.render_mode else None
         self._last_answer = np.full(B, -1, np.int64)
 
-    def _reset_rows(self, rows: np.ndarray, rngs: list, options: dict | None) -> None:
-        """Start new episodes in ``rows``, one small generator call per row."""
+    def _start_from_uniform(self, u: np.ndarray) -> np.ndarray:
+        """Random first locations from uniforms (n, 2): uniform in [-1, 1]^2, or a grid point."""
+        if self.continuous:
+            return (-1.0 + 2.0 * u).astype(np.float32)
+        cells = np.minimum((u * self.grid).astype(np.int64), self.grid - 1)
+        return self._grid_points[cells].astype(np.float32)
+
+    def _reset_rows(self, rows: np.ndarray, take, options: dict | None) -> None:
+        """Start new episodes in ``rows``. ``take(count)`` gives the next ``count`` uniforms of
+        each row's own stream (:class:`~glimpse_envs.streams.UniformStreams`), concatenated: an
+        episode is a pure function of them (the canvas's numbers, then, with ``start="random"``,
+        two for the start), so N resets are a few batched operations and a vector env still
+        equals N single envs seeded alike."""
         options = options or {}
         split = check_split(options.get("split", "train"))
         index = options.get("index")
         canvas = self.canvas
+        n, P = len(rows), canvas.n_params
         if index is not None:
-            index = np.broadcast_to(np.asarray(index), (len(rows),))
+            index = np.broadcast_to(np.asarray(index), (n,))
             params = canvas.fixed_params(split, index)
-        starts = np.zeros((len(rows), 2), np.float32)
-        P = canvas.n_params
-        # the one loop over envs: one small draw per env that resets (the numbers canvas.draw
-        # takes), written in place into its row of uniforms
-        uniforms = np.empty((len(rows), P))
         if self.start == "center":
+            starts = np.zeros((n, 2), np.float32)
             if index is None:
-                for rng, row in zip(rngs, uniforms):
-                    rng.random(out=row)
-                params = canvas.from_uniform(uniforms, split)
+                params = canvas.from_uniform(take(P).reshape(n, P), split)
         else:
-            for j, rng in enumerate(rngs):
-                if index is None:
-                    rng.random(out=uniforms[j])
-                else:  # a fixed canvas has a fixed start: a pure function of (split, index)
-                    rng = np.random.default_rng(np.random.SeedSequence(
-                        [int(index[j]), SPLIT_CODE[split], FIXED_SEED_TAG, START_TAG]))
-                if self.continuous:
-                    starts[j] = rng.uniform(-1.0, 1.0, 2)
-                else:
-                    starts[j] = self._grid_points[rng.integers(0, self.grid, 2)]
             if index is None:
-                params = canvas.from_uniform(uniforms, split)
+                u = take(P + 2).reshape(n, P + 2)
+                params = canvas.from_uniform(u[:, :P], split)
+                u = u[:, P:]
+            else:  # a fixed canvas has a fixed start: a pure function of (split, index)
+                u = np.array([np.random.default_rng(np.random.SeedSequence(
+                    [int(i), SPLIT_CODE[split], FIXED_SEED_TAG, START_TAG])).random(2)
+                    for i in index.tolist()]).reshape(n, 2)
+            starts = self._start_from_uniform(u)
         images, labels = canvas.render(params, split)
         prep = self.sensor.prepare(images)
         glimpse = self.sensor(prep, starts, prepared=True)
@@ -448,12 +452,16 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         self._max_episode_steps = NO_LIMIT  # the single env never truncates (TimeLimit may)
         self._alloc(1)
         self._rows = np.zeros(1, np.int64)
+        self._streams = UniformStreams(1)
+        self._take = self._streams.taker(self._rows)
         self._done = True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         options = check_reset_options(options, RESET_OPTIONS, type(self).__name__)
         super().reset(seed=seed)
-        self._reset_rows(self._rows, [self.np_random], options)
+        if self._streams.rngs[0] is not self.np_random:  # seeded (or np_random replaced)
+            self._streams.set_rng(0, self.np_random)
+        self._reset_rows(self._rows, self._take, options)
         self._done = False
         if self.render_mode == "human":
             self.render()
@@ -633,24 +641,12 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         self.observation_space = batch_space(self._single_obs, self.num_envs)
         self.action_space = batch_space(self._single_act, self.num_envs)
         self._alloc(self.num_envs)
-        self._rngs = [None] * self.num_envs
+        self._streams = UniformStreams(self.num_envs)  # each row: its env's generator, buffered
         self._autoreset = np.zeros(self.num_envs, bool)
         self._started = np.zeros(self.num_envs, bool)  # reset at least once
         self._all_started = False
         self._all = np.arange(self.num_envs)
         self._ones = np.ones(self.num_envs, bool)
-
-    def _rng(self, i: int) -> np.random.Generator:
-        if self._rngs[i] is None:
-            self._rngs[i], _ = seeding.np_random()
-        return self._rngs[i]
-
-    def _generators(self, rows: np.ndarray) -> list[np.random.Generator]:
-        """The generators of ``rows`` (sorted, distinct); an env without one gets a new one."""
-        gens = self._rngs if len(rows) == self.num_envs else [self._rngs[i] for i in rows.tolist()]
-        if None in gens:
-            return [self._rng(i) for i in rows.tolist()]
-        return gens
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         options = check_reset_options(options, RESET_OPTIONS, type(self).__name__, self.num_envs)
@@ -659,11 +655,11 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         rows = self._all if mask is None else np.flatnonzero(np.asarray(mask, bool))
         for i in rows:
             if seeds[i] is not None:
-                self._rngs[i], _ = seeding.np_random(seeds[i])
+                self._streams.set_rng(int(i), seeding.np_random(seeds[i])[0])
         index = options.get("index")
         if index is not None and np.ndim(index) == 1:  # one per env (checked): those of ``rows``
             options["index"] = np.asarray(index)[rows]
-        self._reset_rows(rows, self._generators(rows), options)
+        self._reset_rows(rows, self._streams.taker(rows), options)
         self._started[rows] = True
         self._all_started = bool(self._started.all())
         self._autoreset = self._autoreset.copy()
@@ -707,7 +703,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
             done = terminated | truncated
             if prev.any():
                 rows = np.flatnonzero(prev)
-                self._reset_rows(rows, self._generators(rows), None)
+                self._reset_rows(rows, self._streams.taker(rows), None)
                 info = self._base_info()
                 reward[rows] = 0.0
                 done[rows] = terminated[rows] = truncated[rows] = False
@@ -732,7 +728,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
                 },
                 done,
             )
-            self._reset_rows(rows, self._generators(rows), None)
+            self._reset_rows(rows, self._streams.taker(rows), None)
             info = self._base_info()
             info.update(
                 final_obs=final_obs, _final_obs=done, final_info=final_info, _final_info=done
