@@ -12,6 +12,7 @@ import importlib
 AGENTS: dict[str, str] = {
     # hard attention (reinforcement learning)
     "ram": "agents.ram:RAMTrainer",
+    "dram": "agents.dram:DRAMTrainer",
     "tape-reinforce": "agents.tape_reinforce:TapeReinforceTrainer",
     "ppo": "agents.sb3_agents:PPOTrainer",
     "recurrent-ppo": "agents.sb3_agents:RecurrentPPOTrainer",

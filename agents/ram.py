@@ -64,14 +64,14 @@ from agents.base import RunConfig, Trainer, iteration_seed, option
 
 
 @dataclass
-class Config:
-    """RAM hyperparameters (``train.py --agent ram`` flags)."""
+class PolicyConfig:
+    """The options RAM and DRAM (:mod:`agents.dram`) share: the glimpse net, the Gaussian location
+    policy, the hybrid loss and the optimiser."""
 
     glimpse_hidden: int = option(128, "units of the glimpse-content layer h_g")
     loc_hidden: int = option(128, "units of the glimpse-location layer h_l")
     glimpse_out: int = option(256, "units of the glimpse feature g (input of the core)")
     core_hidden: int = option(256, "units of the recurrent core")
-    core: str = option("rnn", "recurrent core: rnn (the paper's ReLU RNN) or lstm")
     loc_std: float = option(0.15, "fixed standard deviation of the Gaussian location policy")
     lr: float = option(1e-3, "Adam learning rate (train.py --lr overrides it when > 0)")
     lr_final: float = option(
@@ -82,21 +82,30 @@ class Config:
     reinforce_core: bool = option(
         False, "let the REINFORCE gradient reach the core and glimpse net (default: head only)"
     )
-    pure_rl: bool = option(False, "sample the answer and learn it by REINFORCE (no cross-entropy)")
     grad_clip: float = option(0.0, "clip the global gradient norm to this (0: no clipping)")
     weight_decay: float = option(
         0.0, "decoupled (AdamW-style) weight decay of every parameter; 0: none"
     )
-    mc_samples: int = option(
-        1, "test-time Monte Carlo: K > 1 also reports error_mc averaging K sampled passes"
-    )
     eval_batch: int = option(500, "episodes played in parallel during evaluation")
 
 
-class RAMNet(nn.Module):
-    """Glimpse net, recurrent core, location head, baseline and classifier."""
+@dataclass
+class Config(PolicyConfig):
+    """RAM hyperparameters (``train.py --agent ram`` flags)."""
 
-    def __init__(self, glimpse_shape: tuple[int, ...], num_classes: int, cfg: Config):
+    core: str = option("rnn", "recurrent core: rnn (the paper's ReLU RNN) or lstm")
+    pure_rl: bool = option(False, "sample the answer and learn it by REINFORCE (no cross-entropy)")
+    mc_samples: int = option(
+        1, "test-time Monte Carlo: K > 1 also reports error_mc averaging K sampled passes"
+    )
+
+
+class GlimpseNet(nn.Module):
+    """RAM's glimpse network, the base of RAM's and DRAM's models: ``g = ReLU(W_1 h_g + W_2 h_l)``
+    from the glimpse content ``h_g`` and its location ``h_l``. ``cfg`` has ``glimpse_hidden``,
+    ``loc_hidden`` and ``glimpse_out``."""
+
+    def __init__(self, glimpse_shape: tuple[int, ...], cfg: Any):
         super().__init__()
         self.cfg = cfg
         n_in = int(np.prod(glimpse_shape))
@@ -104,6 +113,19 @@ class RAMNet(nn.Module):
         self.fc_loc = nn.Linear(2, cfg.loc_hidden)
         self.fc_g1 = nn.Linear(cfg.glimpse_hidden, cfg.glimpse_out)
         self.fc_g2 = nn.Linear(cfg.loc_hidden, cfg.glimpse_out)
+
+    def glimpse_feature(self, glimpse: torch.Tensor, loc: torch.Tensor) -> torch.Tensor:
+        """The glimpse feature ``g`` (B, glimpse_out) of glimpses (B, ...) taken at ``loc`` (B, 2)."""
+        hg = F.relu(self.fc_glimpse(glimpse.flatten(1)))
+        hl = F.relu(self.fc_loc(loc))
+        return F.relu(self.fc_g1(hg) + self.fc_g2(hl))
+
+
+class RAMNet(GlimpseNet):
+    """Glimpse net, recurrent core, location head, baseline and classifier."""
+
+    def __init__(self, glimpse_shape: tuple[int, ...], num_classes: int, cfg: Config):
+        super().__init__(glimpse_shape, cfg)
         if cfg.core == "rnn":
             self.core_in = nn.Linear(cfg.glimpse_out, cfg.core_hidden)
             self.core_h = nn.Linear(cfg.core_hidden, cfg.core_hidden)
@@ -123,9 +145,7 @@ class RAMNet(nn.Module):
         self, glimpse: torch.Tensor, loc: torch.Tensor, state: tuple[torch.Tensor, ...]
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """One glimpse into the core: returns ``h_t`` and the new recurrent state."""
-        hg = F.relu(self.fc_glimpse(glimpse.flatten(1)))
-        hl = F.relu(self.fc_loc(loc))
-        g = F.relu(self.fc_g1(hg) + self.fc_g2(hl))
+        g = self.glimpse_feature(glimpse, loc)
         if self.cfg.core == "lstm":
             h, c = self.lstm(g, state)
             return h, (h, c)
@@ -168,6 +188,19 @@ def hybrid_loss(
     return {"total": total, "classifier": classifier, "reinforce": reinforce, "baseline": baseline}
 
 
+def sample_location(
+    mu: torch.Tensor, std: float, generator: torch.Generator | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(location, log pi) of the Gaussian policy N(mu, std^2 I): ``generator=None`` takes the mean
+    (evaluation, no log-probability). The location is detached: REINFORCE reaches ``mu`` only
+    through the log-probability."""
+    if generator is None:
+        return mu.detach(), None
+    noise = torch.randn(mu.shape, generator=generator, device=mu.device)
+    sample = (mu + std * noise).detach()
+    return sample, torch.distributions.Normal(mu, std).log_prob(sample).sum(-1)
+
+
 def _decision(index: np.ndarray, size: int) -> np.ndarray:
     """Decision scores in [-1, 1] whose argmax is ``index`` (0 keeps looking, c+1 answers c)."""
     scores = -np.ones((len(index), size), dtype=np.float32)
@@ -183,6 +216,8 @@ class RAMTrainer(Trainer):
     families = ("visual",)
     attention = "hard"
     Config = Config
+    #: whether the agent answers a sequence of digits (envs with an ``"emitted"`` observation)
+    reads_sequences = False
 
     def __init__(self, run: RunConfig, cfg: Config):
         super().__init__(run, cfg)
@@ -192,17 +227,18 @@ class RAMTrainer(Trainer):
         self.env_kwargs = {**run.env_kwargs, "continuous": True}
         self.vec = self._make_vec(run.num_envs)
         space = self.vec.single_observation_space
-        if "emitted" in space.spaces:
+        self.n_digits = int(space["emitted"].n) - 1 if "emitted" in space.spaces else 1
+        if self.n_digits > 1 and not self.reads_sequences:
             raise ValueError(
-                f"RAM answers one digit per episode; {run.env} asks for a sequence (use ppo or "
-                "recurrent-ppo there)"
+                f"RAM answers one digit per episode; {run.env} asks for a sequence (use dram, ppo "
+                "or recurrent-ppo there)"
             )
         self.glimpses = int(space["step"].n) - 1
         self.glimpse_shape = tuple(space["glimpse"].shape)
         self.decision_size = int(self.vec.single_action_space.shape[0]) - 2
         self.num_classes = self.decision_size - 1
         torch.manual_seed(run.seed)
-        self.model = RAMNet(self.glimpse_shape, self.num_classes, cfg).to(self.device)
+        self.model = self.build_model().to(self.device)
         self.lr = run.lr or cfg.lr
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=self.lr, weight_decay=cfg.weight_decay,
@@ -211,6 +247,10 @@ class RAMTrainer(Trainer):
         self.iteration = 0
         self.env_steps = 0
         self._eval_vec: Any = None
+
+    def build_model(self) -> nn.Module:
+        """The agent's network (built after the env's spaces are read)."""
+        return RAMNet(self.glimpse_shape, self.num_classes, self.cfg)
 
     # -- env plumbing ---------------------------------------------------------------------------
     def _make_vec(self, n: int):
@@ -247,14 +287,11 @@ class RAMTrainer(Trainer):
             h, state = self.model.step(glimpse, loc, state)
             baselines.append(self.model.value(h))
             if t < self.glimpses - 1:
-                mu = self.model.location_mean(h)
-                if generator is None:
-                    sample = mu.detach()
-                else:
-                    noise = torch.randn(mu.shape, generator=generator, device=self.device)
-                    sample = (mu + self.cfg.loc_std * noise).detach()
-                    dist = torch.distributions.Normal(mu, self.cfg.loc_std)
-                    loc_logp.append(dist.log_prob(sample).sum(-1))
+                sample, logp = sample_location(
+                    self.model.location_mean(h), self.cfg.loc_std, generator
+                )
+                if logp is not None:
+                    loc_logp.append(logp)
                 action = self._action(sample.cpu().numpy(), keep)
             else:
                 logits = self.model.classifier(h)
@@ -281,16 +318,23 @@ class RAMTrainer(Trainer):
             "info": info,
         }
 
-    # -- Trainer API ----------------------------------------------------------------------------
-    def episode_losses(self, iteration: int) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        """Play iteration ``iteration``'s batch of episodes and build RAM's loss terms."""
+    def training_batch(self, iteration: int, **play: Any) -> dict[str, Any]:
+        """Play iteration ``iteration``'s batch of episodes with sampled locations (:meth:`_play`
+        with ``play``); adds ``returns`` (B, env steps): the rewards of each step and the later ones."""
         seed = iteration_seed(self.run.seed, iteration)
         generator = torch.Generator(device=self.device).manual_seed(seed & 0x7FFF_FFFF_FFFF)
         obs, _ = self.vec.reset(seed=seed)
-        ep = self._play(self.vec, obs, generator, self.run.num_envs, sample_answer=self.cfg.pure_rl)
+        ep = self._play(self.vec, obs, generator, self.run.num_envs, **play)
         rewards = torch.as_tensor(ep["rewards"], device=self.device)
+        ep["returns"] = rewards.flip(1).cumsum(1).flip(1)
+        return ep
+
+    # -- Trainer API ----------------------------------------------------------------------------
+    def episode_losses(self, iteration: int) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """Play iteration ``iteration``'s batch of episodes and build RAM's loss terms."""
+        ep = self.training_batch(iteration, sample_answer=self.cfg.pure_rl)
         # return after decision t (locations t = 0..T-2, then the answer) = rewards of steps >= t
-        returns = rewards.flip(1).cumsum(1).flip(1)
+        returns = ep["returns"]
         labels = torch.as_tensor(ep["label"], dtype=torch.long, device=self.device)
         # decision t (t < T-1: the location of glimpse t+1; t = T-1: the answer) is taken from h_t
         # and judged against b_t = baseline(h_t)
@@ -319,11 +363,10 @@ class RAMTrainer(Trainer):
         self.iteration += 1
         steps = n * self.glimpses
         self.env_steps += steps
-        correct = ep["answer"].cpu().numpy() == ep["label"]
         return {
             "env_steps": steps,
             "charts/reward": float(ep["rewards"].sum(1).mean()),
-            "charts/accuracy": float(correct.mean()),
+            **self.accuracy(ep),
             "charts/learning_rate": self.optimizer.param_groups[0]["lr"],
             "losses/total": float(losses["total"].detach()),
             "losses/classifier": float(losses["classifier"].detach()),
@@ -331,6 +374,10 @@ class RAMTrainer(Trainer):
             "losses/baseline": float(losses["baseline"].detach()),
             "losses/grad_norm": grad_norm,
         }
+
+    def accuracy(self, ep: dict[str, Any]) -> dict[str, float]:
+        """The training batch's accuracy metrics (``charts/accuracy``: answers right)."""
+        return {"charts/accuracy": float((ep["answer"].cpu().numpy() == ep["label"]).mean())}
 
     def _set_lr(self) -> None:
         if self.cfg.lr_final <= 0:
@@ -343,19 +390,11 @@ class RAMTrainer(Trainer):
     @torch.no_grad()
     def evaluate(self, split: str, episodes: int) -> dict[str, float]:
         self.model.eval()
-        batch = min(self.cfg.eval_batch, episodes)
-        if self._eval_vec is None or self._eval_vec.num_envs != batch:
-            if self._eval_vec is not None:
-                self._eval_vec.close()
-            self._eval_vec = self._make_vec(batch)
-        vec = self._eval_vec
         wrong = glimpses = pixels = 0.0
         wrong_mc = 0.0
         k = max(1, self.cfg.mc_samples)
-        for start in range(0, episodes, batch):
-            index = np.arange(start, start + batch) % max(episodes, 1)
-            used = min(batch, episodes - start)
-            obs, _ = vec.reset(options={"split": split, "index": index})
+        for vec, obs, start, index, used in self.fixed_batches(split, episodes):
+            batch = vec.num_envs
             ep = self._play(vec, obs, None, batch)
             wrong += float((ep["answer"].cpu().numpy() != ep["label"])[:used].sum())
             glimpses += float(np.asarray(ep["info"]["glimpses"])[:used].sum())
@@ -382,6 +421,21 @@ class RAMTrainer(Trainer):
             out["mc_samples"] = float(k)
         return out
 
+    def fixed_batches(self, split: str, episodes: int):
+        """Play the first ``episodes`` fixed canvases of ``split`` in batches of ``eval_batch``:
+        yields ``(vec, obs, start, index, used)`` after resetting the evaluation vector env to
+        canvases ``index`` (the last batch wraps around; only its first ``used`` rows count)."""
+        batch = min(self.cfg.eval_batch, episodes)
+        if self._eval_vec is None or self._eval_vec.num_envs != batch:
+            if self._eval_vec is not None:
+                self._eval_vec.close()
+            self._eval_vec = self._make_vec(batch)
+        vec = self._eval_vec
+        for start in range(0, episodes, batch):
+            index = np.arange(start, start + batch) % max(episodes, 1)
+            obs, _ = vec.reset(options={"split": split, "index": index})
+            yield vec, obs, start, index, min(batch, episodes - start)
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "model": self.model.state_dict(),
@@ -401,6 +455,18 @@ class RAMTrainer(Trainer):
 
     @torch.no_grad()
     def trace(self, split: str, index: int) -> dict[str, Any]:
+        ep, image = self.trace_episode(split, index)
+        return {
+            "image": image,
+            "label": int(ep["label"][0]),
+            "prediction": int(ep["answer"][0]),
+            "locations": ep["locations"][0],
+            "probabilities": F.softmax(ep["logits"], -1)[0].cpu().numpy(),
+        }
+
+    def trace_episode(self, split: str, index: int) -> tuple[dict[str, Any], np.ndarray]:
+        """(:meth:`_play`'s record, the canvas) of fixed canvas ``index`` of ``split``, played with
+        the mean locations."""
         self.model.eval()
         vec = self._make_vec(1)
         try:
@@ -409,13 +475,7 @@ class RAMTrainer(Trainer):
             image = _fixed_image(self.run.env, self.env_kwargs, split, index)
         finally:
             vec.close()
-        return {
-            "image": image,
-            "label": int(ep["label"][0]),
-            "prediction": int(ep["answer"][0]),
-            "locations": ep["locations"][0],
-            "probabilities": F.softmax(ep["logits"], -1)[0].cpu().numpy(),
-        }
+        return ep, image
 
     def close(self) -> None:
         self.vec.close()

@@ -5,8 +5,9 @@ the canvas on the left (upscaled to about 240 pixels), one row per step on the r
 below with the true and predicted label.
 
 * hard attention (``locations``): each glimpse's retina squares at every scale (one colour per
-  scale) or its tile, the path between the glimpses, numbered in order; on the right, the retina's
-  views at each step, recomputed with the env's own sensor;
+  scale) or its tile, the path between the glimpses, numbered in order (a sequence agent's trace
+  with ``digits``, DRAM's, colours the path and numbers by the digit each glimpse was spent on); on
+  the right, the retina's views at each step, recomputed with the env's own sensor;
 * soft attention (``filters``): the attended region of each step (DRAW: the extent of the N x N
   filter grid from its parameters; soft tiles: the tiles with at least half the top weight) with
   its centre, path and number; on the right, each step's weights over the canvas as a heat map
@@ -43,6 +44,10 @@ from glimpse_envs.play import sensor_squares as sensor_boxes
 CANVAS_PX = 240
 #: colours: glimpse path and numbers, soft attention boxes, heat overlays
 PATH_COLOR: dr.Color = (60, 220, 220)
+#: path and numbers of the glimpses spent on each digit of a sequence (a trace with ``digits``)
+DIGIT_COLORS: tuple[dr.Color, ...] = (
+    PATH_COLOR, (240, 100, 220), (250, 150, 40), (150, 230, 80), (235, 235, 235)
+)
 NUMBER_COLOR: dr.Color = dr.YELLOW
 SOFT_COLOR: dr.Color = (40, 200, 60)
 RIGHT: dr.Color = (40, 200, 60)
@@ -232,6 +237,8 @@ class VisualEpisode:
                 sensor(np.ascontiguousarray(imgs), self.locations.astype(np.float32))
             )
             self.boxes = [sensor_boxes(sensor, S, loc) for loc in self.locations]
+            # the digit each glimpse was spent on (DRAM): path and numbers coloured by it
+            self.digits = np.asarray(trace.get("digits", np.zeros(self.steps)), np.int64)
             self.centres = []
             for boxes in self.boxes:
                 x0, y0, w = boxes[0]
@@ -304,12 +311,20 @@ class VisualEpisode:
                 dr.rect(img, x0, y0, max(x1 - x0, 2), max(y1 - y0, 2), color, thick)
         for t in range(1, upto):
             (ax, ay), (bx, by) = self.centres[t - 1], self.centres[t]
-            dr.line(img, ax, ay, bx, by, PATH_COLOR, thickness=2)
+            dr.line(img, ax, ay, bx, by, self._path_color(t), thickness=2)
         for t in range(upto):
             x, y = self.centres[t]
-            dr.dot(img, x, y, 2, PATH_COLOR)
-            number(img, x + 4, y + 4, str(t + 1))
+            dr.dot(img, x, y, 2, self._path_color(t))
+            number(img, x + 4, y + 4, str(t + 1), self._number_color(t))
         return img
+
+    def _path_color(self, t: int) -> dr.Color:
+        if self.kind != "hard":
+            return PATH_COLOR
+        return DIGIT_COLORS[self.digits[t] % len(DIGIT_COLORS)]
+
+    def _number_color(self, t: int) -> dr.Color:
+        return self._path_color(t) if self.kind == "hard" and self.digits.any() else NUMBER_COLOR
 
     def _views(self, upto: int) -> np.ndarray:
         c = self.cell
@@ -325,7 +340,7 @@ class VisualEpisode:
         for t in range(self.steps):
             row = dr.blank(c, label_w)
             if t < upto:
-                dr.text(row, 2, max(0, c // 2 - 5), str(t + 1), NUMBER_COLOR, scale=2)
+                dr.text(row, 2, max(0, c // 2 - 5), str(t + 1), self._number_color(t), scale=2)
             cells = [row]
             for j in range(self.columns):
                 if t >= upto:
@@ -369,6 +384,11 @@ class VisualEpisode:
         else:
             lines.append(("LABEL ?  PRED ?", dr.GRAY, 2))
         lines.append((what, dr.GRAY, 1))
+        if self.kind == "hard" and self.digits.any():
+            for d in range(int(self.digits.max()) + 1):
+                spent = np.flatnonzero(self.digits == d) + 1
+                lines.append((f"DIGIT {d + 1}: GLIMPSES {spent[0]}-{spent[-1]}",
+                              DIGIT_COLORS[d % len(DIGIT_COLORS)], 1))
         return text_bar(width, lines)
 
     def frame(self, upto: int | None = None) -> np.ndarray:

@@ -739,6 +739,14 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         """(num_envs, G + G + C + 1): each sub-env's legal actions, for ``MaskablePPO``."""
         return self._action_masks()
 
+    def canvases(self) -> np.ndarray:
+        """A copy of the canvases of the episodes now running, uint8 (num_envs, S, S), or
+        (num_envs, S, S, C) for a colour dataset: what a whole-image network that glances at the
+        canvas before the glimpses reads (DRAM's context network takes a downsampled view of it).
+        Call it after ``reset``; a row whose episode has ended shows its last canvas until the
+        next step resets it (``NextStep`` autoreset)."""
+        return self._images.copy()
+
     def render(self):
         if self.render_mode is None:
             gym.logger.warn("render() called with render_mode=None: pass render_mode='rgb_array'")
