@@ -412,12 +412,28 @@ class _GlimpseCore:
             patches.append(p)
         right = drawing.vstack(patches, gap=4)
         frame = drawing.hstack([img, right], gap=6)
-        status = f"GLIMPSE {t}/{self.budget}"
+        return drawing.vstack([frame, self._caption(i, t, frame.shape[1])])
+
+    def _caption(self, i: int, t: int, width: int) -> np.ndarray:
+        """Two text lines under a frame: the id and the glimpse count; then the answer and the
+        label once given (in red when wrong). The same size at every step (videos)."""
+        bar = drawing.blank(20, width)
+        drawing.text(bar, 2, 3, f"{self.ID.split('/')[-1]}  GLIMPSE {t}/{self.budget}",
+                     drawing.WHITE)
         if self.n_targets > 1:
-            status += " OUT " + "".join(str(p) if p >= 0 else "_" for p in self._pred[i])
-        bar = drawing.blank(12, frame.shape[1])
-        drawing.text(bar, 2, 3, status, drawing.WHITE)
-        return drawing.vstack([frame, bar])
+            out = "".join(str(p) if p >= 0 else "_" for p in self._pred[i])
+            line, right = f"OUT {out}", bool((self._pred[i] == self._labels[i]).all())
+            if (self._pred[i] >= 0).all():
+                line += " LABEL " + "".join(str(v) for v in self._labels[i])
+            else:
+                right = True
+        elif self._last_answer[i] >= 0:
+            label, answer = int(self._labels[i, 0]), int(self._last_answer[i])
+            line, right = f"ANSWER {answer} LABEL {label}", answer == label
+        else:
+            line, right = "LOOKING", True
+        drawing.text(bar, 2, 12, line, drawing.WHITE if right else drawing.RED)
+        return bar
 
     def _boxes(self, loc: np.ndarray) -> list[tuple[int, int, int]]:
         """(x0, y0, width) in canvas pixels of each square the sensor reads at ``loc``."""

@@ -660,7 +660,7 @@ class TapeEnv(gym.Env):
 
         if self.render_mode == "ansi":
             return tape_render.ansi(self._core, 0)
-        frame = tape_render.rgb_array(self._core, 0)
+        frame = tape_render.rgb_array(self._core, 0, self.env_name)
         if self.render_mode == "human":
             if self._window is None:
                 from glimpse_envs.human import HumanWindow
@@ -903,5 +903,7 @@ class TapeVectorEnv(VectorEnv):
             return None
         from glimpse_envs import tape_render
 
-        draw = tape_render.ansi if self.render_mode == "ansi" else tape_render.rgb_array
-        return tuple(draw(self._core, i) for i in range(self.num_envs))
+        if self.render_mode == "ansi":
+            return tuple(tape_render.ansi(self._core, i) for i in range(self.num_envs))
+        return tuple(tape_render.rgb_array(self._core, i, self.config.env_name)
+                     for i in range(self.num_envs))

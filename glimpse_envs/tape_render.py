@@ -2,9 +2,11 @@
 
 ``ansi``: the input tape and the memory tape with their heads in brackets, the target, and the output
 so far (correct symbols plain, a wrong one marked ``!``). ``rgb_array``: like the NTM paper's figures,
-the input, the memory and the target/output as rows of grey cells (symbol value as brightness), and
-below them the heads' positions over time (time down, cells across; input head in red, memory head in
-blue), with the emitted symbols green when right and red when wrong.
+cells run down and time runs left to right (as ``train.py render`` draws tapes): the input, the
+memory, the target and the output as columns of grey cells (symbol value as brightness; emitted
+symbols green when right, red when wrong), beside the heads' positions over the last steps (input
+head red, memory head blue), and a caption (the id, the step, the output so far and, once the
+episode has ended, whether it was copied right).
 """
 
 from __future__ import annotations
@@ -58,57 +60,79 @@ def _gray(symbols, top: int) -> np.ndarray:
     return g
 
 
-def _cells(values: np.ndarray, cell: int = CELL) -> np.ndarray:
-    img = dr.gray_to_rgb(np.repeat(np.repeat(values[None, :], cell, 0), cell, 1))
-    img[:, ::cell] = 20  # cell borders
+def _column(values: np.ndarray) -> np.ndarray:
+    """A column of grey cells, one per value (cells down), CELL_W wide and CELL_H tall each."""
+    img = dr.gray_to_rgb(np.repeat(np.repeat(values[:, None], CELL_H, 0), CELL_W, 1))
+    img[::CELL_H] = 20  # cell borders
     return img
 
 
+CELL_W, CELL_H = 12, 4  # a tape column's cell: width and height (px)
 TRACE_STEPS = 96  # the heads-over-time panel shows the most recent steps
-TRACE_SCALE = 2
+STEP_W = 4  # px per step in that panel
+CAPTION_H = 20
 
 
-def rgb_array(core, i: int) -> np.ndarray:
-    """RGB frame (H, W, 3) uint8 of env ``i`` of a ``TapeCore``.
+def rgb_array(core, i: int, name: str = "") -> np.ndarray:
+    """RGB frame (H, W, 3) uint8 of env ``i`` of a ``TapeCore``; ``name`` heads the caption.
 
-    The frame's size depends only on the env's configuration (one cell per memory cell across,
-    the last ``TRACE_STEPS`` steps down), never on the episode, so video recorders get frames of
-    one shape.
+    Cells run down (one row of ``CELL_H`` px per memory cell) and time runs left to right. The
+    frame's size depends only on the env's configuration, never on the episode, so video recorders
+    get frames of one shape.
     """
     task = core.task
-    width = core.m
+    m = core.m
     n_in = int(core.in_len[i])
     tgt = core.targets[i, : int(core.tgt_len[i])]
     hist = core.history[i] if core.record else []
 
     def pad(a):
-        return np.concatenate([a[:width], np.full(max(0, width - len(a)), -1)])
+        return np.concatenate([a[:m], np.full(max(0, m - len(a)), -1)])
 
-    rows = [
-        _cells(_gray(pad(core.inputs[i, : n_in + 1]), task.input_size)),
-        _cells(_gray(pad(core.mem[i, :width]), task.input_size)),
-        _cells(_gray(pad(tgt + 1), task.output_size)),
-    ]
-    out_row = dr.blank(CELL, width * CELL)
+    out_col = dr.blank(m * CELL_H, CELL_W)
     emitted = [ok for _, _, s, ok, _ in hist if s >= 0]
-    for j, ok in enumerate(emitted[-width:]):
-        dr.fill_rect(out_row, j * CELL + 1, 1, CELL - 2, CELL - 2, dr.GREEN if ok else dr.RED)
-    rows.append(out_row)
-    frame = dr.vstack(rows, gap=2, color=dr.GRAY)
-    # heads over time, NTM-figure style: one row per step, the most recent at the bottom
-    trace = dr.blank(TRACE_STEPS * TRACE_SCALE, width * CELL, (16, 16, 16))
+    for j, ok in enumerate(emitted[:m]):
+        dr.fill_rect(out_col, 1, j * CELL_H + 1, CELL_W - 2, CELL_H - 1, dr.GREEN if ok else dr.RED)
+    columns = [
+        _column(_gray(pad(core.inputs[i, : n_in + 1]), task.input_size)),
+        _column(_gray(pad(core.mem[i, :m]), task.input_size)),
+        _column(_gray(pad(tgt + 1), task.output_size)),
+        out_col,
+    ]
+    ip, mp = int(core.in_pos[i]), int(core.mem_pos[i])  # the heads now, outlined on the tapes
+    if ip < m:
+        dr.rect(columns[0], 0, ip * CELL_H, CELL_W, CELL_H, dr.RED)
+    dr.rect(columns[1], 0, mp * CELL_H, CELL_W, CELL_H, dr.BLUE)
+    tapes = dr.hstack(columns, gap=2, color=dr.GRAY)
+    # heads over time, NTM-figure style: one column per step, the most recent at the right
+    trace = dr.blank(m * CELL_H, TRACE_STEPS * STEP_W, (16, 16, 16))
     recent = hist[-TRACE_STEPS:]
-    top = TRACE_STEPS - len(recent)
-    for k, (ip, mp, _, _, _) in enumerate(recent):
-        y = (top + k) * TRACE_SCALE
-        dr.fill_rect(trace, mp * CELL, y, CELL, TRACE_SCALE, dr.BLUE)
-        if ip < width:
-            dr.fill_rect(trace, ip * CELL + CELL // 4, y, CELL // 2, TRACE_SCALE, dr.RED)
-    # current heads marked over the tapes
-    ip = int(core.in_pos[i])
-    if ip < width:
-        dr.rect(frame, ip * CELL, 0, CELL, CELL, dr.RED)
-    dr.rect(frame, int(core.mem_pos[i]) * CELL, CELL + 2, CELL, CELL, dr.BLUE)
-    image = dr.vstack([frame, trace], gap=4, color=dr.BLACK)
-    extra = -image.shape[0] % 16  # video codecs want sizes in blocks of 16
-    return dr.vstack([image, dr.blank(extra, image.shape[1])], gap=0) if extra else image
+    left = TRACE_STEPS - len(recent)
+    for k, (hip, hmp, _, _, _) in enumerate(recent):
+        x = (left + k) * STEP_W
+        dr.fill_rect(trace, x, hmp * CELL_H, STEP_W, CELL_H, dr.BLUE)
+        if hip < m:
+            dr.fill_rect(trace, x, hip * CELL_H + 1, STEP_W, CELL_H - 2, dr.RED)
+    image = dr.hstack([tapes, trace], gap=6, color=dr.BLACK)
+    head = dr.blank(9, image.shape[1])  # the columns' names, and which way time runs
+    for j, letter in enumerate("IMTO"):  # input, memory, target, output
+        dr.text(head, j * (CELL_W + 2) + CELL_W // 2 - 1, 2, letter, dr.WHITE)
+    dr.text(head, tapes.shape[1] + 6, 2, "HEADS: INPUT RED  MEMORY BLUE  TIME ->", dr.WHITE)
+    image = dr.vstack([head, image])
+    image = dr.vstack([image, _caption(core, i, name, len(emitted), image.shape[1])])
+    extra_h, extra_w = -image.shape[0] % 16, -image.shape[1] % 16  # codecs want blocks of 16
+    return dr.pad(image, image.shape[0] + extra_h, image.shape[1] + extra_w)
+
+
+def _caption(core, i: int, name: str, emitted: int, width: int) -> np.ndarray:
+    """The id and the step; the output count; once ended, RIGHT or WRONG (and why)."""
+    bar = dr.blank(CAPTION_H, width)
+    dr.text(bar, 2, 3, f"{name}  STEP {int(core.t[i])}".strip(), dr.WHITE)
+    line = f"OUT {emitted}/{int(core.tgt_len[i])}"
+    color = dr.WHITE
+    if core.success[i]:
+        line, color = line + " RIGHT", dr.GREEN
+    elif core.wrong[i] or core.timeout[i]:
+        line, color = line + (" WRONG" if core.wrong[i] else " TIME OUT"), dr.RED
+    dr.text(bar, 2, 12, line, color)
+    return bar

@@ -347,7 +347,7 @@ def test_human_render_headless():
     env.step(np.zeros(4, np.int64))
     from glimpse_envs import tape_render
 
-    frame = tape_render.rgb_array(env.unwrapped._core, 0)
+    frame = tape_render.rgb_array(env.unwrapped._core, 0, "Reverse-v0")
     np.testing.assert_array_equal(_screen_pixels(env.unwrapped._window), frame)
     env.close()
     assert env.unwrapped._window is None
