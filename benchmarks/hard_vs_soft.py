@@ -95,6 +95,7 @@ RESULT_FILE = "result.json"
 #: trainer's own ``attention``, see :func:`agent_row`)
 AGENT_NAMES: dict[str, str] = {
     "ram": "RAM (REINFORCE)",
+    "dram": "DRAM (REINFORCE)",
     "tape-reinforce": "tape agent (REINFORCE)",
     "ppo": "PPO",
     "recurrent-ppo": "RecurrentPPO",
