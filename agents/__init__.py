@@ -15,6 +15,7 @@ AGENTS: dict[str, str] = {
     "dram": "agents.dram:DRAMTrainer",
     "tape-reinforce": "agents.tape_reinforce:TapeReinforceTrainer",
     "ppo": "agents.sb3_agents:PPOTrainer",
+    "maskable-ppo": "agents.sb3_agents:MaskablePPOTrainer",
     "recurrent-ppo": "agents.sb3_agents:RecurrentPPOTrainer",
     # soft attention (backprop)
     "soft-tiles": "agents.soft_tiles:SoftTilesTrainer",

@@ -287,16 +287,22 @@ class _SB3Trainer(Trainer):
             "episodes": float(episodes),
         }
 
+    #: whether ``predict`` needs the envs' ``action_masks()`` (MaskablePPO)
+    needs_masks = False
+
     def _policy_fn(self):
-        """A stateful deterministic policy ``act(obs, episode_start) -> actions`` for tape eval."""
+        """A stateful deterministic policy ``act(obs, episode_start, masks=None) -> actions`` for
+        evaluation; ``act.needs_masks`` says whether it must be given the envs' action masks."""
         state = {"lstm": None}
 
-        def act(obs, episode_start):
+        def act(obs, episode_start, masks=None):
+            extra = {"action_masks": masks} if self.needs_masks else {}
             action, state["lstm"] = self.model.predict(
-                obs, state=state["lstm"], episode_start=episode_start, deterministic=True
+                obs, state=state["lstm"], episode_start=episode_start, deterministic=True, **extra
             )
             return action
 
+        act.needs_masks = self.needs_masks
         return act
 
     def _play_fixed(self, split: str, indices: list[int], record: bool = False):
@@ -311,7 +317,9 @@ class _SB3Trainer(Trainer):
         start = np.ones(n, bool)
         while not done.all():
             obs = {k: np.stack([o[k] for o in obs_list]) for k in obs_list[0]}
-            actions = act(obs, start)
+            masks = (np.stack([e.unwrapped.action_masks() for e in envs]) if self.needs_masks
+                     else None)
+            actions = act(obs, start, masks)
             start = np.zeros(n, bool)
             for j, env in enumerate(envs):
                 if done[j]:
@@ -411,6 +419,22 @@ class PPOTrainer(_SB3Trainer):
 
         return PPO("MultiInputPolicy", self.venv, policy_kwargs=self._policy_kwargs(),
                    **self._algo_kwargs())
+
+
+class MaskablePPOTrainer(PPOTrainer):
+    """sb3-contrib MaskablePPO: PPO that never samples an action the env's ``action_masks()``
+    rules out (at the last glimpse only an answer; a forward-only head never moves left; ...).
+    Training takes the masks from the envs at every step; evaluation passes them to ``predict``."""
+
+    name = "maskable-ppo"
+    description = "sb3-contrib MaskablePPO: PPO over the GlimpseStack history, illegal actions masked"
+    needs_masks = True
+
+    def _make_model(self):
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO("MultiInputPolicy", self.venv, policy_kwargs=self._policy_kwargs(),
+                           **self._algo_kwargs())
 
 
 class RecurrentPPOTrainer(_SB3Trainer):

@@ -28,8 +28,17 @@ from glimpse_envs.tape_tasks import fixed_seed
 #: fixed episodes per evaluation length when train.py asks for "all" of a split
 DEFAULT_EPISODES = {"test": 1000, "validation": 500}
 
-#: ``act(obs, starts) -> actions``: ``starts[i]`` is True where sub-env i's episode starts at obs
-Policy = Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray]
+#: ``act(obs, starts) -> actions``: ``starts[i]`` is True where sub-env i's episode starts at obs; a
+#: policy with ``act.needs_masks = True`` is called ``act(obs, starts, masks)`` with the vector
+#: env's ``action_masks()`` (MaskablePPO)
+Policy = Callable[..., np.ndarray]
+
+
+def _act(act: Policy, vec, obs: dict[str, np.ndarray], starts: np.ndarray) -> np.ndarray:
+    """``act``'s actions, given the env's action masks when it asks for them."""
+    if getattr(act, "needs_masks", False):
+        return act(obs, starts, vec.unwrapped.action_masks())
+    return act(obs, starts)
 
 
 def make_tape_vec(env_id: str, num_envs: int, env_kwargs: dict | None = None):
@@ -75,7 +84,7 @@ def play_episodes(
     success = np.zeros(n, bool)
     correct = np.zeros(n, np.int64)
     for _ in range(max_steps):
-        actions = act(obs, starts)
+        actions = _act(act, vec, obs, starts)
         obs, reward, terminated, truncated, info = vec.step(actions)
         ended = np.asarray(terminated) | np.asarray(truncated)
         rewards.append(np.where(active, reward, 0.0).astype(np.float32))
@@ -168,7 +177,7 @@ def trace_tape_policy(env_id: str, env_kwargs: dict | None, act: Policy, split: 
         starts = np.ones(1, bool)
         info: dict = {}
         while True:
-            obs, _, term, trunc, info = vec.step(act(obs, starts))
+            obs, _, term, trunc, info = vec.step(_act(act, vec, obs, starts))
             starts = np.zeros(1, bool)
             if term[0] or trunc[0]:
                 break

@@ -98,6 +98,7 @@ AGENT_NAMES: dict[str, str] = {
     "dram": "DRAM (REINFORCE)",
     "tape-reinforce": "tape agent (REINFORCE)",
     "ppo": "PPO",
+    "maskable-ppo": "MaskablePPO",
     "recurrent-ppo": "RecurrentPPO",
     "soft-tiles": "soft tiles",
     "draw": "DRAW attention",

@@ -10,7 +10,13 @@ from conftest import needs_mnist
 
 import glimpse_envs
 from agents.base import RunConfig, env_family
-from agents.sb3_agents import Config, DictFeatures, PPOTrainer, RecurrentPPOTrainer
+from agents.sb3_agents import (
+    Config,
+    DictFeatures,
+    MaskablePPOTrainer,
+    PPOTrainer,
+    RecurrentPPOTrainer,
+)
 from glimpse_envs.wrappers import GlimpseStack
 
 ALL_IDS = glimpse_envs.registered_ids()
@@ -70,6 +76,30 @@ def test_tape_evaluate(cls):
     tr.train_iteration()
     m = tr.evaluate("test", 6)
     assert {"success", "success@2", "success@4", "success@12"} <= set(m)
+
+
+@pytest.mark.parametrize("env_id", [
+    pytest.param("glimpse_envs/MNIST-v0", marks=needs_mnist), "glimpse_envs/ForwardReverse-v0"])
+def test_maskable_ppo_trains_and_is_given_the_masks(env_id):
+    kw = {"env_kwargs": {"glimpses": 1} if "MNIST" in env_id else {"min_length": 1,
+                                                                     "max_length": 2}}
+    tr = MaskablePPOTrainer(_run(env_id, "maskable-ppo", **kw), TINY)
+    assert "losses/value_loss" in tr.train_iteration()
+    seen = []
+    predict = tr.model.predict
+
+    def spy(obs, **kwargs):
+        seen.append(kwargs["action_masks"])
+        return predict(obs, **kwargs)
+
+    tr.model.predict = spy
+    m = tr.evaluate("test", 4)
+    assert seen and all(x is not None and x.dtype == bool for x in seen)
+    if "MNIST" in env_id:  # (envs, 8 + 8 + 11); with one glimpse, every step is the last one:
+        assert all(x.shape[1] == 27 and not x[:, 16].any() for x in seen)  # keep looking masked
+        assert m["glimpses"] == 1 and m["episodes"] == 4
+    else:  # tape masks allow every action of the space (its moves are the legal ones)
+        assert all(x.shape == (4, 2 + 3 + 4 + 3) and x.all() for x in seen) and "success" in m
 
 
 def test_training_leaves_no_sb3_log_folders(tmp_path, monkeypatch):
