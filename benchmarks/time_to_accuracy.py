@@ -1,0 +1,290 @@
+"""Time to accuracy (DAWNBench-style): RAM trained to fixed test errors, ours beside the peer.
+
+Our RAM (``agents/ram.py`` on ``glimpse_envs/MNIST-v0``, 6 glimpses of 8x8) and
+kevinzakka/recurrent-visual-attention's RAM (the public PyTorch re-implementation most people use)
+train at the same time, one thread each, on the same MNIST files. After every epoch each is scored
+on the whole 10,000-image test split, one greedy pass with mean locations, and the harness reports
+the training seconds and images seen until each target error (3 % and 2 %) is first reached, with
+the curves (error against training seconds and against images).
+
+The peer is never vendored: fetch it at the pinned commit into a folder of your choice and pass
+``--peer``. It runs unmodified except for two pieces of glue, both in this file: its data loaders
+are built from the same ``*-ubyte.gz`` files through ``glimpse_envs.data`` (the same 60,000 training
+images, its own 10 % validation split with its own seed, its own normalisation), because its
+``data_loader.py`` needs torchvision and a download; and ``tensorboard_logger``, which it imports
+but does not use with its defaults, is stubbed if missing. Its schedule is its own: Adam 3e-4 with
+ReduceLROnPlateau on its validation accuracy, as its ``train()`` does every epoch; its training
+seconds include that validation pass (its schedule needs it), not the test scoring. Scored with mean
+locations, as ours is: the location policy's standard deviation is set to 1e-9 while the test
+split is scored (its first glimpse stays where its own code puts it, a random location).
+
+    git clone https://github.com/kevinzakka/recurrent-visual-attention /tmp/rva
+    git -C /tmp/rva checkout a38ac89
+    python benchmarks/time_to_accuracy.py --peer /tmp/rva --epochs 30
+    python benchmarks/time_to_accuracy.py --peer /tmp/rva --epochs 1 --limit 2000   # smoke
+
+Writes ``benchmarks/results/time_to_accuracy__mnist.{json,md,png}`` (command, machine, date,
+revision, both curves) and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from hard_bench import RESULTS, ROOT, header, table
+
+PEER_COMMIT = "a38ac89"
+TARGETS = (3.0, 2.0)
+TRAIN_IMAGES = 55_000  # ours: the training split of glimpse_envs' MNIST
+GLIMPSES = 6
+
+# ----------------------------------------------------------------------------------------------
+# the peer, in its own process (``python time_to_accuracy.py --peer-worker``)
+# ----------------------------------------------------------------------------------------------
+
+
+def _mnist_arrays(limit: int):
+    """All 60,000 training images (our train + validation splits) and the 10,000 test images."""
+    import numpy as np
+
+    from glimpse_envs.data import load_dataset
+
+    ds = load_dataset("mnist")
+    x = np.concatenate([ds.images("train"), ds.images("validation")])
+    y = np.concatenate([ds.labels("train"), ds.labels("validation")])
+    xt, yt = ds.images("test"), ds.labels("test")
+    if limit:
+        x, y, xt, yt = x[:limit], y[:limit], xt[: limit // 5], yt[: limit // 5]
+    return x, y, xt, yt
+
+
+def peer_worker(peer: Path, epochs: int, seed: int, limit: int) -> None:
+    """Train the peer epoch by epoch as its ``train()`` does; print one JSON line per epoch."""
+    import types
+
+    import numpy as np
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data.sampler import SubsetRandomSampler
+
+    torch.set_num_threads(1)
+    sys.path.insert(0, str(peer))
+    if "tensorboard_logger" not in sys.modules:
+        try:
+            import tensorboard_logger  # noqa: F401
+        except ImportError:  # imported by the peer's trainer, unused with its defaults
+            stub = types.ModuleType("tensorboard_logger")
+            stub.configure = stub.log_value = lambda *a, **k: None
+            sys.modules["tensorboard_logger"] = stub
+    sys.argv = ["main.py"]
+    import config as peer_config  # the peer's own defaults
+    from trainer import Trainer
+
+    cfg, _ = peer_config.get_config()
+    cfg.use_gpu, cfg.is_train, cfg.random_seed = False, True, seed
+    torch.manual_seed(seed)
+    x, y, xt, yt = _mnist_arrays(limit)
+    norm = lambda a: (torch.from_numpy(a).float().div(255.0)[:, None] - 0.1307) / 0.3081  # noqa: E731
+    data = TensorDataset(norm(x), torch.from_numpy(y.astype(np.int64)))
+    idx = list(range(len(data)))  # its get_train_valid_loader: a seeded shuffle, 10 % held out
+    np.random.seed(seed)
+    np.random.shuffle(idx)
+    split = int(np.floor(cfg.valid_size * len(idx)))
+    train = DataLoader(data, batch_size=cfg.batch_size, sampler=SubsetRandomSampler(idx[split:]))
+    valid = DataLoader(data, batch_size=cfg.batch_size, sampler=SubsetRandomSampler(idx[:split]))
+    trainer = Trainer(cfg, (train, valid))
+    test_x, test_y = norm(xt), torch.from_numpy(yt.astype(np.int64))
+    train_s = 0.0
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        trainer.train_one_epoch(epoch)
+        _, valid_acc = trainer.validate(epoch)
+        trainer.scheduler.step(-valid_acc)  # as its train() does
+        train_s += time.perf_counter() - t0
+        err = _peer_test_error(trainer, test_x, test_y)
+        print(json.dumps({"epoch": epoch + 1, "images": (epoch + 1) * (len(idx) - split),
+                          "train_s": round(train_s, 2), "test_error": err,
+                          "lr": trainer.optimizer.param_groups[0]["lr"]}), flush=True)
+
+
+def _peer_test_error(trainer, x, y, batch: int = 1000) -> float:
+    """The peer's test error, one greedy pass with mean locations (its sampling std set to ~0)."""
+    import torch
+
+    model, wrong = trainer.model, 0
+    model.eval()
+    std = model.locator.std
+    model.locator.std = 1e-9
+    try:
+        with torch.no_grad():
+            for s in range(0, len(x), batch):
+                xb = x[s: s + batch]
+                trainer.batch_size = len(xb)
+                h_t, l_t = trainer.reset()
+                for _ in range(trainer.num_glimpses - 1):
+                    h_t, l_t, _, _ = model(xb, l_t, h_t)
+                _, _, _, log_probas, _ = model(xb, l_t, h_t, last=True)
+                wrong += int((log_probas.argmax(1) != y[s: s + batch]).sum())
+    finally:
+        model.locator.std = std
+    return 100.0 * wrong / len(x)
+
+
+# ----------------------------------------------------------------------------------------------
+# ours, in this process
+# ----------------------------------------------------------------------------------------------
+
+
+def ours(epochs: int, seed: int, limit: int, start: str, curve: list, log) -> None:
+    """Our RAM through the one training loop, scored on the test split after every epoch."""
+    import torch
+
+    from agents.base import RunConfig
+    from agents.ram import Config, RAMTrainer
+    from agents.run import train_updates
+
+    torch.set_num_threads(1)
+    images = limit or TRAIN_IMAGES
+    epoch_steps = images * GLIMPSES
+    run = RunConfig(env="glimpse_envs/MNIST-v0", agent="ram", seed=seed, num_envs=64,
+                    steps=epochs * epoch_steps, env_kwargs={"start": start})
+    trainer = RAMTrainer(run, Config())
+    test_episodes = 10_000 if not limit else limit // 5
+
+    def score(p) -> None:
+        err = trainer.evaluate("test", test_episodes)["error"]
+        curve.append({"epoch": round(p.env_steps / epoch_steps, 2), "images": p.env_steps // GLIMPSES,
+                      "train_s": round(p.train_s, 2), "test_error": err,
+                      "lr": trainer.optimizer.param_groups[0]["lr"]})
+        log(f"  [ours] {curve[-1]}")
+
+    train_updates(trainer, run.steps, eval_every=epoch_steps, validate=score, validate_at_end=False)
+    trainer.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# the report
+# ----------------------------------------------------------------------------------------------
+
+
+def time_to(curve: list[dict], target: float) -> dict[str, Any] | None:
+    """The first point of ``curve`` at or below ``target`` % (None if never)."""
+    return next((p for p in curve if p["test_error"] <= target), None)
+
+
+def plot(curves: dict[str, list[dict]], path: Path, meta: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, curve in curves.items():
+        for ax, key in zip(axes, ("train_s", "images")):
+            ax.plot([p[key] for p in curve], [p["test_error"] for p in curve], "o-", ms=3,
+                    label=name)
+    for ax, xlabel in zip(axes, ("training seconds (one thread)", "training images seen")):
+        for t in TARGETS:
+            ax.axhline(t, color="0.6", ls=":", lw=1)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("test error % (10,000 images)")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"RAM on MNIST, 6 glimpses: time to accuracy ({meta['date']}, git {meta['git']})",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--peer", type=Path, required=True,
+                   help=f"kevinzakka/recurrent-visual-attention checked out at {PEER_COMMIT}")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start", default="random", choices=["random", "center"],
+                   help="our first glimpse (the peer's is random)")
+    p.add_argument("--limit", type=int, default=0, help="use only this many training images "
+                   "(and a fifth as many test images): a smoke test, not a result")
+    p.add_argument("--name", default="time_to_accuracy__mnist")
+    p.add_argument("--peer-worker", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.peer_worker:
+        peer_worker(args.peer.resolve(), args.epochs, args.seed, args.limit)
+        return 0
+    if not (args.peer / "trainer.py").exists():
+        p.error(f"--peer {args.peer}: no trainer.py there; clone the peer at {PEER_COMMIT}")
+    meta = header("cpu", {"epochs": args.epochs, "seed": args.seed, "our_start": args.start,
+                          "limit": args.limit, "threads_each": 1})
+    meta["peer"] = {"repository": "kevinzakka/recurrent-visual-attention",
+                    "commit": subprocess.run(["git", "-C", str(args.peer), "rev-parse", "--short",
+                                              "HEAD"], capture_output=True, text=True,
+                                             check=False).stdout.strip() or "unknown"}
+    curves: dict[str, list[dict]] = {"ours": [], "peer": []}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    import tempfile
+
+    work = tempfile.mkdtemp(prefix="peer_")  # the peer writes ./plots and ./ckpt where it runs
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--peer-worker", "--peer",
+         str(args.peer.resolve()), "--epochs", str(args.epochs), "--seed", str(args.seed),
+         "--limit", str(args.limit)], cwd=work, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True)
+
+    def read_peer() -> None:
+        for line in proc.stdout:
+            if line.startswith("{"):
+                curves["peer"].append(json.loads(line))
+                print(f"  [peer] {curves['peer'][-1]}", flush=True)
+
+    reader = threading.Thread(target=read_peer, daemon=True)
+    reader.start()
+    t0 = time.time()
+    ours(args.epochs, args.seed, args.limit, args.start, curves["ours"], print)
+    proc.wait()
+    reader.join(timeout=10)
+    shutil.rmtree(work, ignore_errors=True)
+    meta["wall_s"] = round(time.time() - t0, 1)
+    if proc.returncode != 0:
+        print(f"the peer's worker exited with {proc.returncode}", file=sys.stderr)
+    rows = []
+    for target in TARGETS:
+        hit = {k: time_to(c, target) for k, c in curves.items()}
+        ratio = (hit["peer"]["train_s"] / hit["ours"]["train_s"]
+                 if hit["peer"] and hit["ours"] else None)
+        rows.append([f"{target:g} %"] + [
+            f"{h['train_s']:.0f} s, {h['images']:,} images (epoch {h['epoch']})" if h else
+            f"not reached in {args.epochs} epochs" for h in hit.values()]
+            + [f"{ratio:.2f}x" if ratio else "-"])
+    rows.append(["final test error %"] + [f"{c[-1]['test_error']:.2f}" if c else "-"
+                                          for c in curves.values()] + [""])
+    md = table(["target", "ours: training s, images", "peer: training s, images",
+                "peer s / ours s"], rows)
+    record = {**meta, "curves": curves, "targets": TARGETS}
+    out = RESULTS / args.name
+    (out.with_suffix(".json")).write_text(json.dumps(record, indent=2) + "\n")
+    plot(curves, out.with_suffix(".png"), meta)
+    lines = [f"# {args.name}", "", f"- command: `{meta['command']}`", f"- date: {meta['date']}",
+             f"- git: {meta['git']}", f"- peer: {json.dumps(meta['peer'])}",
+             f"- machine: {json.dumps(meta['machine'])}", f"- budget: {json.dumps(meta['budget'])}",
+             f"- wall-clock of the side-by-side run: {meta['wall_s']} s", "", md, "",
+             f"![curves]({out.with_suffix('.png').name})", ""]
+    out.with_suffix(".md").write_text("\n".join(lines))
+    print("\n" + md + f"\n\nwritten: {out.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
