@@ -24,8 +24,8 @@ date and git revision.
     python benchmarks/hard_vs_soft.py report --quick       # only gather the results
     python benchmarks/hard_vs_soft.py --preset smoke       # 2 tiny configurations x 2 seeds, ~1 min
     python benchmarks/hard_vs_soft.py --quick --scale 0.1  # every quick configuration, 1/10 budget
-    python benchmarks/hard_vs_soft.py --preset standard --jobs 2 --hours 2   # a 2-hour piece
-    python benchmarks/hard_vs_soft.py speeds --preset standard   # measure the speeds it lacks
+    python benchmarks/hard_vs_soft.py --standard --jobs 2 --hours 2   # a 2-hour piece
+    python benchmarks/hard_vs_soft.py speeds --standard   # measure the speeds it lacks
     python benchmarks/hard_vs_soft.py --full --device cuda --jobs 4      # the papers' budgets
     python benchmarks/hard_vs_soft.py --full --backend ray --ray-address auto  # on a Ray cluster
 
@@ -1107,6 +1107,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_const", const="quick", dest="preset",
                    help="the CPU preset (under 30 min on 2 cores; the default)")
+    g.add_argument("--standard", action="store_const", const="standard", dest="preset",
+                   help="every agent on 7 envs, 2 seeds, about 5 hours on 2 cores (use --hours "
+                        "to run it in pieces)")
     g.add_argument("--full", action="store_const", const="full", dest="preset",
                    help="the papers' budgets, for a GPU (use with --device cuda)")
     g.add_argument("--preset", choices=sorted(PRESETS), dest="preset")
