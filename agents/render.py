@@ -1,28 +1,33 @@
 """Pictures of what an agent attended to, drawn from :meth:`agents.base.Trainer.trace`.
 
-One figure layout for every visual agent, so hard, soft and implicit attention compare side by side:
-the canvas on the left (upscaled to about 240 pixels), one row per step on the right, and a bar
-below with the true and predicted label.
+``python train.py render`` writes, per episode, a figure for a slide or a paper
+(:mod:`agents.slides`, matplotlib: ``NAME.png`` and ``NAME.svg`` or ``NAME.pdf`` with real text,
+``--scale`` times the size, text at least 12 px at scale 1, a title naming agent, env, split and
+index, a caption naming the checkpoint and marking a wrong answer WRONG or a failed sequence
+FAILED) and, for visual agents, the pixel-art animation ``NAME.gif`` drawn here with
+:mod:`glimpse_envs.drawing` (one frame per step; the last frame shows every step):
 
 * hard attention (``locations``): each glimpse's retina squares at every scale (one colour per
-  scale) or its tile, the path between the glimpses, numbered in order (a sequence agent's trace
-  with ``digits``, DRAM's, colours the path and numbers by the digit each glimpse was spent on); on
-  the right, the retina's views at each step, recomputed with the env's own sensor;
+  scale, keyed) or its tile, the path between the glimpses, numbered in order (a sequence agent's
+  trace with ``digits``, DRAM's, colours the path and numbers by the digit each glimpse was spent
+  on); beside it, the retina's views at each step, recomputed with the env's own sensor;
 * soft attention (``filters``): the attended region of each step (DRAW: the extent of the N x N
-  filter grid from its parameters; soft tiles: the tiles with at least half the top weight) with
-  its centre, path and number; on the right, each step's weights over the canvas as a heat map
-  and what they let through (DRAW: its N x N glimpse; tiles: the canvas times the weights);
+  filter grid, its border as wide as the filters' standard deviation; soft tiles: the tiles with
+  at least half the top weight) with its centre, path and number; beside it, each step's weights
+  over the canvas as a heat map, on one colour scale for the whole episode (area-averaged where
+  the pixel art shrinks them, so no row or column is dropped), and what they let through (DRAW:
+  its N x N glimpse, computed with the model's own :func:`agents.draw.filterbank`; tiles: the
+  canvas times the weights);
 * no attention (``saliency``): the canvas with the saliency |d logit / d pixel| laid over it, the
-  saliency alone on the right.
+  saliency alone beside it.
 
-Each visual episode gives ``NAME.png`` (the whole episode) and ``NAME.gif`` (one frame per step;
-the last frame is the PNG). Tape agents and the NTM give the NTM paper's figure as ``NAME.png``:
-input, target and output bit vectors against time, then the write and read weightings (cells
-against time; one-hot for hard heads) as heat maps. :func:`render_checkpoint` renders the first
-episodes of a fixed split and writes ``index.md``; :func:`main` is ``python train.py render``.
-
-Only numpy (drawing, with :mod:`glimpse_envs.drawing`) and Pillow (PNG and GIF files); the same
-trace gives the same bytes.
+Tape agents and the NTM get the NTM paper's figure: input, target and output bit vectors against
+time, then the write and read weightings (memory cell against time, the same cell window for
+both, one colour bar; one-hot for hard heads), the input / delimiter / output phases marked
+(:func:`tape_data` holds what it draws). :func:`render_checkpoint` renders the first N episodes of
+a fixed split (a stated rule: none picked) and writes ``index.md``; :func:`main` is
+``python train.py render``. The GIF's palette is built from all its frames. The same trace gives
+the same bytes.
 """
 
 from __future__ import annotations
@@ -81,11 +86,26 @@ def normalise(values: np.ndarray, percentile: float = 100.0) -> np.ndarray:
     return np.clip(v / top, 0.0, 1.0) if top > 0 else v
 
 
-def resize_nearest(img: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Nearest-neighbour resize of a (H, W) or (H, W, C) array to (height, width)."""
-    rows = (np.arange(height) * img.shape[0] // height).clip(0, img.shape[0] - 1)
-    cols = (np.arange(width) * img.shape[1] // width).clip(0, img.shape[1] - 1)
-    return img[rows][:, cols]
+def _area_weights(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) weights of an area (box-filter) resize: output cell i averages the input cells
+    it covers, each weighted by the fraction of it that lies inside (rows sum to 1)."""
+    edges = np.arange(n_out + 1) * (n_in / n_out)  # output cell i covers [edges[i], edges[i+1])
+    lo, hi = edges[:-1, None], edges[1:, None]
+    a = np.arange(n_in)[None, :]
+    overlap = np.clip(np.minimum(hi, a + 1) - np.maximum(lo, a), 0, None)
+    return overlap / overlap.sum(1, keepdims=True)
+
+
+def resize_area(values: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area-average resize of a (H, W) or (H, W, C) array to (height, width), float64.
+
+    Each output cell is the mean of the input it covers (fractional cells pro rata), so shrinking
+    keeps every row and column, the last ones included, and enlarging by an integer factor
+    repeats each cell.
+    """
+    v = np.asarray(values, np.float64)
+    rows, cols = _area_weights(v.shape[0], height), _area_weights(v.shape[1], width)
+    return np.einsum("ih,hw...,jw->ij...", rows, v, cols)
 
 
 def overlay(rgb: np.ndarray, weights: np.ndarray, strength: float = 0.85) -> np.ndarray:
@@ -135,24 +155,56 @@ def save_png(img: np.ndarray, path: str | Path) -> Path:
     return path
 
 
+def gif_palette(frames: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One GIF palette for all ``frames`` and each frame's indices into it.
+
+    The palette is the frames' exact colours when they use at most 256, else a median-cut palette
+    of every frame together (so no frame, the first included, is drawn in colours taken from
+    another one); each pixel gets its nearest palette colour. Returns ``(palette (256, 3) uint8,
+    [indices (H, W) uint8 per frame])``.
+    """
+    from PIL import Image
+
+    flat = [np.asarray(f, np.uint8).reshape(-1, 3).astype(np.int32) for f in frames]
+    packed = np.concatenate([(f[:, 0] << 16) | (f[:, 1] << 8) | f[:, 2] for f in flat])
+    colours, inverse = np.unique(packed, return_inverse=True)
+    rgb = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], 1)
+    if len(colours) <= 256:
+        palette, nearest = rgb, np.arange(len(colours))
+    else:
+        tall = Image.fromarray(np.ascontiguousarray(np.concatenate(list(frames), 0), np.uint8))
+        quant = tall.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        palette = np.asarray(quant.getpalette()[: 3 * 256], np.int32).reshape(-1, 3)
+        nearest = np.concatenate([  # each colour's nearest palette entry, in chunks
+            ((rgb[i: i + 4096, None, :] - palette[None]) ** 2).sum(-1).argmin(1)
+            for i in range(0, len(rgb), 4096)
+        ])
+    full = np.zeros((256, 3), np.uint8)
+    full[: len(palette)] = palette
+    index = nearest[inverse].astype(np.uint8)
+    sizes = np.cumsum([0] + [len(f) for f in flat])
+    shapes = [np.asarray(f).shape[:2] for f in frames]
+    return full, [index[a:b].reshape(shape) for a, b, shape in zip(sizes, sizes[1:], shapes)]
+
+
 def save_gif(
     frames: Sequence[np.ndarray],
     path: str | Path,
     frame_ms: int = FRAME_MS,
     last_ms: int = LAST_FRAME_MS,
 ) -> Path:
-    """Equal-sized RGB frames as a looping GIF: one palette (the last frame's), no dithering."""
+    """Equal-sized RGB frames as a looping GIF: one palette built from all of them
+    (:func:`gif_palette`), no dithering."""
     from PIL import Image
 
     path = Path(path)
-    dither = Image.Dither.NONE
-    palette = Image.fromarray(frames[-1]).quantize(
-        colors=256, method=Image.Quantize.MEDIANCUT, dither=dither
-    )
-    images = [
-        Image.fromarray(np.ascontiguousarray(f, np.uint8)).quantize(palette=palette, dither=dither)
-        for f in frames
-    ]
+    palette, indices = gif_palette(frames)
+    images = []
+    for idx in indices:
+        im = Image.new("P", (idx.shape[1], idx.shape[0]))
+        im.frombytes(np.ascontiguousarray(idx).tobytes())
+        im.putpalette(palette.reshape(-1).tolist())
+        images.append(im)
     durations = [frame_ms] * (len(images) - 1) + [last_ms]
     images[0].save(
         path,
@@ -189,20 +241,31 @@ def attention_kind(trace: dict[str, Any]) -> str:
 def draw_glimpses(image: np.ndarray, filters: np.ndarray, grid: np.ndarray, n: int) -> np.ndarray:
     """DRAW's N x N glimpses (T, N, N) in [0, 1] from its attention parameters (T, 5).
 
-    ``grid`` rows are (g_x, g_y, delta, sigma^2, gamma) in pixel units, pixel centres at 0..S-1:
-    filter i is a Gaussian centred on ``g + (i - N/2 + 0.5) delta`` (``agents.draw.filterbank``).
+    ``grid`` rows are (g_x, g_y, delta, sigma^2, gamma) in pixel units, pixel centres at 0..S-1, as
+    ``agents.draw.DRAWClassifier`` traces them. The glimpse is computed by the model's own
+    :func:`agents.draw.filterbank` and :func:`agents.draw.read` (float64), so the picture is the
+    glimpse the LSTM read (clipped to [0, 1] for display).
     """
-    img = np.asarray(image, np.float64) / 255.0
+    import torch
+
+    from agents.draw import filterbank, read
+
+    g = torch.as_tensor(np.asarray(grid, np.float64).reshape(-1, 5))
+    if len(g) == 0:
+        return np.zeros((0, n, n))
+    img = torch.as_tensor(np.asarray(image, np.float64) / 255.0)
     H, W = img.shape
-    out = []
-    offsets = np.arange(n) - n / 2 + 0.5
-    for gx, gy, delta, sigma2, gamma in np.asarray(grid, np.float64):
-        fx = np.exp(-((np.arange(W) - (gx + offsets * delta)[:, None]) ** 2) / (2 * sigma2))
-        fy = np.exp(-((np.arange(H) - (gy + offsets * delta)[:, None]) ** 2) / (2 * sigma2))
-        fx /= fx.sum(-1, keepdims=True) + 1e-8
-        fy /= fy.sum(-1, keepdims=True) + 1e-8
-        out.append(np.clip(gamma * fy @ img @ fx.T, 0, 1))
-    return np.stack(out) if out else np.zeros((0, n, n))
+    gx, gy, delta, sigma2, gamma = g.unbind(-1)
+    fx, fy = filterbank(gx, gy, sigma2, delta, int(n), W, H)
+    glimpses = read(img.expand(len(g), H, W), fx, fy, gamma)
+    return np.clip(glimpses.numpy(), 0, 1)
+
+
+def draw_border(grid_row: Sequence[float], f: int) -> int:
+    """Display pixels of the border of a DRAW box: the filters' standard deviation sigma to scale
+    (sigma canvas pixels, at ``f`` display pixels each), at least 1 (the paper's figures draw the
+    filter width as the box's border width)."""
+    return max(1, round(math.sqrt(float(grid_row[3])) * f))
 
 
 class VisualEpisode:
@@ -218,7 +281,7 @@ class VisualEpisode:
     def __init__(self, trace: dict[str, Any], sensor: Any = None, title: str = ""):
         self.kind = attention_kind(trace)
         if self.kind == "tape":
-            raise ValueError("a tape trace: draw it with tape_figure()")
+            raise ValueError("a tape trace: draw it with agents.slides.tape_slide()")
         self.trace = trace
         self.image = np.asarray(trace["image"])
         self.S = S = self.image.shape[0]
@@ -248,6 +311,8 @@ class VisualEpisode:
         elif self.kind == "soft":
             self.maps = np.asarray(trace["filters"], np.float64)
             self.steps = len(self.maps)
+            # one colour scale for every step of the episode
+            self.vmax = float(self.maps.max()) if self.maps.size and self.maps.max() > 0 else 1.0
             self.grid = trace.get("grid")
             self.boxes, self.centres = [], []
             for t, m in enumerate(self.maps):
@@ -308,6 +373,9 @@ class VisualEpisode:
             else:
                 x0, y0, x1, y1 = (round(v) for v in self.boxes[t])
                 color = _shade(SOFT_COLOR, shade)
+                if self.grid is not None:  # DRAW: the border is the filter width, to scale
+                    thick = draw_border(self.grid[t], f)
+                    x0, y0, x1, y1 = x0 - thick // 2, y0 - thick // 2, x1 + thick // 2, y1 + thick // 2
                 dr.rect(img, x0, y0, max(x1 - x0, 2), max(y1 - y0, 2), color, thick)
         for t in range(1, upto):
             (ax, ay), (bx, by) = self.centres[t - 1], self.centres[t]
@@ -338,30 +406,31 @@ class VisualEpisode:
         label_w = dr.text_size(str(self.steps), 2)[0] + 6
         rows = []
         for t in range(self.steps):
-            row = dr.blank(c, label_w)
+            row = dr.blank(c + 2, label_w)
             if t < upto:
-                dr.text(row, 2, max(0, c // 2 - 5), str(t + 1), self._number_color(t), scale=2)
+                dr.text(row, 2, max(0, c // 2 - 4), str(t + 1), self._number_color(t), scale=2)
             cells = [row]
             for j in range(self.columns):
                 if t >= upto:
-                    cells.append(dr.blank(c, c, (24, 24, 24)))
+                    cells.append(dr.blank(c + 2, c + 2, (24, 24, 24)))
                     continue
                 if self.kind == "hard":
                     v = dr.to_rgb(dr.upscale(self.views[t, j], self.pf))
                     color = dr.PALETTE[j % len(dr.PALETTE)]
-                elif j == 0:  # the weights over the canvas
-                    v = resize_nearest(heat(normalise(self.maps[t])), c, c)
+                elif j == 0:  # the weights over the canvas, on the episode's one scale
+                    v = heat(resize_area(self.maps[t] / self.vmax, c, c))
                     color = SOFT_COLOR
                 elif self.views is not None:  # DRAW: its N x N glimpse
                     v = dr.gray_to_rgb(dr.upscale(self.views[t], self.pf))
                     color = SOFT_COLOR
                 else:  # the canvas as the weights let it through
                     seen = self.image / 255.0 * normalise(self.maps[t])
-                    v = resize_nearest(dr.gray_to_rgb(seen), c, c)
+                    v = dr.to_rgb(np.clip(resize_area(seen, c, c), 0, 1))
                     color = SOFT_COLOR
-                v = dr.pad(v, c, c)
-                dr.rect(v, 0, 0, c, c, color, 1)
-                cells.append(v)
+                # the frame goes round the cell, never over its outer rows and columns
+                framed = dr.blank(c + 2, c + 2, color)
+                framed[1:-1, 1:-1] = dr.pad(v, c, c)
+                cells.append(framed)
             rows.append(dr.hstack(cells, gap=4))
         return dr.vstack(rows, gap=4)
 
@@ -419,10 +488,11 @@ def _bits(symbols: np.ndarray, task: Any, code: str) -> np.ndarray:
     return (((np.maximum(s, 0)[:, None] >> shifts) & 1) * (s >= 0)[:, None]).astype(np.float64)
 
 
-def _memory_rows(weights: np.ndarray) -> np.ndarray:
-    """The memory cells to show: the used ones as one circular run, skipping the longest gap."""
+def _memory_rows(weights: np.ndarray, threshold: float = 0.02) -> np.ndarray:
+    """The memory cells to show: those whose weight passes ``threshold`` at some step, as one
+    circular run, skipping the longest gap."""
     cells = weights.shape[1]
-    used = weights.max(0) > 1e-3
+    used = weights.max(0) > threshold
     if not used.any():
         return np.arange(min(cells, 8))
     idx = np.flatnonzero(used)
@@ -435,27 +505,18 @@ def _memory_rows(weights: np.ndarray) -> np.ndarray:
     return (lo + np.arange(n)) % cells
 
 
-def _matrix(values: np.ndarray, cw: int, ch: int, colors: np.ndarray | None = None) -> np.ndarray:
-    """(rows, T) values in [0, 1] as cells cw wide, ch high (heat map, or given colours)."""
-    img = heat(values) if colors is None else colors
-    img = np.repeat(np.repeat(img, ch, 0), cw, 1)
-    return img
+def tape_data(trace: dict[str, Any], task: Any = None) -> dict[str, Any]:
+    """What the tape figure draws, time running along the first axis of every matrix.
 
-
-def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.ndarray:
-    """The NTM paper's figure of a tape trace: inputs, targets, outputs, write and read weightings.
-
-    Time runs to the right. Inputs are the bit vectors presented at each step (a hard agent: the
-    symbol under its input head); outputs are drawn where they are emitted, a 1 bit white where it
-    is right and red where it is wrong, a missing 1 dark red; targets sit where their output is due
-    (a hard agent: at its k-th emission). Weightings show memory cells (rows) against time; the
-    rows are the cells the heads used, the circular memory turned so that they form one run.
-
-    Args:
-        trace: a tape :meth:`~agents.base.Trainer.trace` dict.
-        task: the env's task generator (``env.unwrapped.task``) for its bit coding; plain binary
-            when None.
-        title: the title line.
+    Inputs are the bit vectors presented at each step (a hard agent: the symbol under its input
+    head); outputs sit where they are emitted; targets where their output is due (a hard agent: at
+    its k-th emission). Returns ``inputs`` (T, bits), ``targets`` and ``outputs`` (T, bits),
+    ``output_colors`` (bits, T, 3: a right 1 white, a wrong 1 red, a missing 1 dark red, an
+    emitted 0 dark gray), ``cells`` (the memory window: the cells either head used, as one
+    circular run), ``write`` / ``read`` (T, len(cells)) or None, ``saliency`` (T, bits) or None,
+    ``success``, ``right`` (symbols right), ``n_targets``, ``T`` and the phases: ``input_end``
+    (the last step of the input), ``delimiter`` (the step the delimiter was presented, None for an
+    undelimited task) and ``output_start`` (the first step an output is due).
     """
     inputs = np.asarray(trace["inputs"], np.int64).reshape(-1)
     targets = np.asarray(trace["targets"], np.int64).reshape(-1)
@@ -477,8 +538,11 @@ def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.
         pos = np.asarray(pos, np.int64)[:T]
         ok = pos < len(inputs)
         X[np.flatnonzero(ok)] = in_bits[pos[ok]]
+        reached = np.flatnonzero(pos >= len(inputs) - 1)
+        input_end = int(reached[0]) if len(reached) else T - 1
     else:
         X[: min(T, len(inputs))] = in_bits[:T]
+        input_end = min(T, len(inputs)) - 1
     # where each output and target sits on the time axis
     per_step = len(outputs) == T and "output_bits" not in trace
     out_t = np.arange(T) if len(outputs) == T else T - len(outputs) + np.arange(len(outputs))
@@ -490,10 +554,10 @@ def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.
     elif per_step:  # a hard agent emits when it chooses: target k is due at its k-th emission
         emitted = list(np.flatnonzero(out_sym >= 0))
         t = emitted[-1] if emitted else -1
-        for k, s in enumerate(targets):
+        for k, sym in enumerate(targets):
             t = emitted[k] if k < len(emitted) else t + 1
             if t < T:
-                tgt_sym[t] = s
+                tgt_sym[t] = sym
     else:
         tgt_sym[T - len(targets) + np.arange(len(targets))[:T]] = targets[:T]
     Y = _bits(tgt_sym, task, "output")
@@ -502,8 +566,6 @@ def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.
         ob = np.asarray(trace["output_bits"], np.float64)
         Out[:] = 0
         Out[out_t, : ob.shape[1]] = ob[:, : Out.shape[1]]
-    right = (out_sym == tgt_sym) & (out_sym >= 0)
-    # output bits: white where right, red where a 1 is wrong, dark red where a 1 is missing
     emitted = (out_sym >= 0)[None, :]
     on, due = Out.T > 0.5, Y.T > 0.5
     colors = np.zeros((Out.shape[1], T, 3), np.uint8)
@@ -511,54 +573,27 @@ def tape_figure(trace: dict[str, Any], task: Any = None, title: str = "") -> np.
     colors[on] = dr.WHITE
     colors[on & ~due] = WRONG
     colors[emitted & ~on & due] = MISSING
-
-    cw = max(2, min(8, 640 // T))
-    ch = max(cw, 4)
-    panels: list[tuple[str, np.ndarray]] = [
-        ("INPUT", _matrix(X.T, cw, ch)),
-        ("TARGET", _matrix(Y.T, cw, ch)),
-        ("OUTPUT", _matrix(Out.T, cw, ch, colors)),
-    ]
-    if saliency is not None:
-        sal = normalise(np.asarray(saliency, np.float64).reshape(T, -1), 99.5).T
-        panels.append(("SALIENCY", _matrix(sal, cw, ch)))
-    for name, m in (("WRITE", write), ("READ", read)):
-        if m is None:
-            continue
-        m = np.asarray(m, np.float64).reshape(T, -1)
-        rows = _memory_rows(m)
-        mh = max(2, min(ch, 240 // len(rows)))
-        panels.append(
-            (f"{name}\nCELL {int(rows[0])}\nTO {int(rows[-1])}", _matrix(m[:, rows].T, cw, mh))
-        )
-    label_w = max(dr.text_size(part, 1)[0] for n, _ in panels for part in n.split("\n")) + 8
-    body = []
-    for name, img in panels:
-        parts = name.split("\n")
-        tag = dr.blank(max(img.shape[0], 7 * len(parts)), label_w)
-        for j, part in enumerate(parts):
-            dr.text(tag, 2, 1 + 7 * j, part, dr.WHITE if j == 0 else dr.GRAY)
-        body.append(dr.hstack([tag, img], gap=0))
-    fig = dr.vstack(body, gap=4)
-    width = max(fig.shape[1], 240)
     success = trace.get("success")
     if success is None:
         success = len(targets) > 0 and np.array_equal(
             outputs[outputs >= 0][: len(targets)], targets
         )
-    n_right = int(right.sum())
-    lines = [(title, dr.WHITE, 1)] if title else []
-    lines.append(
-        (
-            f"{'SOLVED' if success else 'FAILED'}  {n_right}/{len(targets)} RIGHT",
-            RIGHT if success else WRONG,
-            2,
-        )
-    )
-    size = f"LENGTH {trace['length']}" if "length" in trace else f"INPUT {len(inputs)} SYMBOLS"
-    lines.append((f"{size}  STEPS {T}  TIME ->", dr.GRAY, 1))
-    bar = text_bar(width, lines)
-    return dr.vstack([bar, dr.pad(fig, fig.shape[0], width)], gap=2)
+    heads = [np.asarray(m, np.float64).reshape(T, -1) for m in (write, read) if m is not None]
+    cells = _memory_rows(np.maximum.reduce(heads)) if heads else np.zeros(0, np.int64)
+    due_steps = np.flatnonzero(tgt_sym >= 0)
+    delimited = bool(getattr(task, "delimited", False)) if task is not None else False
+    return {
+        "inputs": X, "targets": Y, "outputs": Out, "output_colors": colors, "T": T,
+        "cells": cells,
+        "write": None if write is None else heads[0][:, cells],
+        "read": None if read is None else heads[-1][:, cells],
+        "saliency": None if saliency is None else np.asarray(saliency, np.float64).reshape(T, -1),
+        "success": bool(success), "right": int(((out_sym == tgt_sym) & (out_sym >= 0)).sum()),
+        "n_targets": len(targets), "input_end": input_end,
+        "delimiter": input_end if delimited else None,
+        "output_start": int(due_steps[0]) if len(due_steps) else None,
+        "length": trace.get("length", len(inputs)),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -572,15 +607,26 @@ def render_trace(
     sensor: Any = None,
     task: Any = None,
     title: str = "",
+    caption: str = "",
+    scale: float = 1.0,
+    vector: str = "svg",
 ) -> list[Path]:
-    """Write one trace's pictures: ``stem.png`` and ``stem.gif`` (visual) or ``stem.png`` (tape)."""
+    """Write one trace's pictures under ``out_dir``: the figure (:mod:`agents.slides`, matplotlib)
+    as ``stem.png`` and ``stem.svg`` (or ``.pdf``: ``vector``), and for a visual trace the
+    pixel-art animation ``stem.gif`` (one frame per step, enlarged ``round(scale)`` times)."""
+    from agents import slides
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    formats = ["png", vector]
     if attention_kind(trace) == "tape":
-        return [save_png(tape_figure(trace, task, title), out / f"{stem}.png")]
-    episode = VisualEpisode(trace, sensor, title)
-    frames = episode.frames()
-    return [save_png(frames[-1], out / f"{stem}.png"), save_gif(frames, out / f"{stem}.gif")]
+        return slides.save(slides.tape_slide(trace, task, title, caption, scale), out / stem,
+                           formats)
+    episode = VisualEpisode(trace, sensor, title.upper())
+    files = slides.save(slides.visual_slide(episode, title, caption, scale), out / stem, formats)
+    k = max(1, round(scale))
+    frames = [dr.upscale(f, k) if k > 1 else f for f in episode.frames()]
+    return [*files, save_gif(frames, out / f"{stem}.gif")]
 
 
 def env_context(env_id: str, env_kwargs: dict | None = None) -> tuple[Any, Any]:
@@ -597,22 +643,24 @@ def env_context(env_id: str, env_kwargs: dict | None = None) -> tuple[Any, Any]:
         env.close()
 
 
-def _row(index: int, trace: dict[str, Any], files: list[Path]) -> str:
+def solved(trace: dict[str, Any], task: Any = None) -> bool:
+    """Whether a trace's answer is right: a visual label, or a whole tape sequence."""
+    if attention_kind(trace) == "tape":
+        return tape_data(trace, task)["success"]
+    return label_text(trace.get("label")) == label_text(trace.get("prediction"))
+
+
+def _row(index: int, trace: dict[str, Any], files: list[Path], ok: bool) -> str:
     links = " ".join(f"[{p.suffix[1:]}]({p.name})" for p in files)
     image = f"![episode {index}]({files[0].name})"
     if attention_kind(trace) == "tape":
-        targets = np.asarray(trace["targets"]).reshape(-1)
-        outputs = np.asarray(trace["outputs"]).reshape(-1)
-        ok = trace.get("success")
-        if ok is None:
-            t = targets[targets >= 0]
-            ok = np.array_equal(outputs[outputs >= 0][: len(t)], t)
         return (
-            f"| {index} | {trace.get('length', '')} | {'yes' if ok else 'no'} | {links} | {image} |"
+            f"| {index} | {trace.get('length', '')} | {'solved' if ok else '**FAILED**'} "
+            f"| {links} | {image} |"
         )
     return (
         f"| {index} | {label_text(trace.get('label'))} | {label_text(trace.get('prediction'))} "
-        f"| {links} | {image} |"
+        f"| {'right' if ok else '**WRONG**'} | {links} | {image} |"
     )
 
 
@@ -623,13 +671,18 @@ def render_checkpoint(
     out_dir: str | Path = "renders/out",
     *,
     source: str = "",
+    checkpoint: str = "",
+    scale: float = 1.0,
+    vector: str = "svg",
 ) -> list[Path]:
     """Render a trained agent on the first ``episodes`` items of the fixed ``split``.
 
-    Calls ``trainer.trace(split, i)`` for i = 0 .. episodes - 1 and writes, under ``out_dir``,
-    ``SPLIT_NNNN.png`` (and ``.gif`` for visual agents) per episode and ``index.md`` listing them.
-    ``source`` (the checkpoint, its steps) goes into the index. Returns the paths written, the index
-    last.
+    The rule is stated and nothing is picked: ``trainer.trace(split, i)`` for i = 0 .. episodes - 1,
+    each written under ``out_dir`` as ``SPLIT_NNNN.png`` and ``.svg`` / ``.pdf`` (and ``.gif`` for
+    visual agents), and ``index.md`` listing them with wrong answers and failed sequences marked.
+    Each figure's title names the agent, env, split and index; its caption the ``checkpoint``.
+    ``source`` (the checkpoint, its steps, the command) goes into the index. Returns the paths
+    written, the index last.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -637,38 +690,54 @@ def render_checkpoint(
     env_kwargs = getattr(trainer, "env_kwargs", None) or getattr(trainer.run, "env_kwargs", {})
     sensor, task = env_context(env_id, env_kwargs)
     agent = getattr(trainer, "name", type(trainer).__name__)
+    attention = getattr(trainer, "attention", "")
+    env_name = env_id.split("/")[-1]
     written: list[Path] = []
     rows: list[str] = []
     kind = None
+    failures = 0
     for i in range(int(episodes)):
         trace = trainer.trace(split, i)
         kind = attention_kind(trace)
-        title = f"{agent} on {env_id.split('/')[-1]}  {split} {i}".upper()
-        files = render_trace(trace, out, f"{split}_{i:04d}", sensor=sensor, task=task, title=title)
+        what = f"sequence {i} (length {trace.get('length', '?')})" if kind == "tape" else (
+            f"canvas {i}")
+        title = f"{agent} ({attention} attention) on {env_name}, {split} {what}".replace(
+            " ( attention)", "")
+        caption = f"checkpoint: {checkpoint}" if checkpoint else ""
+        files = render_trace(trace, out, f"{split}_{i:04d}", sensor=sensor, task=task,
+                             title=title, caption=caption, scale=scale, vector=vector)
         written += files
-        rows.append(_row(i, trace, files))
+        ok = solved(trace, task)
+        failures += not ok
+        rows.append(_row(i, trace, files, ok))
     head = (
-        "| episode | length | solved | files | figure |"
+        "| episode | length | result | files | figure |\n|---|---|---|---|---|"
         if kind == "tape"
-        else "| episode | label | prediction | files | figure |"
+        else "| episode | label | prediction | result | files | figure |\n|---|---|---|---|---|---|"
     )
     what = {
-        "hard": "glimpse squares at every retina scale, numbered path, the retina's views per step",
-        "soft": "attended region per step, its weights (heat) and what they let through",
+        "hard": "glimpse squares at every retina scale (keyed), numbered path, the retina's views "
+        "per step",
+        "soft": "attended region per step, its weights (heat, one colour scale for the episode) "
+        "and what they let through",
         "none": "saliency |d logit / d pixel| over the canvas",
-        "tape": "inputs, targets, outputs (red: wrong) and write/read weightings, memory vs time",
+        "tape": "inputs, targets, outputs (red: wrong) and write/read weightings, memory cell "
+        "against time, input / delimiter / output phases marked",
         None: "",
     }[kind]
+    n = int(episodes)
+    word = "sequences" if kind == "tape" else "canvases"
     lines = [
         f"# {agent} on {env_id}",
         "",
-        f"{getattr(trainer, 'attention', '')} attention; {what}.",
-        f"Fixed {split} split, "
-        + (f"episodes 0-{int(episodes) - 1}." if int(episodes) > 1 else "episode 0.")
+        f"{attention} attention; {what}.",
+        f"Episodes: the first {n} {word} of the fixed {split} split "
+        + (f"(0-{n - 1}), " if n > 1 else "(0), ")
+        + f"none picked or left out; {failures} of {n} "
+        + ("failed, marked **FAILED**." if kind == "tape" else "answered wrong, marked **WRONG**.")
         + (f" {source}" if source else ""),
         "",
         head,
-        "|---|---|---|---|---|",
         *rows,
         "",
     ]
@@ -688,8 +757,8 @@ def main(
     """
     parser = argparse.ArgumentParser(
         prog="python train.py render",
-        description="Draw what a trained agent attended to on fixed episodes: PNG (+ GIF) per "
-        "episode and index.md.",
+        description="Draw what a trained agent attended to on the first N fixed episodes: a "
+        "figure per episode as PNG and SVG or PDF (+ a GIF for visual agents) and index.md.",
     )
     parser.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
     parser.add_argument("--episodes", type=int, default=4, help="first N episodes (default 4)")
@@ -701,9 +770,16 @@ def main(
     )
     parser.add_argument("--out", default=None, help="output folder (default: renders/ENV__AGENT)")
     parser.add_argument("--device", default=None, help="torch device (default: the run's)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="size factor of the figures (text at least 12 px at 1) and, rounded, "
+                        "of the GIF's pixels (default 1)")
+    parser.add_argument("--format", default="svg", choices=["svg", "pdf"],
+                        help="vector format written beside each PNG (default: svg)")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.episodes < 1:
         parser.error("--episodes must be >= 1")
+    if not 0 < args.scale <= 10:
+        parser.error(f"--scale {args.scale}: must be in (0, 10]")
     program = "python train.py render"
     if load_trainer is None:  # run as `python -m agents.render`
         from agents.cli import load_trainer
@@ -718,7 +794,10 @@ def main(
             f"{int(ckpt.get('env_steps', 0)):,} env steps; command "
             f"`{program} {command}`."
         )
-        paths = render_checkpoint(trainer, args.episodes, args.split, out, source=source)
+        where = str(ckpt.get("_path", args.checkpoint))
+        label = f"{where} ({int(ckpt.get('env_steps', 0)):,} env steps)"
+        paths = render_checkpoint(trainer, args.episodes, args.split, out, source=source,
+                                  checkpoint=label, scale=args.scale, vector=args.format)
     finally:
         trainer.close()
     print(f"wrote {len(paths)} files to {out}/ (index: {paths[-1]})")

@@ -101,16 +101,17 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_visual_png_and_gif_read_back(case, tmp_path):
+def test_visual_figure_svg_and_gif_read_back(case, tmp_path):
     make_trace, make_sensor, frames = CASES[case]
     episode = render.VisualEpisode(make_trace(), make_sensor(), title="TEST")
     expected = episode.frame()
-    png, gif = render.render_trace(make_trace(), tmp_path, "ep", sensor=make_sensor(), title="TEST")
-    assert (png.name, gif.name) == ("ep.png", "ep.gif")
-    with Image.open(png) as im:
-        assert im.size == (expected.shape[1], expected.shape[0])
-        assert np.array_equal(np.asarray(im.convert("RGB")), expected)  # PNG is lossless
-    with Image.open(gif) as im:
+    png, svg, gif = render.render_trace(make_trace(), tmp_path, "ep", sensor=make_sensor(),
+                                        title="TEST")
+    assert (png.name, svg.name, gif.name) == ("ep.png", "ep.svg", "ep.gif")
+    with Image.open(png) as im:  # the matplotlib figure, larger than the pixel art
+        assert im.size[0] > expected.shape[1] and im.size[1] >= 300
+    assert "<text" in svg.read_text()
+    with Image.open(gif) as im:  # the pixel-art animation, one frame per step
         assert im.size == (expected.shape[1], expected.shape[0])
         assert im.n_frames == frames
         assert im.info.get("loop") == 0
@@ -130,17 +131,19 @@ def test_frames_share_one_shape_and_show_each_step():
 @pytest.mark.parametrize("hard", [True, False], ids=["hard-heads", "ntm-weightings"])
 def test_tape_figure(hard, tmp_path):
     trace, task = _tape(hard)
-    (png,) = render.render_trace(trace, tmp_path, "tape", task=task, title="COPY")
-    fig = render.tape_figure(trace, task, "COPY")
-    with Image.open(png) as im:
-        assert im.size == (fig.shape[1], fig.shape[0])
-    # time runs to the right: at most 8 px per step and the label column
-    assert fig.shape[1] <= max(240, 8 * len(trace["read"]) + 80)
+    png, svg = render.render_trace(trace, tmp_path, "tape", task=task, title="COPY")
+    assert (png.suffix, svg.suffix) == (".png", ".svg")
+    d = render.tape_data(trace, task)
+    assert d["inputs"].shape[0] == d["T"] == len(trace["read"])  # time runs along axis 0
     if hard:
-        assert (fig == render.WRONG).all(-1).any()  # the wrong output bit is drawn red
+        assert (d["output_colors"] == render.WRONG).all(-1).any()  # the wrong output bit is red
+        assert not d["success"] and d["right"] == 4
         # the used memory cells 126..127, 0..13 form one run, not the whole 128-cell memory
         rows = render._memory_rows(trace["read"])
         assert len(rows) < 40 and 127 in rows and 0 in rows
+        assert np.array_equal(d["cells"], rows)
+    else:
+        assert d["success"] and d["delimiter"] == 5 and d["output_start"] == 6
 
 
 def test_same_bytes_twice(tmp_path):
@@ -179,10 +182,12 @@ def test_render_checkpoint_and_main(tiny, tmp_path):
     trainer = _StubTrainer("glimpse_envs/ClutteredMNIST-v0", {"dataset": tiny})
     paths = render.render_checkpoint(trainer, 2, "test", tmp_path / "a")
     names = [p.name for p in paths]
-    assert names == ["test_0000.png", "test_0000.gif", "test_0001.png", "test_0001.gif", "index.md"]
+    assert names == ["test_0000.png", "test_0000.svg", "test_0000.gif",
+                     "test_0001.png", "test_0001.svg", "test_0001.gif", "index.md"]
     index = paths[-1].read_text()
     assert "test_0001.gif" in index and index.count("\n| ") == 3  # header + 2 episodes
-    with Image.open(paths[1]) as im:
+    assert "the first 2 canvases of the fixed test split (0-1)" in index
+    with Image.open(paths[2]) as im:
         assert im.n_frames == 8  # ClutteredMNIST's budget
 
     def load_trainer(path, device=None):
@@ -195,9 +200,10 @@ def test_render_checkpoint_and_main(tiny, tmp_path):
         == 0
     )
     assert trainer.closed
-    assert sorted(p.name for p in out.iterdir()) == ["index.md", "test_0000.gif", "test_0000.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "index.md", "test_0000.gif", "test_0000.png", "test_0000.svg"]
     assert "--episodes 1" in (out / "index.md").read_text()
-    assert (out / "test_0000.png").read_bytes() == paths[0].read_bytes()
+    assert (out / "test_0000.gif").read_bytes() == paths[2].read_bytes()
 
 
 # every agent's own trace, untrained, on a tiny stand-in dataset: the renders accept it
@@ -229,5 +235,8 @@ def test_real_agent_traces_render(agent, env_id, cfg, tiny, tmp_path):
         trainer.close()
     assert paths[-1].name == "index.md"
     for p in paths[:-1]:
+        if p.suffix == ".svg":
+            assert "<text" in p.read_text()
+            continue
         with Image.open(p) as im:
             assert im.size[0] >= 100 and im.size[1] >= 100
