@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-
-def option(default: Any, help: str, **kwargs: Any) -> Any:
-    """A dataclass field whose help text becomes the ``--flag`` help of ``train.py``."""
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kwargs)
-    return field(default=default, metadata={"help": help}, **kwargs)
+from glimpse_envs.vector import option  # a field with help text: a train.py flag (re-exported)
 
 
 @dataclass

@@ -233,7 +233,7 @@ class RAMTrainer(Trainer):
                 f"RAM answers one digit per episode; {run.env} asks for a sequence (use dram, ppo "
                 "or recurrent-ppo there)"
             )
-        self.glimpses = int(space["step"].n) - 1
+        self.glimpses = self.vec.unwrapped.config.glimpses
         self.glimpse_shape = tuple(space["glimpse"].shape)
         self.decision_size = int(self.vec.single_action_space.shape[0]) - 2
         self.num_classes = self.decision_size - 1

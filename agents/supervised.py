@@ -34,8 +34,8 @@ def make_unwrapped(env_id: str, env_kwargs: dict | None = None):
 
 
 def env_glimpses(env) -> int:
-    """The glimpse budget T of a visual env: its ``"step"`` observation is Discrete(T + 1)."""
-    return int(env.observation_space["step"].n) - 1
+    """The glimpse budget T of a visual env (single or vector, possibly wrapped)."""
+    return int(env.unwrapped.config.glimpses)
 
 
 def to_torch_images(images: np.ndarray, device: torch.device) -> torch.Tensor:

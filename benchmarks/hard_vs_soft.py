@@ -119,7 +119,7 @@ def agent_row(agent: str) -> tuple[str, str]:
     kind = get_trainer(agent).attention if agent in AGENTS else "?"
     return AGENT_NAMES.get(agent, agent), kind
 #: visual env -> its default glimpse budget T, and the tape envs: read from the env classes
-ENV_GLIMPSES = {cls.ID.split("/")[-1]: cls.DEFAULTS["glimpses"] for cls in _visual.TASKS}
+ENV_GLIMPSES = {cls.ID.split("/")[-1]: cls.CONFIG.glimpses for cls in _visual.TASKS}
 TAPE_ENVS = {cls.env_name for cls in _tape.ENVS}
 
 _T1A = "RAM NIPS 2014 Table 1a"

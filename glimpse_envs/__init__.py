@@ -11,9 +11,11 @@ Importing the package registers every id under the ``glimpse_envs/`` namespace::
 ``gym.make("glimpse_envs:glimpse_envs/ClutteredMNIST-v0")`` works without the import.
 """
 
+from glimpse_envs.glimpse_env import GlimpseConfig
 from glimpse_envs.tape import register_tape_envs
 from glimpse_envs.visual import register_visual_envs
 
+__all__ = ["GlimpseConfig", "registered_ids"]
 __version__ = "0.1.0"
 
 register_visual_envs()

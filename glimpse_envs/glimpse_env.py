@@ -2,14 +2,15 @@
 
 Both run the same batched numpy core, :class:`_GlimpseCore`: a single env is a batch of one, so a
 vector env of N equals N single envs seeded ``seed + i`` by construction. The task subclasses in
-:mod:`glimpse_envs.visual` only choose defaults (canvas, sensor, budget); the semantics live here
-and are documented on the task classes.
+:mod:`glimpse_envs.visual` only choose their :class:`GlimpseConfig` (canvas, sensor, budget); the
+semantics live here and are documented on the task classes.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import gymnasium as gym
@@ -23,7 +24,7 @@ from glimpse_envs.canvas import FIXED_SEED_TAG, Canvas
 from glimpse_envs.data import SPLIT_CODE, Dataset, check_split
 from glimpse_envs.retina import Retina, TileSensor
 from glimpse_envs.streams import UniformStreams
-from glimpse_envs.vector import check_reset_options, is_int, per_env_seeds
+from glimpse_envs.vector import check_reset_options, is_int, option, per_env_seeds
 
 RESET_OPTIONS = ("split", "index")
 """The keys of a glimpse env's ``reset(options=...)`` (a vector env also takes ``reset_mask``)."""
@@ -37,128 +38,128 @@ NO_LIMIT = np.iinfo(np.int64).max
 METADATA = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
 
 
+@dataclass(frozen=True)
+class GlimpseConfig:
+    """Every parameter of a visual env, stated once (gymnax's ``EnvParams``), validated on creation.
+
+    Each task's defaults are one instance, ``CONFIG`` on its class in :mod:`glimpse_envs.visual`
+    (``MNIST.CONFIG.glimpses == 6``); the keyword arguments of ``gym.make(id, ...)`` and of the
+    vector env replace fields of it (:meth:`override`), or ``config=GlimpseConfig(...)`` gives a
+    whole one. ``env.unwrapped.config`` is the built env's (``canvas_size`` the side actually
+    built): agents and wrappers read the budget as ``env.unwrapped.config.glimpses``. Every field
+    is also a ``train.py`` flag (``--glimpses 4``, ``--scales 3``; ``agents.cli``).
+    """
+
+    dataset: str | Dataset = option(
+        "mnist", "'mnist', 'fashion', an image folder (one sub-folder per class) or a "
+        "glimpse_envs.data.Dataset")
+    glimpses: int = option(6, "the glimpse budget T, >= 1")
+    retina_size: int = option(8, "the retina's patch side g in pixels")
+    retina_scales: int = option(
+        1, "the retina's scales k: patch j is g * 2**j pixels, averaged to g x g", flag="--scales")
+    canvas_size: int = option(
+        28, "canvas side S; by default the task's, grown to a larger (scaled) object's side")
+    n_clutter: int = option(0, "clutter pieces (crops of other digits) per canvas")
+    clutter_size: int = option(8, "side of a clutter piece in pixels")
+    n_digits: int = option(1, "digits (objects) per canvas, answered in reading order")
+    grid: int | None = option(
+        None, "location grid points per side (None: S // 4 + 1, about 4 px apart; tiles: 3)",
+        type=int)
+    continuous: bool = option(
+        False, "Box action (location, then decision scores) instead of MultiDiscrete")
+    start: str = option("center", "where reset takes the first glimpse: 'center' or 'random'")
+    glimpse_cost: float = option(0.0, "subtracted from the last reward per glimpse taken, >= 0")
+    sensor: str = option("retina", "'retina', or 'tiles': the canvas cut into grid x grid tiles")
+    object_scale: float = option(1.0, "resize the objects (digits) by this factor")
+    data_dir: str | os.PathLike | None = option(
+        None, "dataset folder (None: $GLIMPSE_ENVS_DATA, else the user cache)", type=str)
+
+    def __post_init__(self):
+        if not isinstance(self.continuous, (bool, np.bool_)):
+            raise TypeError(f"continuous={self.continuous!r} invalid: use True or False")
+        if not isinstance(self.glimpses, (int, np.integer)) or self.glimpses < 1:
+            raise ValueError(
+                f"glimpses={self.glimpses!r} invalid: the budget must be an integer >= 1"
+            )
+        if self.start not in ("center", "random"):
+            raise ValueError(f"start={self.start!r} invalid: use 'center' or 'random'")
+        cost = float(self.glimpse_cost)
+        if not math.isfinite(cost) or cost < 0:
+            raise ValueError(
+                f"glimpse_cost={self.glimpse_cost!r} invalid: use a finite number >= 0"
+            )
+        if self.sensor not in ("retina", "tiles"):
+            raise ValueError(f"sensor={self.sensor!r} invalid: use 'retina' or 'tiles'")
+
+    def override(self, **given: Any) -> GlimpseConfig:
+        """This config with the ``given`` fields replaced (a None value keeps the field, as
+        ``gym.make``'s keyword arguments always did). An unknown name is a ``TypeError`` that
+        lists the arguments; a retina argument with ``sensor="tiles"`` a ``ValueError``."""
+        names = [f.name for f in fields(self)]
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise TypeError(f"unknown argument(s) {unknown}: a visual env takes {names}, "
+                            "config (a whole GlimpseConfig) and render_mode")
+        given = {k: v for k, v in given.items() if v is not None}
+        cfg = replace(self, **given)
+        if cfg.sensor == "tiles":
+            ignored = [k for k in ("retina_size", "retina_scales") if k in given]
+            if ignored:
+                raise ValueError(f"{ignored} given, but sensor='tiles' has no retina: the tile is "
+                                 "the glimpse (set grid= for the tiles per side)")
+        return cfg
+
+
 class _GlimpseCore:
     """Configuration, spaces and the batched episode state shared by the single and vector envs.
 
-    Subclasses set ``DEFAULTS`` (a dict of the constructor's keyword arguments); the constructor
-    arguments override them. ``sensor="retina"`` uses :class:`Retina`, ``sensor="tiles"``
-    :class:`TileSensor` with ``grid`` tiles per side.
+    A task subclass sets ``CONFIG`` (its :class:`GlimpseConfig`) and ``ID``; the constructor's
+    keyword arguments override fields of ``CONFIG``. ``sensor="retina"`` uses :class:`Retina`,
+    ``sensor="tiles"`` :class:`TileSensor` with ``grid`` tiles per side.
     """
 
-    DEFAULTS: dict[str, Any] = {}
+    CONFIG = GlimpseConfig()
     ID = "glimpse_envs/Glimpse-v0"
 
-    def _configure(
-        self,
-        render_mode: str | None = None,
-        *,
-        dataset: str | Dataset | None = None,
-        glimpses: int | None = None,
-        retina_size: int | None = None,
-        retina_scales: int | None = None,
-        canvas_size: int | None = None,
-        n_clutter: int | None = None,
-        clutter_size: int | None = None,
-        n_digits: int | None = None,
-        grid: int | None = None,
-        continuous: bool | None = None,
-        start: str | None = None,
-        glimpse_cost: float | None = None,
-        data_dir: str | os.PathLike | None = None,
-        sensor: str | None = None,
-        object_scale: float | None = None,
-    ) -> None:
-        given = dict(
-            dataset=dataset,
-            glimpses=glimpses,
-            retina_size=retina_size,
-            retina_scales=retina_scales,
-            canvas_size=canvas_size,
-            n_clutter=n_clutter,
-            clutter_size=clutter_size,
-            n_digits=n_digits,
-            grid=grid,
-            continuous=continuous,
-            start=start,
-            glimpse_cost=glimpse_cost,
-            sensor=sensor,
-            object_scale=object_scale,
-        )
-        base = dict(
-            dataset="mnist",
-            glimpses=6,
-            retina_size=8,
-            retina_scales=1,
-            canvas_size=28,
-            n_clutter=0,
-            clutter_size=8,
-            n_digits=1,
-            grid=None,
-            continuous=False,
-            start="center",
-            glimpse_cost=0.0,
-            sensor="retina",
-            object_scale=1.0,
-        )
-        cfg = {**base, **self.DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
-        self.config = cfg
+    def _configure(self, render_mode: str | None = None, config: GlimpseConfig | None = None,
+                   **given: Any) -> None:
+        if config is not None and not isinstance(config, GlimpseConfig):
+            raise TypeError(f"config={config!r} invalid: give a glimpse_envs.GlimpseConfig")
+        cfg = (self.CONFIG if config is None else config).override(**given)
         if render_mode is not None and render_mode not in METADATA["render_modes"]:
             raise ValueError(
                 f"render_mode={render_mode!r} invalid: use None or one of {METADATA['render_modes']}"
             )
         self.render_mode = render_mode
-        if not isinstance(cfg["continuous"], (bool, np.bool_)):
-            raise TypeError(f"continuous={cfg['continuous']!r} invalid: use True or False")
-        if cfg["sensor"] == "tiles":
-            ignored = [k for k in ("retina_size", "retina_scales") if given[k] is not None]
-            if ignored:
-                raise ValueError(f"{ignored} given, but sensor='tiles' has no retina: the tile is "
-                                 "the glimpse (set grid= for the tiles per side)")
-        if not isinstance(cfg["glimpses"], (int, np.integer)) or cfg["glimpses"] < 1:
-            raise ValueError(
-                f"glimpses={cfg['glimpses']!r} invalid: the budget must be an integer >= 1"
-            )
-        if cfg["start"] not in ("center", "random"):
-            raise ValueError(f"start={cfg['start']!r} invalid: use 'center' or 'random'")
-        cost = float(cfg["glimpse_cost"])
-        if not math.isfinite(cost) or cost < 0:
-            raise ValueError(
-                f"glimpse_cost={cfg['glimpse_cost']!r} invalid: use a finite number >= 0"
-            )
+        grow = config is None and given.get("canvas_size") is None
         self.canvas = Canvas(
-            size=self._canvas_size(cfg, given["canvas_size"] is not None, data_dir),
-            n_digits=cfg["n_digits"],
-            n_clutter=cfg["n_clutter"],
-            clutter_size=cfg["clutter_size"],
-            dataset=cfg["dataset"],
-            data_dir=data_dir,
-            object_scale=cfg["object_scale"],
+            size=self._canvas_size(cfg) if grow else cfg.canvas_size, n_digits=cfg.n_digits,
+            n_clutter=cfg.n_clutter, clutter_size=cfg.clutter_size, dataset=cfg.dataset,
+            data_dir=cfg.data_dir, object_scale=cfg.object_scale,
         )
         S, channels = self.canvas.size, self.canvas.channels
-        if cfg["sensor"] == "tiles":
+        #: the env's configuration (:class:`GlimpseConfig`), ``canvas_size`` as built
+        self.config = cfg if S == cfg.canvas_size else replace(cfg, canvas_size=S)
+        if cfg.sensor == "tiles":
             self.sensor = TileSensor(
-                grid=3 if cfg["grid"] is None else cfg["grid"], canvas_size=S, channels=channels
+                grid=3 if cfg.grid is None else cfg.grid, canvas_size=S, channels=channels
             )
             G = self.sensor.grid
-        elif cfg["sensor"] == "retina":
-            self.sensor = Retina(
-                size=cfg["retina_size"], scales=cfg["retina_scales"], channels=channels
-            )
-            self.sensor.check_canvas(S)
-            G = S // 4 + 1 if cfg["grid"] is None else cfg["grid"]
         else:
-            raise ValueError(f"sensor={cfg['sensor']!r} invalid: use 'retina' or 'tiles'")
+            self.sensor = Retina(size=cfg.retina_size, scales=cfg.retina_scales, channels=channels)
+            self.sensor.check_canvas(S)
+            G = S // 4 + 1 if cfg.grid is None else cfg.grid
         if not isinstance(G, (int, np.integer)) or G < 2:
             raise ValueError(
                 f"grid={G!r} invalid: the location grid needs at least 2 points per side"
             )
         self.grid = int(G)
-        self.budget = T = int(cfg["glimpses"])
+        self.budget = T = int(cfg.glimpses)
         self.n_targets = n = self.canvas.n_targets
         self.num_classes = C = self.canvas.num_classes
-        self.continuous = bool(cfg["continuous"])
-        self.start = cfg["start"]
-        self.glimpse_cost = cost
+        self.continuous = bool(cfg.continuous)
+        self.start = cfg.start
+        self.glimpse_cost = float(cfg.glimpse_cost)
         #: the hard limit on steps: T - 1 looking steps (reset takes the first glimpse) + n answers
         self.max_steps = T - 1 + n
         self._grid_points = (-1.0 + 2.0 * np.arange(G) / (G - 1)).astype(np.float32)
@@ -179,19 +180,17 @@ class _GlimpseCore:
         self._window = None
 
     @staticmethod
-    def _canvas_size(cfg: dict, given: bool, data_dir) -> int:
-        """The canvas side: as given; by default the task's, or, when one of the dataset's
-        (scaled) objects is larger than that, the object's larger side."""
-        if given:
-            return cfg["canvas_size"]
+    def _canvas_size(cfg: GlimpseConfig) -> int:
+        """The task's canvas side, or, when one of the dataset's (scaled) objects is larger than
+        that, the object's larger side."""
         try:
             smallest = Canvas(
-                size=None, clutter_size=1, dataset=cfg["dataset"], data_dir=data_dir,
-                object_scale=cfg["object_scale"],
+                size=None, clutter_size=1, dataset=cfg.dataset, data_dir=cfg.data_dir,
+                object_scale=cfg.object_scale,
             ).size
         except ValueError:  # a bad argument: the real canvas below names it
-            return cfg["canvas_size"]
-        return max(cfg["canvas_size"], smallest)
+            return cfg.canvas_size
+        return max(cfg.canvas_size, smallest)
 
     # -- the batched core ------------------------------------------------------------------------
 
@@ -456,7 +455,8 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
 
     Args:
         render_mode: None, ``"rgb_array"`` or ``"human"``.
-        **kwargs: the task's arguments (see the task classes in :mod:`glimpse_envs.visual`).
+        config: a whole :class:`GlimpseConfig` in place of the task's ``CONFIG``.
+        **kwargs: fields of :class:`GlimpseConfig` that replace the task's (``glimpses=4``).
     """
 
     metadata = METADATA
@@ -622,7 +622,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
             budget already ends every episode).
         render_mode: None or ``"rgb_array"`` (``render()`` returns a tuple of frames, one per env).
         autoreset_mode: ``"NextStep"`` (default) or ``"SameStep"`` (``final_obs`` / ``final_info``).
-        **kwargs: the task's arguments.
+        config, **kwargs: as the single env's: the task's :class:`GlimpseConfig`, or fields of it.
     """
 
     metadata = {**METADATA, "autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}

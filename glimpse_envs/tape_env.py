@@ -16,6 +16,7 @@ Gym's algorithmic envs); truncation only comes from a ``max_episode_steps`` the 
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -27,7 +28,7 @@ from gymnasium.vector.utils import batch_space
 
 from glimpse_envs.streams import UniformStreams
 from glimpse_envs.tape_tasks import TapeTask, fixed_seed
-from glimpse_envs.vector import check_reset_options, per_env_seeds
+from glimpse_envs.vector import check_reset_options, option, per_env_seeds
 
 MOVE = np.array([0, 1, -1], np.int64)
 """Head displacement per move action: 0 stay, 1 right, 2 left."""
@@ -179,22 +180,46 @@ class Curriculum:
         )
 
 
+@dataclass(frozen=True)
 class TapeConfig:
-    """Validated configuration shared by a single env and its vector twin."""
+    """Every parameter of a tape env, validated on creation, shared by a single env and its vector
+    twin (``env.unwrapped.config``); build one with :meth:`make`.
 
-    def __init__(
-        self,
-        env_name: str,
-        task_class: type[TapeTask],
-        input_access: str | None = None,
-        memory_size: int = 128,
-        min_length: int | None = None,
-        max_length: int | None = None,
-        window: int = 100,
-        threshold: float = 0.9,
-        **task_kwargs: Any,
-    ):
-        self.env_name = env_name
+    The fields from ``input_access`` to ``threshold`` are the arguments every tape env takes (each
+    also a ``train.py`` flag: ``--memory-size 64``); ``task_kwargs`` are the task generator's own
+    (``bits``, ...). ``min_length`` / ``max_length`` hold the lengths in force (None given: the
+    task's defaults), ``input_access`` the access in force; ``task``, the spaces and ``nvec`` are
+    derived.
+    """
+
+    env_name: str
+    task_class: type[TapeTask]
+    input_access: str | None = option(
+        None, "input head: 'tape' (revisitable), 'forward' or 'stream' (None: the task's)", type=str)
+    memory_size: int = option(128, "cells on the (circular) memory tape")
+    min_length: int | None = option(
+        None, "shortest training length of the curriculum (None: the task's)", type=int)
+    max_length: int | None = option(
+        None, "longest training length of the curriculum (None: the task's)", type=int)
+    window: int = option(100, "curriculum: episodes over which the success rate is measured")
+    threshold: float = option(0.9, "curriculum: success rate in (0, 1] that lengthens episodes")
+    task_kwargs: dict = field(default_factory=dict)
+    task: TapeTask = field(init=False, repr=False, compare=False)
+    observation_space: spaces.Dict = field(init=False, repr=False, compare=False)
+    nvec: np.ndarray = field(init=False, repr=False, compare=False)
+    action_space: spaces.MultiDiscrete = field(init=False, repr=False, compare=False)
+
+    @classmethod
+    def make(cls, env_name: str, task_class: type[TapeTask], **kwargs: Any) -> TapeConfig:
+        """The config of ``task_class``'s env from its keyword arguments: a tape env's own fields,
+        the rest the task's (an unknown name is a ``TypeError`` listing both)."""
+        own = {f.name for f in fields(cls) if f.init} - {"env_name", "task_class", "task_kwargs"}
+        return cls(env_name, task_class, **{k: v for k, v in kwargs.items() if k in own},
+                   task_kwargs={k: v for k, v in kwargs.items() if k not in own})
+
+    def __post_init__(self):
+        env_name, task_class, task_kwargs = self.env_name, self.task_class, self.task_kwargs
+        set_ = object.__setattr__  # frozen: the derived fields are set once, here
         allowed = list(inspect.signature(task_class.__init__).parameters)[1:]
         unknown = sorted(set(task_kwargs) - set(allowed))
         if unknown:
@@ -202,46 +227,55 @@ class TapeConfig:
                 f"{env_name}: unknown argument(s) {unknown}; the task takes {allowed} and every tape env "
                 "takes input_access, memory_size, min_length, max_length, window, threshold, render_mode"
             )
-        self.task = task = task_class(**task_kwargs)
+        set_(self, "task", task_class(**task_kwargs))
+        task, input_access, memory_size = self.task, self.input_access, self.memory_size
         access = task.default_access if input_access is None else input_access
         if access not in task.accesses:
             raise ValueError(
                 f"{env_name}: input_access={input_access!r} is not one of {list(task.accesses)}"
             )
-        self.access = access
+        set_(self, "input_access", access)
         if (
             not isinstance(memory_size, (int, np.integer))
             or isinstance(memory_size, bool)
             or memory_size < 1
         ):
             raise ValueError(f"{env_name}: memory_size must be an int >= 1, got {memory_size!r}")
-        self.memory_size = int(memory_size)
+        set_(self, "memory_size", int(memory_size))
         lo, hi = task.default_lengths
-        min_length = lo if min_length is None else min_length
-        max_length = max(hi, min_length) if max_length is None else max_length
+        min_length = lo if self.min_length is None else self.min_length
+        max_length = max(hi, min_length) if self.max_length is None else self.max_length
         task.check_length(min_length, self.memory_size, access)
         task.check_length(max_length, self.memory_size, access)
         if min_length > max_length:
             raise ValueError(f"{env_name}: min_length={min_length} > max_length={max_length}")
-        self.min_length, self.max_length = int(min_length), int(max_length)
+        set_(self, "min_length", int(min_length))
+        set_(self, "max_length", int(max_length))
+        window, threshold = self.window, self.threshold
         if not isinstance(window, (int, np.integer)) or window < 1:
             raise ValueError(f"{env_name}: window must be an int >= 1 (episodes), got {window!r}")
         if not 0 < threshold <= 1:
             raise ValueError(
                 f"{env_name}: threshold must be a success rate in (0, 1], got {threshold!r}"
             )
-        self.window, self.threshold = int(window), float(threshold)
-        self.observation_space = spaces.Dict(
+        set_(self, "window", int(window))
+        set_(self, "threshold", float(threshold))
+        set_(self, "observation_space", spaces.Dict(
             {
                 "input": spaces.Discrete(task.input_size),
                 "memory": spaces.Discrete(task.input_size),
                 "input_done": spaces.Discrete(2),
             }
-        )
-        self.nvec = np.array(
+        ))
+        set_(self, "nvec", np.array(
             [INPUT_MOVES[access], 3, task.input_size + 1, task.output_size + 1], np.int64
-        )
-        self.action_space = spaces.MultiDiscrete(self.nvec)
+        ))
+        set_(self, "action_space", spaces.MultiDiscrete(self.nvec))
+
+    @property
+    def access(self) -> str:
+        """The input access in force (``input_access`` once resolved)."""
+        return self.input_access
 
     def curricula(self, n: int) -> Curricula:
         return Curricula(n, self.min_length, self.max_length, self.window, self.threshold)
@@ -554,7 +588,7 @@ class TapeEnv(gym.Env):
                 f"{self.env_name}: render_mode={render_mode!r} is not one of {self.metadata['render_modes']}"
             )
         self.render_mode = render_mode
-        self.config = TapeConfig(self.env_name, self.task_class, **kwargs)
+        self.config = TapeConfig.make(self.env_name, self.task_class, **kwargs)
         self.task = self.config.task
         self.observation_space = self.config.observation_space
         self.action_space = self.config.action_space
@@ -720,7 +754,7 @@ class TapeVectorEnv(VectorEnv):
         self.num_envs = int(num_envs)
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
-        self.config = TapeConfig(name, self.env_class.task_class, **env_kwargs)
+        self.config = TapeConfig.make(name, self.env_class.task_class, **env_kwargs)
         self.task = self.config.task
         self.metadata = {
             "render_modes": ["ansi", "rgb_array"],

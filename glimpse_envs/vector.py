@@ -1,8 +1,21 @@
-"""What the native vector envs of both families share."""
+"""What both families share: seeds and reset options of the native vector envs, config fields."""
 
 from __future__ import annotations
 
+from dataclasses import field
+from typing import Any
+
 import numpy as np
+
+
+def option(default: Any, help: str, **kwargs: Any) -> Any:
+    """A dataclass field with a help text: the configs' fields become ``train.py`` flags
+    (``agents.cli``) with this help; a ``flag`` (another ``--name``) and a ``type`` (for a field
+    whose default is None) may be given."""
+    meta = {"help": help, **{k: kwargs.pop(k) for k in ("flag", "type") if k in kwargs}}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta, **kwargs)
+    return field(default=default, metadata=meta, **kwargs)
 
 
 def per_env_seeds(seed, num_envs: int, name: str) -> list[int | None]:

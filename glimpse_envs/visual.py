@@ -1,7 +1,8 @@
 """The visual hard-attention tasks (RAM's settings as defaults) and their registration.
 
-Each task is a small :class:`~glimpse_envs.glimpse_env.GlimpseEnv` subclass that sets defaults,
-plus its :class:`~glimpse_envs.glimpse_env.GlimpseVectorEnv` twin with the same defaults. The
+Each task is a small :class:`~glimpse_envs.glimpse_env.GlimpseEnv` subclass whose ``CONFIG`` (a
+:class:`~glimpse_envs.glimpse_env.GlimpseConfig`) is its parameters, plus its
+:class:`~glimpse_envs.glimpse_env.GlimpseVectorEnv` twin sharing that ``CONFIG``. The
 class docstrings are the documentation pages; their shared sections are filled in from one
 template (:func:`_doc_page`) so that every page states the same semantics with its own numbers.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from glimpse_envs.glimpse_env import GlimpseEnv, GlimpseVectorEnv
+from glimpse_envs.glimpse_env import GlimpseConfig, GlimpseEnv, GlimpseVectorEnv
 
 _PAGE = """{title}
 
@@ -99,6 +100,12 @@ gym.make("{id}", dataset="mnist", glimpses={T}, {sensor_args}canvas_size={S},
 * `render_mode`: `"rgb_array"` draws the canvas with the sensor's squares at each scale and the path
   of earlier glimpses, beside the glimpse patches; `"human"` shows that in a pygame window.
 
+These are the fields of `glimpse_envs.GlimpseConfig`: this id's defaults are `{cls}.CONFIG`, the
+keyword arguments replace fields of it, and `config=GlimpseConfig(...)` gives a whole one. The
+built env's is `env.unwrapped.config` (`config.glimpses` is the budget, `config.canvas_size` the
+side built). `python train.py --env {id}` takes each field as a flag (`--glimpses`, `--scales`
+for `retina_scales`, `--canvas-size`, ...).
+
 Impossible configurations (zero glimpses, a retina too large, a canvas smaller than its digits, an
 unknown dataset) raise `ValueError` naming the problem and the fix.
 
@@ -115,7 +122,7 @@ returns Gymnasium's dict-of-arrays infos with `_key` masks.
 """
 
 
-def _doc_page(title, description, *, id, vector, T, S, K, G, shape, sensor, n=1, ppg, threshold,
+def _doc_page(title, description, *, id, cls, vector, T, S, K, G, shape, sensor, n=1, ppg, threshold,
               threshold_note):
     if sensor == "tiles":
         sensor_text = "the tile under the location (10x10 of the 28x28 digit padded to 30x30)"
@@ -161,6 +168,7 @@ def _doc_page(title, description, *, id, vector, T, S, K, G, shape, sensor, n=1,
         S=S,
         K=K,
         digits_arg=digits_arg,
+        cls=cls,
         vector=vector,
         threshold=threshold,
         threshold_note=threshold_note,
@@ -173,7 +181,7 @@ class TiledMNIST(GlimpseEnv):
     #: registered reward_threshold (see the page's Reward Threshold)
     REWARD_THRESHOLD = 0.95
     THRESHOLD_NOTE = '95 % accuracy, a chosen bar (no paper figure: the soft-tiles baseline reaches 91.5 % with 3 tiles).'
-    DEFAULTS = dict(sensor="tiles", grid=3, canvas_size=28, glimpses=3)
+    CONFIG = GlimpseConfig(sensor="tiles", grid=3, canvas_size=28, glimpses=3)
 
 
 class MNIST(GlimpseEnv):
@@ -181,7 +189,7 @@ class MNIST(GlimpseEnv):
     #: registered reward_threshold (see the page's Reward Threshold)
     REWARD_THRESHOLD = 0.98
     THRESHOLD_NOTE = "98 % accuracy, the RAM paper's 1.12 % error with 6 glimpses (Table 1a) rounded to 2 %."
-    DEFAULTS = dict(canvas_size=28, retina_size=8, retina_scales=1, glimpses=6)
+    CONFIG = GlimpseConfig(canvas_size=28, retina_size=8, retina_scales=1, glimpses=6)
 
 
 class TranslatedMNIST(GlimpseEnv):
@@ -189,7 +197,7 @@ class TranslatedMNIST(GlimpseEnv):
     #: registered reward_threshold (see the page's Reward Threshold)
     REWARD_THRESHOLD = 0.98
     THRESHOLD_NOTE = "98 % accuracy, the RAM paper's 1.20 % error (Table 1b) rounded to 2 %."
-    DEFAULTS = dict(canvas_size=60, retina_size=12, retina_scales=3, glimpses=8)
+    CONFIG = GlimpseConfig(canvas_size=60, retina_size=12, retina_scales=3, glimpses=8)
 
 
 class ClutteredMNIST(GlimpseEnv):
@@ -197,7 +205,7 @@ class ClutteredMNIST(GlimpseEnv):
     #: registered reward_threshold (see the page's Reward Threshold)
     REWARD_THRESHOLD = 0.95
     THRESHOLD_NOTE = "95 % accuracy, the RAM paper's 4.04 % error with 8 glimpses (Table 2a) rounded to 5 %."
-    DEFAULTS = dict(
+    CONFIG = GlimpseConfig(
         canvas_size=60, n_clutter=4, clutter_size=8, retina_size=12, retina_scales=3, glimpses=8
     )
 
@@ -207,7 +215,7 @@ class ClutteredMNIST100(GlimpseEnv):
     #: registered reward_threshold (see the page's Reward Threshold)
     REWARD_THRESHOLD = 0.9
     THRESHOLD_NOTE = "90 % accuracy, the RAM paper's 8.11 % error with 8 glimpses (Table 2b) rounded to 10 %."
-    DEFAULTS = dict(
+    CONFIG = GlimpseConfig(
         canvas_size=100, n_clutter=8, clutter_size=8, retina_size=12, retina_scales=4, glimpses=8
     )
 
@@ -217,7 +225,7 @@ class MultiMNIST(GlimpseEnv):
     #: registered reward_threshold (see the page's Reward Threshold)
     REWARD_THRESHOLD = 1.9
     THRESHOLD_NOTE = "1.9 of 2 digits right on average (95 % of the digits), a chosen bar (Ba et al. (2015) report a few per cent error on multi-digit MNIST)."
-    DEFAULTS = dict(canvas_size=60, n_digits=2, retina_size=12, retina_scales=3, glimpses=6)
+    CONFIG = GlimpseConfig(canvas_size=60, n_digits=2, retina_size=12, retina_scales=3, glimpses=6)
 
 
 _DESCRIPTIONS = {
@@ -267,7 +275,7 @@ def _vector_class(env_cls: type) -> type:
         (GlimpseVectorEnv,),
         {
             "ID": env_cls.ID,
-            "DEFAULTS": env_cls.DEFAULTS,
+            "CONFIG": env_cls.CONFIG,
             "__module__": __name__,
             "__doc__": f"The native batched twin of :class:`{env_cls.__name__}` (see its page).",
         },
@@ -294,23 +302,24 @@ VECTOR_TASKS = [
 
 def _fill_docs() -> None:
     for cls in TASKS:
-        d = cls.DEFAULTS
-        S = d["canvas_size"]
-        tiles = d.get("sensor") == "tiles"
-        g, k = (10, 1) if tiles else (d["retina_size"], d["retina_scales"])
+        c = cls.CONFIG
+        S = c.canvas_size
+        tiles = c.sensor == "tiles"
+        g, k = (10, 1) if tiles else (c.retina_size, c.retina_scales)
         title, description = _DESCRIPTIONS[cls]
         cls.__doc__ = _doc_page(
             title,
             description,
             id=cls.ID,
+            cls=cls.__name__,
             vector=cls.__name__ + "Vector",
-            T=d["glimpses"],
+            T=c.glimpses,
             S=S,
-            K=d.get("n_clutter", 0),
+            K=c.n_clutter,
             G=3 if tiles else S // 4 + 1,
             shape=(k, g, g),
-            sensor=d.get("sensor", "retina"),
-            n=d.get("n_digits", 1),
+            sensor=c.sensor,
+            n=c.n_digits,
             ppg=k * g * g,
             threshold=cls.REWARD_THRESHOLD,
             threshold_note=cls.THRESHOLD_NOTE,

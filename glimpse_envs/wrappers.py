@@ -38,7 +38,7 @@ class GlimpseStack(gym.Wrapper, gym.utils.RecordConstructorArgs):
             raise ValueError(
                 f"GlimpseStack needs a glimpse env with a Dict 'glimpse' observation, got {inner}"
             )
-        T = inner["step"].n - 1
+        T = int(env.unwrapped.config.glimpses)
         self.budget = T
         shape = inner["glimpse"].shape
         obs = {
