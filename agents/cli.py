@@ -12,8 +12,11 @@ Run as ``python train.py ...`` in a checkout or ``glimpse-train ...`` after ``pi
 
 Options come from two dataclasses, every field a flag with its help text: ``RunConfig``
 (agents/base.py: seed, steps, envs, device, output folder, learning rate, ...) and the agent's own
-``Config`` (``python train.py --agent ram --help`` lists both). An agent field whose name is also a
-``RunConfig`` field (``lr``) is set through the ``RunConfig`` flag.
+``Config`` (``python train.py --agent ram --help`` lists both), and the env's config fields
+(``GlimpseConfig`` or ``TapeConfig``: ``--glimpses 4``, ``--memory-size 64``; merged into
+``--env-kwargs``, a flag winning over the same JSON key). An agent field whose name is also a
+``RunConfig`` field (``lr``) is set through the ``RunConfig`` flag; an env field named like a run or
+agent option has no flag (set it with ``--env-kwargs``).
 
 A run writes to ``OUT/ENV__AGENT__SEED__TIME/``: ``config.json``, ``checkpoint.pt`` (atomic:
 a temporary file then ``os.replace``), ``train.csv`` and ``eval.csv`` (``charts/*``, ``losses/*``,
@@ -155,29 +158,92 @@ def list_all() -> None:
 # ----------------------------------------------------------------------------------------------
 # flags from dataclasses
 # ----------------------------------------------------------------------------------------------
-def _add_fields(parser: argparse.ArgumentParser, cls: type, skip: set[str], title: str) -> list[str]:
+def _add_fields(parser: argparse.ArgumentParser, cls: type, skip: set[str], title: str,
+                defaults: Any = None, dest_prefix: str = "") -> list[str]:
+    """One flag per field of the dataclass ``cls`` (not in ``skip``, not derived), with its help
+    text; ``defaults``, an instance, gives the defaults shown (an env id's own config). A field's
+    ``flag`` metadata adds another spelling, its ``type`` types a field whose default is None."""
     group = parser.add_argument_group(title)
     names = []
     for f in dataclasses.fields(cls):
-        if f.name in skip:
+        if f.name in skip or not f.init:
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if defaults is not None:
+            default = getattr(defaults, f.name)
+        else:
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         help_text = f.metadata.get("help", "")
         if not help_text:
             raise TypeError(f"{cls.__qualname__}.{f.name} has no help text (use agents.base.option)")
         flags = [f"--{f.name.replace('_', '-')}"]  # --num_envs works too (normalise_flags)
-        kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS,
-                                  "help": f"{help_text} (default: {json.dumps(default)})"}
+        flags += [f.metadata["flag"]] if "flag" in f.metadata else []
+        kwargs: dict[str, Any] = {"dest": dest_prefix + f.name, "default": argparse.SUPPRESS,
+                                  "help": f"{help_text} (default: {json.dumps(default, default=str)})"}
         if isinstance(default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, (dict, list)):
             kwargs["type"] = json.loads
             kwargs["metavar"] = "JSON"
         else:
-            kwargs["type"] = type(default)
+            kwargs["type"] = f.metadata.get("type") if default is None else type(default)
+            kwargs["metavar"] = f.name.upper()
         group.add_argument(*flags, **kwargs)
         names.append(f.name)
     return names
+
+
+#: where the env options' flags put their values in the parsed namespace
+ENV_DEST = "env_option:"
+#: fields of the env config dataclasses that are not flags (tapes: set by the id, or --env-kwargs)
+ENV_NOT_FLAGS = {"env_name", "task_class", "task_kwargs"}
+
+
+def env_config(env_id: str) -> tuple[str, type, Any]:
+    """``(family, config dataclass, the id's own config)`` of a registered id, from its entry
+    point's class: visual ids are ``GlimpseConfig`` (the task's ``CONFIG``), tape ids
+    ``TapeConfig`` (the task's defaults), without building an env."""
+    import gymnasium as gym
+
+    from glimpse_envs.glimpse_env import GlimpseConfig, GlimpseEnv
+    from glimpse_envs.tape_env import TapeConfig, TapeEnv
+
+    entry = gym.spec(env_id).entry_point
+    if isinstance(entry, str):
+        module, name = entry.split(":")
+        entry = getattr(importlib.import_module(module), name)
+    if isinstance(entry, type) and issubclass(entry, GlimpseEnv):
+        return "visual", GlimpseConfig, entry.CONFIG
+    if isinstance(entry, type) and issubclass(entry, TapeEnv):
+        return "tape", TapeConfig, TapeConfig.make(entry.env_name, entry.task_class)
+    raise UsageError(f"{env_id}: not a glimpse-envs env class ({entry!r})")
+
+
+def env_flags(env_cls: type, skip: set[str]) -> dict[str, str]:
+    """``{--flag: field}`` of an env config dataclass's options (both spellings of each)."""
+    out = {}
+    for f in dataclasses.fields(env_cls):
+        if f.init and f.name not in skip | ENV_NOT_FLAGS:
+            for flag in [f"--{f.name.replace('_', '-')}", f.metadata.get("flag")]:
+                if flag:
+                    out[flag] = f.name
+                    out["--no-" + flag[2:]] = f.name
+    return out
+
+
+def check_env_flags(argv: list[str], env_id: str, family: str, own: set[str], skip: set[str]) -> None:
+    """A flag of the other family's env options (``--memory-size`` on a visual id) is a one-line
+    UsageError naming the family, not argparse's 'unrecognized arguments'."""
+    from glimpse_envs.glimpse_env import GlimpseConfig
+    from glimpse_envs.tape_env import TapeConfig
+
+    other, other_cls = ("tape", TapeConfig) if family == "visual" else ("visual", GlimpseConfig)
+    foreign = set(env_flags(other_cls, skip)) - own
+    for token in argv:
+        flag = token.partition("=")[0]
+        if flag in foreign:
+            raise UsageError(f"{flag} is an option of {other} envs; {env_id} is a {family} env "
+                             f"(pass other arguments with --env-kwargs JSON; see: python train.py "
+                             f"--env {env_id} --help)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -187,7 +253,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
-def build_train_parser(cfg_cls: type | None) -> argparse.ArgumentParser:
+def build_train_parser(cfg_cls: type | None, env_id: str | None = None) -> argparse.ArgumentParser:
+    """The train command's parser: ``RunConfig``'s flags, the agent ``Config``'s, and, given an
+    env id, its env config's fields (``--glimpses``, ``--memory-size``, ...; dest
+    ``ENV_DEST + field``) except those an agent or run option already names."""
     from agents.base import RunConfig
 
     parser = _Parser(
@@ -210,7 +279,22 @@ def build_train_parser(cfg_cls: type | None) -> argparse.ArgumentParser:
     _add_fields(parser, RunConfig, set(), "run options (RunConfig)")
     if cfg_cls is not None:
         _add_fields(parser, cfg_cls, run_fields, f"agent options ({cfg_cls.__module__}.Config)")
+    if env_id is not None:
+        family, env_cls, defaults = env_config(env_id)
+        _add_fields(parser, env_cls, env_skip(cfg_cls) | ENV_NOT_FLAGS,
+                    f"env options of {env_id} ({env_cls.__name__}; merged into --env-kwargs, "
+                    "these flags winning)", defaults, ENV_DEST)
     return parser
+
+
+def env_skip(cfg_cls: type | None) -> set[str]:
+    """Env fields that get no flag: the names of run and agent options (``--lr``, DRAW's
+    ``--glimpses``, the soft tape baselines' ``--max-length``): those flags are the agent's, and
+    the env's field is then set with ``--env-kwargs``."""
+    from agents.base import RunConfig
+
+    names = {f.name for f in dataclasses.fields(RunConfig)}
+    return names | ({f.name for f in dataclasses.fields(cfg_cls)} if cfg_cls else set())
 
 
 FLAG_ALIASES = {"--total-timesteps": "--steps"}
@@ -237,8 +321,8 @@ ZOO_KEYS = {"n_envs": "num_envs", "n_timesteps": "steps", "learning_rate": "lr"}
 def hyperparam_flags(path: str | os.PathLike, env: str, cfg_cls: type) -> list[str]:
     """The flags of ``env``'s entry in an rl-baselines3-zoo-style YAML file: top-level keys are
     env ids (``glimpse_envs/MNIST-v0`` or ``MNIST-v0``), each a mapping of option names (the zoo's
-    ``n_envs``, ``n_timesteps``, ``learning_rate``, or any train.py option in snake_case;
-    ``env_kwargs`` as a mapping). A UsageError names a missing file or entry, or an unknown key."""
+    ``n_envs``, ``n_timesteps``, ``learning_rate``, or any train.py option in snake_case, the
+    env's config fields (``glimpses``) included; ``env_kwargs`` as a mapping). A UsageError names a missing file or entry, or an unknown key."""
     import yaml
 
     from agents.base import RunConfig
@@ -257,7 +341,7 @@ def hyperparam_flags(path: str | os.PathLike, env: str, cfg_cls: type) -> list[s
         raise UsageError(f"--hyperparams {path} has no entry for {env} (it has: "
                          f"{', '.join(map(str, doc))}); add one or pick another --env")
     known = {f.name for f in dataclasses.fields(RunConfig)} | {
-        f.name for f in dataclasses.fields(cfg_cls)}
+        f.name for f in dataclasses.fields(cfg_cls)} | set(env_flags(env_config(env)[1], set()).values())
     flags: list[str] = []
     for key, value in entry.items():
         name = ZOO_KEYS.get(key, key)
@@ -297,17 +381,25 @@ def parse_train_args(argv: list[str]):
     if agent is None:
         agent = DEFAULT_RUN["agent"] if not argv else RunConfig.agent
     cls = trainer_class(agent)
+    env_id = check_env_id(known.env or (ckpt["run"]["env"] if ckpt else RunConfig.env))
     if known.hyperparams:  # the file's flags first: the command line's own flags win
         if known.resume:
             raise UsageError("--hyperparams with --resume: a resumed run keeps its own options")
-        argv = [*hyperparam_flags(known.hyperparams, check_env_id(known.env or RunConfig.env),
-                                  cls.Config), *argv]
-    args = build_train_parser(cls.Config).parse_args(argv)
+        argv = [*hyperparam_flags(known.hyperparams, env_id, cls.Config), *argv]
+    parser = build_train_parser(cls.Config, env_id)
+    family, env_cls, _ = env_config(env_id)
+    skip = env_skip(cls.Config)
+    check_env_flags(argv, env_id, family, set(env_flags(env_cls, skip)), skip)
+    args = parser.parse_args(argv)
     given = vars(args)
     run_names = {f.name for f in dataclasses.fields(RunConfig)}
     cfg_names = {f.name for f in dataclasses.fields(cls.Config)} - run_names
     run_given = {k: v for k, v in given.items() if k in run_names}
     cfg_given = {k: v for k, v in given.items() if k in cfg_names}
+    env_given = {k[len(ENV_DEST):]: v for k, v in given.items() if k.startswith(ENV_DEST)}
+    if env_given:  # typed env flags win over the same keys in --env-kwargs
+        base = run_given.get("env_kwargs", ckpt["run"].get("env_kwargs", {}) if ckpt else {})
+        run_given["env_kwargs"] = {**base, **env_given}
     if ckpt is not None:
         base_run, base_cfg = dict(ckpt["run"]), dict(ckpt["agent_config"])
         clash = {k: (base_run.get(k), v) for k, v in run_given.items()
