@@ -126,6 +126,7 @@ def test_bad_configurations_name_the_fix(tiny):
         RAMTrainer(RunConfig(env=MULTI, env_kwargs={"dataset": tiny}), RAMConfig())
 
 
+@pytest.mark.slow
 @needs_mnist
 def test_short_run_beats_chance_on_multimnist():
     """300 updates of 64 canvases (115k glimpses; 20-40 s on one CPU thread) at a constant rate of

@@ -1,7 +1,7 @@
 """DRAW read attention: the Gaussian filterbank (finite differences, geometry) and the classifier."""
 
-
 import numpy as np
+import pytest
 import torch
 
 from agents.draw import DRAWClassifier, attention_parameters, filterbank, read
@@ -75,6 +75,7 @@ def test_classifier_shapes_trace_and_initial_grid():
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
 
+@pytest.mark.slow
 def test_draw_trainer_uses_the_env_canvases_and_beats_chance():
     import gymnasium as gym
     from _supervised_helpers import check_state_roundtrip, make_trainer, train

@@ -260,6 +260,7 @@ def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags(tmp_pat
             assert (run.env, run.agent, run.steps) == (config.env_id, config.agent, config.steps)
 
 
+@pytest.mark.slow
 @needs_mnist
 def test_smoke_preset_through_real_train_py(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -278,6 +279,7 @@ def test_smoke_preset_through_real_train_py(tmp_path):
         assert (tmp_path / f"hard_vs_soft__smoke__{suffix}.png").exists()
 
 
+@pytest.mark.slow
 def test_ray_backend_on_a_local_instance(tmp_path, fake, monkeypatch):
     if os.environ.get("CI"):  # the dev extra installs ray[tune]: in CI this test always runs
         import ray.tune  # noqa: F401

@@ -1,5 +1,6 @@
 """NTM addressing on hand-made vectors, finite-difference gradients, and stability."""
 
+import pytest
 import torch
 
 from agents.ntm import (
@@ -104,6 +105,7 @@ def test_ntm_is_finite_on_long_extreme_inputs_and_gradients():
             assert p.grad is None or torch.isfinite(p.grad).all()
 
 
+@pytest.mark.slow
 def test_ntm_trainer_copy_short_beats_chance():
     import numpy as np
     from _supervised_helpers import check_state_roundtrip

@@ -25,6 +25,7 @@ def test_pyproject_metadata():
     assert re.search(r">=\s*77", backend) and re.search(r"<\s*\d+", backend)
 
 
+@pytest.mark.slow
 def test_console_script_from_a_wheel_install(tmp_path):
     """A non-editable install into a fresh venv gives ``glimpse-train``, running the installed
     copy of the code (agents.cli), not this checkout's."""

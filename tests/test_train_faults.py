@@ -77,6 +77,7 @@ def test_failed_start_leaves_no_run_folder(tmp_path, capsys):
     assert not out.exists() or not any(out.iterdir())
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_and_resume_gives_the_same_curve(tmp_path):
     args = [*COPY, "--steps", "6000", "--eval-every", "1500", "--checkpoint-every", "0"]
     assert _cli(*args, "--out", str(tmp_path / "a")).returncode == 0
