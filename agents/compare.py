@@ -78,18 +78,11 @@ def _label_positions(points: np.ndarray, size: float, min_gap: float) -> np.ndar
 
 
 def _save(fig, path_stem: str | Path, formats: Sequence[str]) -> list[Path]:
-    """Write ``fig`` as ``path_stem.FORMAT`` for each format, then close it."""
-    import matplotlib.pyplot as plt
+    """Write ``fig`` as ``path_stem.FORMAT`` for each format (the slides' one rule: real text in
+    SVG and PDF, deterministic bytes), cropped to what is drawn, then close it."""
+    from agents.slides import save
 
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
-        fig.savefig(path, format=fmt, bbox_inches="tight")
-        written.append(path)
-    plt.close(fig)
-    return written
+    return save(fig, path_stem, formats, tight=True)
 
 
 def visual_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: float = 1.0,

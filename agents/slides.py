@@ -48,8 +48,9 @@ def _rc(scale: float) -> dict[str, Any]:
     }
 
 
-def save(fig: Any, stem: str | Path, formats: Sequence[str]) -> list[Path]:
-    """Write ``fig`` as ``stem.FORMAT`` per format (png, svg, pdf), deterministic, then close it."""
+def save(fig: Any, stem: str | Path, formats: Sequence[str], tight: bool = False) -> list[Path]:
+    """Write ``fig`` as ``stem.FORMAT`` per format (png, svg, pdf), deterministic, with real text
+    in SVG and PDF, then close it; ``tight`` crops to the drawn content."""
     import matplotlib.pyplot as plt
 
     stem = Path(stem)
@@ -60,7 +61,8 @@ def save(fig: Any, stem: str | Path, formats: Sequence[str]) -> list[Path]:
     with plt.rc_context({k: v for k, v in _rc(1.0).items() if k.startswith(("svg", "pdf"))}):
         for fmt in formats:
             path = stem.with_name(f"{stem.name}.{fmt}")
-            fig.savefig(path, format=fmt, dpi=DPI, metadata=meta.get(fmt), facecolor="white")
+            fig.savefig(path, format=fmt, dpi=DPI, metadata=meta.get(fmt), facecolor="white",
+                        bbox_inches="tight" if tight else None)
             written.append(path)
     plt.close(fig)
     return written
