@@ -96,7 +96,6 @@ def visual_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: 
     import matplotlib.pyplot as plt
     from matplotlib import patches
 
-    from glimpse_envs.play import sensor_squares
 
     maps = [attention_map(r["trace"]) for r in rows]
     vmax = max([m.max() for _, m in maps if m is not None] or [1.0])
@@ -115,7 +114,7 @@ def visual_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: 
             locs = np.asarray(trace["locations"], np.float64)
             centres = []
             for t, loc in enumerate(locs):
-                squares = sensor_squares(row["sensor"], S, loc)
+                squares = row["sensor"].squares(loc, S)
                 for j, (x0, y0, w) in enumerate(squares):
                     ax.add_patch(patches.Rectangle((x0, y0), w, w, fill=False, lw=1.2 * scale,
                                                    ec=SCALE_COLORS[j % len(SCALE_COLORS)],

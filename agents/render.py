@@ -43,7 +43,6 @@ from typing import Any
 import numpy as np
 
 from glimpse_envs import drawing as dr
-from glimpse_envs.play import sensor_squares as sensor_boxes
 
 #: the canvas is upscaled by an integer factor to about this many pixels
 CANVAS_PX = 240
@@ -299,7 +298,7 @@ class VisualEpisode:
             self.views = np.asarray(
                 sensor(np.ascontiguousarray(imgs), self.locations.astype(np.float32))
             )
-            self.boxes = [sensor_boxes(sensor, S, loc) for loc in self.locations]
+            self.boxes = [sensor.squares(loc, S) for loc in self.locations]
             # the digit each glimpse was spent on (DRAM): path and numbers coloured by it
             self.digits = np.asarray(trace.get("digits", np.zeros(self.steps)), np.int64)
             self.centres = []

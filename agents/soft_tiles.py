@@ -21,17 +21,14 @@ from torch import nn
 
 from agents.base import option
 from agents.supervised import VisualTrainer
+from glimpse_envs.retina import TileSensor
 
 
 def tile_padding(size: int, grid: int) -> tuple[int, int]:
-    """(before, after) zero padding that makes a side of ``size`` a multiple of ``grid``.
-
-    As the env's ``TileSensor``: tile side ``t = ceil(S / grid)``, padding ``t * grid - S`` split
-    evenly, the odd pixel after (28 with grid 3: 10-pixel tiles, one blank pixel all round).
-    """
-    tile = -(-size // grid)
-    padding = tile * grid - size
-    return padding // 2, padding - padding // 2
+    """(before, after) zero padding that makes a side of ``size`` a multiple of ``grid``: the env's
+    own rule (:meth:`glimpse_envs.retina.TileSensor.padding`; 28 with grid 3: 10-pixel tiles, one
+    blank pixel all round)."""
+    return TileSensor.padding(size, grid)
 
 
 def tile_images(images: torch.Tensor, grid: int) -> torch.Tensor:

@@ -394,7 +394,7 @@ class _GlimpseCore:
                 drawing.line(img, a[0], a[1], b[0], b[1], drawing.GRAY)
             for p in pts[:-1]:
                 drawing.dot(img, p[0], p[1], 1, drawing.YELLOW)
-        for j, (x0, y0, w) in enumerate(self._boxes(self._loc[i])):
+        for j, (x0, y0, w) in enumerate(self.sensor.squares(self._loc[i], S)):
             drawing.rect(
                 img, x0 * f, y0 * f, w * f, w * f, drawing.PALETTE[j % len(drawing.PALETTE)], 2
             )
@@ -433,22 +433,6 @@ class _GlimpseCore:
             line, right = "LOOKING", True
         drawing.text(bar, 2, 12, line, drawing.WHITE if right else drawing.RED)
         return bar
-
-    def _boxes(self, loc: np.ndarray) -> list[tuple[int, int, int]]:
-        """(x0, y0, width) in canvas pixels of each square the sensor reads at ``loc``."""
-        S = self.canvas.size
-        if isinstance(self.sensor, TileSensor):
-            col, row = self.sensor.tile_index(loc[None])
-            t, pad = self.sensor.tile, self.sensor._pad[0]
-            return [(int(col[0]) * t - pad, int(row[0]) * t - pad, t)]
-        cx = int(np.floor((loc[0] + 1.0) * S / 2.0 + 0.5))
-        cy = int(np.floor((loc[1] + 1.0) * S / 2.0 + 0.5))
-        out = []
-        for j in range(self.sensor.scales):
-            w = self.sensor.size * 2**j
-            out.append((cx - w // 2, cy - w // 2, w))
-        return out
-
 
 class GlimpseEnv(_GlimpseCore, gym.Env):
     """Base class of the single glimpse environments (see the task classes for the documentation).

@@ -42,7 +42,6 @@ import numpy as np
 from gymnasium.error import DependencyNotInstalled
 
 from glimpse_envs import drawing as dr
-from glimpse_envs.retina import pixel_corner
 
 FIELD_PX = 256
 DIM: dr.Color = (24, 24, 24)
@@ -93,25 +92,6 @@ def visual_action(env: Any, location: tuple[float, float], decision: int) -> np.
         return a
     i, j = location_to_grid(location, env.grid)
     return np.array([i, j, decision], np.int64)
-
-
-def sensor_squares(sensor: Any, size: int, location: Any) -> list[tuple[int, int, int]]:
-    """(x0, y0, width) in canvas pixels of each square the sensor reads at ``location`` (x, y).
-
-    A :class:`~glimpse_envs.retina.Retina` reads ``scales`` squares of ``size * 2**j`` pixels
-    centred on the location's pixel corner; a :class:`~glimpse_envs.retina.TileSensor` one tile.
-    """
-    loc = np.asarray(location, np.float64).reshape(1, 2)
-    if hasattr(sensor, "tile_index"):
-        col, row = sensor.tile_index(loc)
-        t = sensor.tile
-        pad = (t * sensor.grid - size) // 2
-        return [(int(col[0]) * t - pad, int(row[0]) * t - pad, t)]
-    cx, cy = pixel_corner(loc, size, size)
-    return [
-        (int(cx[0]) - w // 2, int(cy[0]) - w // 2, w)
-        for w in (sensor.size * 2**j for j in range(sensor.scales))
-    ]
 
 
 class TapeKeys:
@@ -201,7 +181,7 @@ class VisualPlay:
 
     def _paint(self, obs: dict) -> None:
         """Paint the glimpse back where it was taken, coarsest scale first."""
-        squares = sensor_squares(self.u.sensor, self.S, obs["location"])
+        squares = self.u.sensor.squares(obs["location"], self.S)
         for (x0, y0, w), view in reversed(list(zip(squares, obs["glimpse"]))):
             block = w // view.shape[0]
             patch = dr.upscale(view, block)
@@ -273,7 +253,7 @@ class VisualPlay:
             dr.line(field, a[0], a[1], b[0], b[1], CYAN)
         for p in pts:
             dr.dot(field, p[0], p[1], 1, CYAN)
-        for j, (x0, y0, w) in enumerate(sensor_squares(self.u.sensor, self.S, self.target())):
+        for j, (x0, y0, w) in enumerate(self.u.sensor.squares(self.target(), self.S)):
             dr.rect(field, x0 * f, y0 * f, w * f, w * f, dr.PALETTE[j % len(dr.PALETTE)], 1)
         g = self.obs["glimpse"]
         pf = max(1, min(8, (self.field - 4 * (len(g) - 1)) // (len(g) * g.shape[-1])))

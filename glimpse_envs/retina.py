@@ -49,6 +49,14 @@ class Retina:
         channels: C, channels per pixel (1: grayscale images (B, H, W), glimpses (B, k, g, g)).
     """
 
+    def squares(self, location, size: int) -> list[tuple[int, int, int]]:
+        """[(x0, y0, width)] in canvas pixels of the ``scales`` squares read at ``location`` (x, y)
+        on a ``size``-pixel canvas, finest first: ``size * 2**j`` pixels centred on the location's
+        pixel corner (:func:`pixel_corner`), as the glimpse itself reads them."""
+        cx, cy = pixel_corner(np.asarray(location, np.float64).reshape(1, 2), size, size)
+        return [(int(cx[0]) - w // 2, int(cy[0]) - w // 2, w)
+                for w in (self.size * 2**j for j in range(self.scales))]
+
     #: most pixel corners whose corner indices are kept per layout (see :meth:`_table_index`):
     #: a location grid has far fewer (ClutteredMNIST100's has 676)
     TABLE_CODES = 2048
@@ -486,8 +494,20 @@ class TileSensor:
         self.scales = 1
         self.shape = (1, self.tile, self.tile) if C == 1 else (1, self.tile, self.tile, C)
         self.pixels_per_glimpse = self.tile * self.tile * C
-        padding = self.tile * self.grid - self.canvas_size
-        self._pad = (padding // 2, padding - padding // 2)
+        self._pad = self.padding(self.canvas_size, self.grid)
+
+    @staticmethod
+    def padding(size: int, grid: int) -> tuple[int, int]:
+        """(before, after) zero padding that makes a side of ``size`` pixels ``grid`` whole tiles of
+        ``ceil(size / grid)``: split evenly, the odd pixel after."""
+        padding = -(-size // grid) * grid - size
+        return padding // 2, padding - padding // 2
+
+    def squares(self, location, size: int | None = None) -> list[tuple[int, int, int]]:
+        """[(x0, y0, width)] in canvas pixels: the one tile read at ``location`` (x, y)."""
+        col, row = self.tile_index(np.asarray(location, np.float64).reshape(1, 2))
+        t, pad = self.tile, self._pad[0]
+        return [(int(col[0]) * t - pad, int(row[0]) * t - pad, t)]
 
     def check_canvas(self, size: int) -> None:
         if size != self.canvas_size:

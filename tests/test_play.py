@@ -52,7 +52,7 @@ def test_visual_action_discrete_and_continuous(tiny):
 
 def test_sensor_squares_match_the_retina():
     image = np.zeros((1, 60, 60), np.uint8)
-    squares = play.sensor_squares(Retina(12, 3), 60, (0.0, 0.0))
+    squares = Retina(12, 3).squares((0.0, 0.0), 60)
     assert squares == [(24, 24, 12), (18, 18, 24), (6, 6, 48)]
     x0, y0, w = squares[0]
     image[0, y0 : y0 + w, x0 : x0 + w] = 255  # exactly the finest square: its view is all ones
