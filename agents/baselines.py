@@ -235,11 +235,11 @@ class LSTMPixelTrainer(VisualTrainer):
 
 
 class LSTMTrainer(Trainer):
-    """LSTM baseline on either family: on a tape id an :class:`LSTMSequenceTrainer` (the NTM's
-    bits, read-then-write protocol, one env step per sequence step), on a visual id an
-    :class:`LSTMPixelTrainer` (one canvas row per step, one env step per row).
-
-    ``LSTMTrainer(run, cfg)`` returns the one that fits ``run.env``.
+    """LSTM baseline on either family, one registered name and one class: on a tape id it trains an
+    :class:`LSTMSequenceTrainer` (the NTM's bits, read-then-write protocol, one env step per
+    sequence step), on a visual id an :class:`LSTMPixelTrainer` (one canvas row per step, one env
+    step per row), held as ``self.impl``; every Trainer call goes to it, and so does any attribute
+    this class does not have (``task``, ``canvas``, ...).
     """
 
     name = "lstm"
@@ -248,9 +248,41 @@ class LSTMTrainer(Trainer):
     attention = "none"
     Config = LSTMConfig
 
-    def __new__(cls, run: RunConfig, cfg: Any, task: Any = None):
-        if task is not None:
-            return LSTMSequenceTrainer(run, cfg, task=task)
-        if env_family(run.env) == "tape":
-            return LSTMSequenceTrainer(run, cfg)
-        return LSTMPixelTrainer(run, cfg)
+    def __init__(self, run: RunConfig, cfg: Any, task: Any = None):
+        super().__init__(run, cfg)
+        if task is not None or env_family(run.env) == "tape":
+            self.impl: Trainer = LSTMSequenceTrainer(run, cfg, task=task)
+        else:
+            self.impl = LSTMPixelTrainer(run, cfg)
+
+    def __getattr__(self, name: str) -> Any:  # only for what this class does not define
+        if name == "impl":  # not set yet (during construction): no recursion
+            raise AttributeError(name)
+        return getattr(self.impl, name)
+
+    def train_iteration(self) -> dict[str, float]:
+        return self.impl.train_iteration()
+
+    def evaluate(self, split: str, episodes: int) -> dict[str, float]:
+        return self.impl.evaluate(split, episodes)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.impl.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.impl.load_state_dict(state)
+
+    def num_parameters(self) -> int:
+        return self.impl.num_parameters()
+
+    def default_episodes(self, split: str) -> int:
+        return self.impl.default_episodes(split)
+
+    def export(self, folder) -> list:
+        return self.impl.export(folder)
+
+    def close(self) -> None:
+        self.impl.close()
+
+    def trace(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return self.impl.trace(*args, **kwargs)

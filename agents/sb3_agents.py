@@ -233,21 +233,15 @@ class _SB3Trainer(Trainer):
 
     # -- Trainer API ----------------------------------------------------------------------------
     def train_iteration(self) -> dict[str, float]:
+        # each iteration starts from a fresh reset of seeded envs (the same curve, resumed or
+        # not): learn(reset_num_timesteps=True) resets them itself, with the seeds given here, and
+        # marks every episode as starting (an LSTM policy zeroes its state there)
         seed = iteration_seed(self.run.seed, self.iteration) % 2**31
         set_random_seed(seed)
         self.venv.seed(seed)
-        self.model._last_obs = self.venv.reset()
-        self.model._last_episode_starts = np.ones(self.run.num_envs, dtype=bool)
-        if self.recurrent and self.model._last_lstm_states is not None:
-            from sb3_contrib.common.recurrent.type_aliases import RNNStates
-
-            s = self.model._last_lstm_states
-            self.model._last_lstm_states = RNNStates(
-                tuple(torch.zeros_like(x) for x in s.pi), tuple(torch.zeros_like(x) for x in s.vf)
-            )
         steps = self.cfg.rollouts_per_iteration * self.cfg.n_steps * self.run.num_envs
         stats = _EpisodeStats()
-        self.model.learn(steps, callback=stats, reset_num_timesteps=False, log_interval=None)
+        self.model.learn(steps, callback=stats, reset_num_timesteps=True, log_interval=None)
         logged = dict(self.model.logger.name_to_value)
         self.model.logger.name_to_value.clear()
         self.iteration += 1
@@ -260,7 +254,7 @@ class _SB3Trainer(Trainer):
             key = "charts/accuracy" if self.family == "visual" else "charts/success"
             out[key] = float(np.mean(stats.successes))
         for k, v in logged.items():
-            if k.startswith("train/"):
+            if k.startswith("train/") and k != "train/n_updates":  # SB3's count within a call
                 out[f"losses/{k[6:]}"] = float(v)
         return out
 
@@ -352,8 +346,7 @@ class _SB3Trainer(Trainer):
         buf = io.BytesIO()
         self.model.save(buf, exclude=["env", "_last_obs", "_last_episode_starts"])
         state = {"model_zip": buf.getvalue(), "iteration": self.iteration,
-                 "env_steps": self.env_steps, "num_timesteps": self.model.num_timesteps,
-                 "n_updates": self.model._n_updates}
+                 "env_steps": self.env_steps, "num_timesteps": self.model.num_timesteps}
         if self.family == "tape":  # the env's curriculum is part of the training state
             from agents.tape_eval import curricula_state
 
@@ -370,7 +363,6 @@ class _SB3Trainer(Trainer):
         self.iteration = int(state["iteration"])
         self.env_steps = int(state["env_steps"])
         self.model.num_timesteps = int(state["num_timesteps"])
-        self.model._n_updates = int(state["n_updates"])
         if "curricula" in state:
             from agents.tape_eval import load_curricula_state
 

@@ -44,7 +44,7 @@ def test_cnn_beats_chance_on_mnist_and_both_archs_fit_every_canvas():
 
 def test_lstm_dispatches_on_the_family_and_reads_rows():
     tr = make_trainer(LSTMTrainer, "glimpse_envs/MNIST-v0", hidden=32, batch_size=32)
-    assert isinstance(tr, LSTMPixelTrainer)
+    assert isinstance(tr, LSTMTrainer) and isinstance(tr.impl, LSTMPixelTrainer)
     m = train(tr, 30)
     assert m["env_steps"] == 32 * 28  # one step per row
     assert tr.evaluate("test", 100)["pixels"] == 784
@@ -56,7 +56,7 @@ def test_lstm_on_copy_sequences_beats_chance():
     torch.set_num_threads(1)
     cfg = LSTMConfig(hidden=64, layers=1, max_length=3, eval_lengths=[3], batch_size=16)
     tr = LSTMTrainer(RunConfig(env="x", agent="lstm", seed=0), cfg, task=CopyTask(bits=4))
-    assert isinstance(tr, LSTMSequenceTrainer)
+    assert isinstance(tr, LSTMTrainer) and isinstance(tr.impl, LSTMSequenceTrainer)
     train(tr, 400)
     result = tr.evaluate("test", 200)
     assert result["bit_errors@3"] < 4.0, result  # chance: 6 of 12 bits
