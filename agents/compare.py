@@ -139,7 +139,7 @@ def visual_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: 
         ax.set_ylim(S, 0)
         ax.set_xticks([0, S // 2, S])
         ax.set_yticks([0, S // 2, S])
-        ax.tick_params(labelsize=font * 0.7)
+        ax.tick_params(labelsize=font * 0.75)
         text = fig.add_subplot(grid[i, 1])
         text.axis("off")
         if kind == "hard" and legend:
@@ -160,7 +160,7 @@ def visual_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: 
         cax = fig.add_subplot(grid[:, 2])
         bar = fig.colorbar(image_artist, cax=cax)
         bar.set_label("share of the attention (one scale for every map)", fontsize=font * 0.75)
-        bar.ax.tick_params(labelsize=font * 0.65)
+        bar.ax.tick_params(labelsize=font * 0.75)
     fig.suptitle(rows[0]["title"], fontsize=font * 1.1, y=0.995)
     return _save(fig, path_stem, formats), fig
 
@@ -268,9 +268,9 @@ def tape_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: fl
                                extent=(-0.5, shown.shape[0] - 0.5, -0.5, shown.shape[1] - 0.5))
             ax.axvline(len(inputs) - 0.5, color="white", ls="--", lw=1.0 * scale)
             ax.set_title(title, fontsize=font * 0.85)
-            ax.set_xlabel("time step (dashed: the input has been read)", fontsize=font * 0.7)
+            ax.set_xlabel("time step (dashed: the input has been read)", fontsize=font * 0.75)
             ax.set_ylabel(ylabel, fontsize=font * 0.75)
-            ax.tick_params(labelsize=font * 0.65)
+            ax.tick_params(labelsize=font * 0.75)
         text = fig.add_subplot(grid[i, 2])
         text.axis("off")
         targets = np.asarray(trace["targets"]).reshape(-1)
@@ -291,6 +291,6 @@ def tape_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: fl
     cax = fig.add_subplot(grid[:, 3])
     bar = fig.colorbar(artist, cax=cax)
     bar.set_label("weight (one 0-1 scale for every panel)", fontsize=font * 0.75)
-    bar.ax.tick_params(labelsize=font * 0.65)
+    bar.ax.tick_params(labelsize=font * 0.75)
     fig.suptitle(rows[0]["title"], fontsize=font * 1.1, y=0.995)
     return _save(fig, path_stem, formats), fig

@@ -85,6 +85,7 @@ def test_tape_figure_same_cell_window_and_scale(tmp_path):
             for t, a in ((hard, "tape-reinforce"), (ntm, "ntm"), (lstm, "lstm"))]
     files, fig = tape_figure(rows, tmp_path / "tape", 1.0)
     assert sorted(f.suffix for f in files) == [".png", ".svg"]
+    assert _min_text_px(fig) >= 12  # every text, tick labels included
     images = {im.get_gid(): im for ax in fig.axes for im in ax.images}
     assert set(images) == {"tape-0-0", "tape-0-1", "tape-1-0", "tape-1-1", "tape-2-0"}
     assert len({im.get_clim() for im in images.values()}) == 1  # one 0-1 scale
@@ -94,3 +95,15 @@ def test_tape_figure_same_cell_window_and_scale(tmp_path):
     assert not np.array_equal(hard_w, hard_r)  # writes drawn apart from the head positions
     texts = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
     assert "4 of 4 output symbols right" in texts and "3 of 4" in texts and "FAILED" in texts
+
+def _min_text_px(fig) -> float:
+    """The smallest visible text of a figure, in pixels at its DPI (tick labels included)."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * fig.dpi / 72
+
+
+def test_every_text_of_both_figures_is_at_least_12_px(tmp_path):
+    _, fig = visual_figure(_rows(), tmp_path / "cmp", scale=1.0)
+    assert _min_text_px(fig) >= 12
