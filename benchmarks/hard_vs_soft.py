@@ -487,11 +487,12 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
     cmd = list(job["train_cmd"])
     unfinished = sorted((p.parent for p in train_out.glob("*/checkpoint.pt")
                          if not (p.parent / "results.json").exists()), key=lambda p: p.stat().st_mtime)
-    if unfinished:
-        cmd += ["--resume", str(unfinished[-1]), "--no-progress", "--threads", str(job["threads"])]
+    if unfinished:  # (paths inside the repository relative to it: no machine's paths in files)
+        cmd += ["--resume", _relative(unfinished[-1]), "--no-progress", "--threads",
+                str(job["threads"])]
         cmd += [a for a in _pick(job["args"], "--device")]
     else:
-        cmd += [*job["args"], "--out", str(train_out)]
+        cmd += [*job["args"], "--out", _relative(train_out)]
     env = {**os.environ, "OMP_NUM_THREADS": str(job["threads"]),
            "MKL_NUM_THREADS": str(job["threads"]),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
@@ -652,7 +653,7 @@ def sweep(
     deadline = time.time() + 3600 * hours if hours > 0 else 0
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
-    train_cmd = list(train_cmd or [sys.executable, str(TRAIN_PY)])
+    train_cmd = list(train_cmd or [sys.executable, _relative(TRAIN_PY)])  # run from ROOT
     cores = available_cores()
     jobs = jobs or (cores if device == "cpu" else max(1, min(cores, 4)))
     threads = max(1, cores // jobs) if device == "cpu" else 1
