@@ -85,6 +85,16 @@ def _save(fig, path_stem: str | Path, formats: Sequence[str]) -> list[Path]:
     return save(fig, path_stem, formats, tight=True)
 
 
+def _finish(fig, bar_cell, artist, label: str, rows, font: float, path_stem, formats):
+    """Both figures' end: the one colour bar (when a heat map was drawn), the title, the files."""
+    if artist is not None:
+        bar = fig.colorbar(artist, cax=fig.add_subplot(bar_cell))
+        bar.set_label(label, fontsize=font * 0.75)
+        bar.ax.tick_params(labelsize=font * 0.75)
+    fig.suptitle(rows[0]["title"], fontsize=font * 1.1, y=0.995)
+    return _save(fig, path_stem, formats), fig
+
+
 def visual_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: float = 1.0,
                   formats: Sequence[str] = ("png", "svg")) -> tuple[list[Path], Any]:
     """Draw ``rows`` (each: ``trace``, ``sensor``, ``agent``, ``caption``) on the same canvas.
@@ -156,13 +166,8 @@ def visual_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: 
                   transform=text.transAxes)
         text.text(0.0, 0.28, row["caption"], fontsize=font * 0.75, va="top", wrap=True,
                   transform=text.transAxes, color="#444444")
-    if image_artist is not None:
-        cax = fig.add_subplot(grid[:, 2])
-        bar = fig.colorbar(image_artist, cax=cax)
-        bar.set_label("share of the attention (one scale for every map)", fontsize=font * 0.75)
-        bar.ax.tick_params(labelsize=font * 0.75)
-    fig.suptitle(rows[0]["title"], fontsize=font * 1.1, y=0.995)
-    return _save(fig, path_stem, formats), fig
+    label = "share of the attention (one scale for every map)"
+    return _finish(fig, grid[:, 2], image_artist, label, rows, font, path_stem, formats)
 
 
 def main(argv: Sequence[str] | None = None, load_trainer=None) -> int:
@@ -288,9 +293,5 @@ def tape_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path, scale: fl
                   transform=text.transAxes, color="#1a9850" if solved else "#d73027")
         text.text(0.0, 0.26, row["caption"], fontsize=font * 0.75, va="top", color="#444444",
                   transform=text.transAxes, wrap=True)
-    cax = fig.add_subplot(grid[:, 3])
-    bar = fig.colorbar(artist, cax=cax)
-    bar.set_label("weight (one 0-1 scale for every panel)", fontsize=font * 0.75)
-    bar.ax.tick_params(labelsize=font * 0.75)
-    fig.suptitle(rows[0]["title"], fontsize=font * 1.1, y=0.995)
-    return _save(fig, path_stem, formats), fig
+    label = "weight (one 0-1 scale for every panel)"
+    return _finish(fig, grid[:, 3], artist, label, rows, font, path_stem, formats)

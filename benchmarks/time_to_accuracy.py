@@ -18,10 +18,11 @@ seconds include that validation pass (its schedule needs it), not the test scori
 locations, as ours is: the location policy's standard deviation is set to 1e-9 while the test
 split is scored (its first glimpse stays where its own code puts it, a random location).
 
-    git clone https://github.com/kevinzakka/recurrent-visual-attention /tmp/rva
-    git -C /tmp/rva checkout a38ac89
-    python benchmarks/time_to_accuracy.py --peer /tmp/rva --epochs 30
-    python benchmarks/time_to_accuracy.py --peer /tmp/rva --epochs 1 --limit 2000   # smoke
+    PEER=$(mktemp -d)    # a temporary folder, outside the repository
+    git clone https://github.com/kevinzakka/recurrent-visual-attention "$PEER"
+    git -C "$PEER" checkout a38ac89
+    python benchmarks/time_to_accuracy.py --peer "$PEER" --epochs 30
+    python benchmarks/time_to_accuracy.py --peer "$PEER" --epochs 1 --limit 2000   # smoke
 
 Writes ``benchmarks/results/time_to_accuracy__mnist.{json,md,png}`` (command, machine, date,
 revision, both curves) and prints the table.
@@ -227,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--peer {args.peer}: no trainer.py there; clone the peer at {PEER_COMMIT}")
     meta = header("cpu", {"epochs": args.epochs, "seed": args.seed, "our_start": args.start,
                           "limit": args.limit, "threads_each": 1})
+    meta["command"] = meta["command"].replace(str(args.peer), "PEER")  # the folder is a machine's
     meta["peer"] = {"repository": "kevinzakka/recurrent-visual-attention",
                     "commit": subprocess.run(["git", "-C", str(args.peer), "rev-parse", "--short",
                                               "HEAD"], capture_output=True, text=True,
