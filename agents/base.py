@@ -39,7 +39,8 @@ class RunConfig:
     checkpoint_every: int = option(100_000, "write a checkpoint every this many env steps")
     env_kwargs: dict = option({}, "extra keyword arguments for gym.make, as JSON")  # noqa: RUF009
     threads: int = option(
-        1, "torch CPU threads (0: torch's default, one per core); 1 is fastest for these small "
+        1,
+        "torch CPU threads (0: torch's default, one per core); 1 is fastest for these small "
         "networks and avoids oversubscription when runs share a machine",
     )
 

@@ -29,8 +29,15 @@ class MLP(nn.Module):
     """``layers`` fully connected ReLU layers of ``hidden`` units on the flattened canvas
     ((B, S, S), or (B, S, S, C) with ``channels=C``)."""
 
-    def __init__(self, size: int, hidden: int = 256, layers: int = 2, num_classes: int = 10,
-                 n_targets: int = 1, channels: int = 1):
+    def __init__(
+        self,
+        size: int,
+        hidden: int = 256,
+        layers: int = 2,
+        num_classes: int = 10,
+        n_targets: int = 1,
+        channels: int = 1,
+    ):
         super().__init__()
         dims = [size * size * channels] + [hidden] * layers
         body: list[nn.Module] = []
@@ -54,12 +61,23 @@ class CNN(nn.Module):
     with the fully connected one). Colour canvases (B, S, S, C) with ``channels=C``: C input planes.
     """
 
-    def __init__(self, size: int, arch: str = "conv2", hidden: int = 256, num_classes: int = 10,
-                 n_targets: int = 1, channels: int = 1):
+    def __init__(
+        self,
+        size: int,
+        arch: str = "conv2",
+        hidden: int = 256,
+        num_classes: int = 10,
+        n_targets: int = 1,
+        channels: int = 1,
+    ):
         super().__init__()
         if arch == "conv2":
-            convs = [nn.Conv2d(channels, 16, 5, stride=2, padding=2), nn.ReLU(),
-                     nn.Conv2d(16, 32, 5, stride=2, padding=2), nn.ReLU()]
+            convs = [
+                nn.Conv2d(channels, 16, 5, stride=2, padding=2),
+                nn.ReLU(),
+                nn.Conv2d(16, 32, 5, stride=2, padding=2),
+                nn.ReLU(),
+            ]
         elif arch == "ram":
             convs = [nn.Conv2d(channels, 8, 10, stride=5), nn.ReLU()]
         else:
@@ -80,8 +98,15 @@ class RowLSTM(nn.Module):
     """An LSTM that reads the canvas one row per step and classifies after the last row (a colour
     row, ``channels=C``, is its S * C values)."""
 
-    def __init__(self, size: int, hidden: int = 256, layers: int = 1, num_classes: int = 10,
-                 n_targets: int = 1, channels: int = 1):
+    def __init__(
+        self,
+        size: int,
+        hidden: int = 256,
+        layers: int = 1,
+        num_classes: int = 10,
+        n_targets: int = 1,
+        channels: int = 1,
+    ):
         super().__init__()
         self.lstm = nn.LSTM(size * channels, hidden, layers, batch_first=True)
         self.head = nn.Linear(hidden, n_targets * num_classes)
@@ -145,8 +170,14 @@ class MLPTrainer(_WholeImageTrainer):
     Config = MLPConfig
 
     def build_model(self) -> nn.Module:
-        return MLP(self.canvas.size, self.cfg.hidden, self.cfg.layers, self.canvas.num_classes,
-                   self.canvas.n_targets, self.canvas.channels)
+        return MLP(
+            self.canvas.size,
+            self.cfg.hidden,
+            self.cfg.layers,
+            self.canvas.num_classes,
+            self.canvas.n_targets,
+            self.canvas.channels,
+        )
 
 
 @dataclass
@@ -173,8 +204,14 @@ class CNNTrainer(_WholeImageTrainer):
     Config = CNNConfig
 
     def build_model(self) -> nn.Module:
-        return CNN(self.canvas.size, self.cfg.arch, self.cfg.hidden, self.canvas.num_classes,
-                   self.canvas.n_targets, self.canvas.channels)
+        return CNN(
+            self.canvas.size,
+            self.cfg.arch,
+            self.cfg.hidden,
+            self.canvas.num_classes,
+            self.canvas.n_targets,
+            self.canvas.channels,
+        )
 
 
 @dataclass
@@ -202,8 +239,9 @@ class LSTMSequenceTrainer(SequenceTrainer):
     Config = LSTMConfig
 
     def build_model(self) -> nn.Module:
-        return SequenceLSTM(self.input_size, self.output_size, self.cfg.hidden,
-                            self.cfg.layers or 3)
+        return SequenceLSTM(
+            self.input_size, self.output_size, self.cfg.hidden, self.cfg.layers or 3
+        )
 
     def build_optimizer(self) -> torch.optim.Optimizer:
         lr = self.run.lr or self.cfg.lr
@@ -221,8 +259,14 @@ class LSTMPixelTrainer(VisualTrainer):
     Config = LSTMConfig
 
     def build_model(self) -> nn.Module:
-        return RowLSTM(self.canvas.size, self.cfg.hidden, 1, self.canvas.num_classes,
-                       self.canvas.n_targets, self.canvas.channels)
+        return RowLSTM(
+            self.canvas.size,
+            self.cfg.hidden,
+            1,
+            self.canvas.num_classes,
+            self.canvas.n_targets,
+            self.canvas.channels,
+        )
 
     colour = True
 

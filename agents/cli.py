@@ -59,8 +59,16 @@ DEFAULT_RUN = {  # what `python train.py` with no arguments does
     "checkpoint_every": 500_000,
 }
 #: RunConfig fields that --resume may change (the rest must match the checkpoint)
-RESUME_OVERRIDABLE = {"steps", "eval_every", "eval_episodes", "test_episodes",
-                      "checkpoint_every", "device", "threads", "out"}
+RESUME_OVERRIDABLE = {
+    "steps",
+    "eval_every",
+    "eval_episodes",
+    "test_episodes",
+    "checkpoint_every",
+    "device",
+    "threads",
+    "out",
+}
 COMMANDS = ("train", "evaluate", "render", "compare", "list")
 #: training metrics shown beside the progress (bar or lines)
 SHOWN_METRICS = ("charts/reward", "charts/accuracy", "charts/success")
@@ -78,8 +86,16 @@ def check_run(run) -> None:
     """Refuse impossible run options before any work is done (one line naming the flag)."""
     import torch
 
-    rules = [("steps", 1), ("num_envs", 1), ("seed", 0), ("eval_every", 0), ("eval_episodes", 0),
-             ("test_episodes", 0), ("checkpoint_every", 0), ("threads", 0)]
+    rules = [
+        ("steps", 1),
+        ("num_envs", 1),
+        ("seed", 0),
+        ("eval_every", 0),
+        ("eval_episodes", 0),
+        ("test_episodes", 0),
+        ("checkpoint_every", 0),
+        ("threads", 0),
+    ]
     for name, low in rules:
         value = getattr(run, name)
         if not isinstance(value, int) or value < low:
@@ -87,10 +103,14 @@ def check_run(run) -> None:
     try:
         device = torch.device(run.device)
     except (RuntimeError, TypeError):
-        raise UsageError(f"--device {run.device!r}: not a torch device (cpu, cuda, cuda:1, ...)") from None
+        raise UsageError(
+            f"--device {run.device!r}: not a torch device (cpu, cuda, cuda:1, ...)"
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {run.device}: this torch build has no usable CUDA "
-                         f"(torch {torch.__version__}); use --device cpu")
+        raise UsageError(
+            f"--device {run.device}: this torch build has no usable CUDA "
+            f"(torch {torch.__version__}); use --device cpu"
+        )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -158,8 +178,14 @@ def list_all() -> None:
 # ----------------------------------------------------------------------------------------------
 # flags from dataclasses
 # ----------------------------------------------------------------------------------------------
-def _add_fields(parser: argparse.ArgumentParser, cls: type, skip: set[str], title: str,
-                defaults: Any = None, dest_prefix: str = "") -> list[str]:
+def _add_fields(
+    parser: argparse.ArgumentParser,
+    cls: type,
+    skip: set[str],
+    title: str,
+    defaults: Any = None,
+    dest_prefix: str = "",
+) -> list[str]:
     """One flag per field of the dataclass ``cls`` (not in ``skip``, not derived), with its help
     text; ``defaults``, an instance, gives the defaults shown (an env id's own config). A field's
     ``flag`` metadata adds another spelling, its ``type`` types a field whose default is None."""
@@ -174,11 +200,16 @@ def _add_fields(parser: argparse.ArgumentParser, cls: type, skip: set[str], titl
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         help_text = f.metadata.get("help", "")
         if not help_text:
-            raise TypeError(f"{cls.__qualname__}.{f.name} has no help text (use agents.base.option)")
+            raise TypeError(
+                f"{cls.__qualname__}.{f.name} has no help text (use agents.base.option)"
+            )
         flags = [f"--{f.name.replace('_', '-')}"]  # --num_envs works too (normalise_flags)
         flags += [f.metadata["flag"]] if "flag" in f.metadata else []
-        kwargs: dict[str, Any] = {"dest": dest_prefix + f.name, "default": argparse.SUPPRESS,
-                                  "help": f"{help_text} (default: {json.dumps(default, default=str)})"}
+        kwargs: dict[str, Any] = {
+            "dest": dest_prefix + f.name,
+            "default": argparse.SUPPRESS,
+            "help": f"{help_text} (default: {json.dumps(default, default=str)})",
+        }
         if isinstance(default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, (dict, list)):
@@ -230,7 +261,9 @@ def env_flags(env_cls: type, skip: set[str]) -> dict[str, str]:
     return out
 
 
-def check_env_flags(argv: list[str], env_id: str, family: str, own: set[str], skip: set[str]) -> None:
+def check_env_flags(
+    argv: list[str], env_id: str, family: str, own: set[str], skip: set[str]
+) -> None:
     """A flag of the other family's env options (``--memory-size`` on a visual id) is a one-line
     UsageError naming the family, not argparse's 'unrecognized arguments'."""
     from glimpse_envs.glimpse_env import GlimpseConfig
@@ -241,9 +274,11 @@ def check_env_flags(argv: list[str], env_id: str, family: str, own: set[str], sk
     for token in argv:
         flag = token.partition("=")[0]
         if flag in foreign:
-            raise UsageError(f"{flag} is an option of {other} envs; {env_id} is a {family} env "
-                             f"(pass other arguments with --env-kwargs JSON; see: python train.py "
-                             f"--env {env_id} --help)")
+            raise UsageError(
+                f"{flag} is an option of {other} envs; {env_id} is a {family} env "
+                f"(pass other arguments with --env-kwargs JSON; see: python train.py "
+                f"--env {env_id} --help)"
+            )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -268,22 +303,36 @@ def build_train_parser(cfg_cls: type | None, env_id: str | None = None) -> argpa
         "'python train.py list' lists the env ids and agents (each has its own --help).",
     )
     parser.add_argument("--list", action="store_true", help="list env ids and agents, then exit")
-    parser.add_argument("--resume", metavar="PATH", default=None,
-                        help="continue the run of this checkpoint or run folder")
+    parser.add_argument(
+        "--resume",
+        metavar="PATH",
+        default=None,
+        help="continue the run of this checkpoint or run folder",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
-    parser.add_argument("--hyperparams", metavar="YAML", default=None,
-                        help="take the options of the env's entry in this rl-baselines3-zoo-style "
-                             "file (flags given on the command line win); e.g. "
-                             "benchmarks/hyperparams/ppo.yml")
+    parser.add_argument(
+        "--hyperparams",
+        metavar="YAML",
+        default=None,
+        help="take the options of the env's entry in this rl-baselines3-zoo-style "
+        "file (flags given on the command line win); e.g. "
+        "benchmarks/hyperparams/ppo.yml",
+    )
     run_fields = {f.name for f in dataclasses.fields(RunConfig)}
     _add_fields(parser, RunConfig, set(), "run options (RunConfig)")
     if cfg_cls is not None:
         _add_fields(parser, cfg_cls, run_fields, f"agent options ({cfg_cls.__module__}.Config)")
     if env_id is not None:
         family, env_cls, defaults = env_config(env_id)
-        _add_fields(parser, env_cls, env_skip(cfg_cls) | ENV_NOT_FLAGS,
-                    f"env options of {env_id} ({env_cls.__name__}; merged into --env-kwargs, "
-                    "these flags winning)", defaults, ENV_DEST)
+        _add_fields(
+            parser,
+            env_cls,
+            env_skip(cfg_cls) | ENV_NOT_FLAGS,
+            f"env options of {env_id} ({env_cls.__name__}; merged into --env-kwargs, "
+            "these flags winning)",
+            defaults,
+            ENV_DEST,
+        )
     return parser
 
 
@@ -338,16 +387,23 @@ def hyperparam_flags(path: str | os.PathLike, env: str, cfg_cls: type) -> list[s
     short = env.split("/")[-1]
     entry = doc.get(env, doc.get(short))
     if not isinstance(entry, dict):
-        raise UsageError(f"--hyperparams {path} has no entry for {env} (it has: "
-                         f"{', '.join(map(str, doc))}); add one or pick another --env")
-    known = {f.name for f in dataclasses.fields(RunConfig)} | {
-        f.name for f in dataclasses.fields(cfg_cls)} | set(env_flags(env_config(env)[1], set()).values())
+        raise UsageError(
+            f"--hyperparams {path} has no entry for {env} (it has: "
+            f"{', '.join(map(str, doc))}); add one or pick another --env"
+        )
+    known = (
+        {f.name for f in dataclasses.fields(RunConfig)}
+        | {f.name for f in dataclasses.fields(cfg_cls)}
+        | set(env_flags(env_config(env)[1], set()).values())
+    )
     flags: list[str] = []
     for key, value in entry.items():
         name = ZOO_KEYS.get(key, key)
         if name not in known or name in ("env", "agent", "resume"):
-            raise UsageError(f"--hyperparams {path}, {env}: unknown option {key!r}; use "
-                             f"train.py's options ({', '.join(sorted(ZOO_KEYS))} as in the zoo)")
+            raise UsageError(
+                f"--hyperparams {path}, {env}: unknown option {key!r}; use "
+                f"train.py's options ({', '.join(sorted(ZOO_KEYS))} as in the zoo)"
+            )
         if name == "env_kwargs":
             value = json.dumps(value)
         elif isinstance(value, bool):
@@ -396,17 +452,22 @@ def parse_train_args(argv: list[str]):
     cfg_names = {f.name for f in dataclasses.fields(cls.Config)} - run_names
     run_given = {k: v for k, v in given.items() if k in run_names}
     cfg_given = {k: v for k, v in given.items() if k in cfg_names}
-    env_given = {k[len(ENV_DEST):]: v for k, v in given.items() if k.startswith(ENV_DEST)}
+    env_given = {k[len(ENV_DEST) :]: v for k, v in given.items() if k.startswith(ENV_DEST)}
     if env_given:  # typed env flags win over the same keys in --env-kwargs
         base = run_given.get("env_kwargs", ckpt["run"].get("env_kwargs", {}) if ckpt else {})
         run_given["env_kwargs"] = {**base, **env_given}
     if ckpt is not None:
         base_run, base_cfg = dict(ckpt["run"]), dict(ckpt["agent_config"])
-        clash = {k: (base_run.get(k), v) for k, v in run_given.items()
-                 if k not in RESUME_OVERRIDABLE and base_run.get(k) != v}
+        clash = {
+            k: (base_run.get(k), v)
+            for k, v in run_given.items()
+            if k not in RESUME_OVERRIDABLE and base_run.get(k) != v
+        }
         if "env" in clash and check_env_id(run_given["env"]) == base_run["env"]:
             clash.pop("env")
-        clash.update({k: (base_cfg.get(k), v) for k, v in cfg_given.items() if base_cfg.get(k) != v})
+        clash.update(
+            {k: (base_cfg.get(k), v) for k, v in cfg_given.items() if base_cfg.get(k) != v}
+        )
         if clash:
             lines = [f"  {k}: checkpoint {a!r}, asked {b!r}" for k, (a, b) in clash.items()]
             raise CheckpointError(
@@ -418,8 +479,10 @@ def parse_train_args(argv: list[str]):
             run = RunConfig(**{**base_run, **run_given})
             cfg = cls.Config(**base_cfg)
         except TypeError as e:
-            raise CheckpointError(f"checkpoint {ckpt['_path']} was written by another version of "
-                                  f"the options ({e}); start a new run") from None
+            raise CheckpointError(
+                f"checkpoint {ckpt['_path']} was written by another version of "
+                f"the options ({e}); start a new run"
+            ) from None
         return run, cfg, args, ckpt
     if not argv:
         run_given = {k: v for k, v in DEFAULT_RUN.items()}
@@ -488,8 +551,9 @@ def load_trainer(path: str | os.PathLike, device: str | None = None):
         run = RunConfig(**ckpt["run"])
         cfg = cls.Config(**ckpt["agent_config"])
     except TypeError as e:
-        raise CheckpointError(f"checkpoint {ckpt['_path']} was written by another version of the "
-                              f"options ({e})") from None
+        raise CheckpointError(
+            f"checkpoint {ckpt['_path']} was written by another version of the options ({e})"
+        ) from None
     if device:
         run.device = device
     trainer = cls(run, cfg)
@@ -531,8 +595,14 @@ class CsvLog:
             rows = list(csv.DictReader(text.splitlines()))
             if rows:
                 self.fields = list(rows[0].keys())
-                rows = [r for r in rows if None not in r.values() and None not in r
-                        and _is_number(r["env_steps"]) and float(r["env_steps"]) <= resume_at]
+                rows = [
+                    r
+                    for r in rows
+                    if None not in r.values()
+                    and None not in r
+                    and _is_number(r["env_steps"])
+                    and float(r["env_steps"]) <= resume_at
+                ]
             with open(path, "w", newline="") as fh:
                 if self.fields:
                     writer = csv.DictWriter(fh, self.fields)
@@ -587,8 +657,11 @@ def _global_rng_state() -> dict[str, Any]:
     import numpy as np
     import torch
 
-    return {"python": random.getstate(), "numpy": np.random.get_state(),
-            "torch": torch.get_rng_state()}
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
 
 
 def _restore_global_rng(state: dict[str, Any]) -> None:
@@ -663,9 +736,13 @@ def _train(argv: list[str], held: list) -> int:
         if "global_rng" in ckpt:
             _restore_global_rng(ckpt["global_rng"])
         print(f"resuming {run_dir} at {prog.env_steps:,} env steps (budget {run.steps:,})")
-    config = {"run": dataclasses.asdict(run), "agent_config": dataclasses.asdict(cfg),
-              "command": [Path(sys.executable).name, *sys.argv], "git": git_rev(),
-              "parameters": trainer.num_parameters()}
+    config = {
+        "run": dataclasses.asdict(run),
+        "agent_config": dataclasses.asdict(cfg),
+        "command": [Path(sys.executable).name, *sys.argv],
+        "git": git_rev(),
+        "parameters": trainer.num_parameters(),
+    }
     (run_dir / "config.json").write_text(json.dumps(config, indent=2, default=str))
 
     from torch.utils.tensorboard import SummaryWriter
@@ -673,26 +750,42 @@ def _train(argv: list[str], held: list) -> int:
     writer = SummaryWriter(str(run_dir), purge_step=prog.env_steps if ckpt is not None else None)
     train_log = CsvLog(run_dir / "train.csv", prog.env_steps if ckpt is not None else None)
     # a validation interrupted at this checkpoint's step is run again: drop any row of it
-    eval_log = CsvLog(run_dir / "eval.csv",
-                      None if ckpt is None else prog.env_steps - pending_validation)
+    eval_log = CsvLog(
+        run_dir / "eval.csv", None if ckpt is None else prog.env_steps - pending_validation
+    )
 
     def checkpoint(p: Progress = prog) -> None:
-        save_checkpoint(ckpt_path, {
-            "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-            "agent": run.agent, "env": run.env,
-            "run": dataclasses.asdict(run), "agent_config": dataclasses.asdict(cfg),
-            "trainer": trainer.state_dict(), "env_steps": p.env_steps,
-            "pending_validation": pending_validation, "train_s": p.train_s,
-            "global_rng": _global_rng_state(), "time": time.time(),
-        })
+        save_checkpoint(
+            ckpt_path,
+            {
+                "format": CHECKPOINT_FORMAT,
+                "version": CHECKPOINT_VERSION,
+                "agent": run.agent,
+                "env": run.env,
+                "run": dataclasses.asdict(run),
+                "agent_config": dataclasses.asdict(cfg),
+                "trainer": trainer.state_dict(),
+                "env_steps": p.env_steps,
+                "pending_validation": pending_validation,
+                "train_s": p.train_s,
+                "global_rng": _global_rng_state(),
+                "time": time.time(),
+            },
+        )
 
     bar = None
     lines = not args.no_progress and not sys.stderr.isatty()  # a log file: a line per 10 %
     if not args.no_progress and not lines:
         from tqdm import tqdm
 
-        bar = tqdm(total=run.steps, initial=min(prog.env_steps, run.steps), unit="step",
-                   unit_scale=True, dynamic_ncols=True, desc=f"{run.agent} {run.env.split('/')[-1]}")
+        bar = tqdm(
+            total=run.steps,
+            initial=min(prog.env_steps, run.steps),
+            unit="step",
+            unit_scale=True,
+            dynamic_ncols=True,
+            desc=f"{run.agent} {run.env.split('/')[-1]}",
+        )
     last_val: dict[str, float] = {}
 
     def validate(p: Progress = prog) -> None:
@@ -702,8 +795,13 @@ def _train(argv: list[str], held: list) -> int:
         last_val = trainer.evaluate("validation", episodes)
         for k, v in last_val.items():
             writer.add_scalar(f"val/{k}", v, p.env_steps)
-        eval_log.write({"env_steps": p.env_steps, "train_s": round(p.train_s, 2),
-                        **{f"val/{k}": v for k, v in last_val.items()}})
+        eval_log.write(
+            {
+                "env_steps": p.env_steps,
+                "train_s": round(p.train_s, 2),
+                **{f"val/{k}": v for k, v in last_val.items()},
+            }
+        )
         pending_validation = False
         msg = "  ".join(f"{k} {_fmt(v)}" for k, v in last_val.items())
         (bar.write if bar is not None else print)(f"[{p.env_steps:,} steps] validation: {msg}")
@@ -717,8 +815,11 @@ def _train(argv: list[str], held: list) -> int:
         shown = {k.split("/")[-1]: v for k, v in p.metrics.items() if k in SHOWN_METRICS}
         done = min(p.env_steps, run.steps)
         if lines and before * 10 // run.steps != done * 10 // run.steps:
-            print(f"[{done:,}/{run.steps:,} env steps, {100 * done // run.steps}%] "
-                  + "  ".join(f"{k} {v:.3f}" for k, v in shown.items()), flush=True)
+            print(
+                f"[{done:,}/{run.steps:,} env steps, {100 * done // run.steps}%] "
+                + "  ".join(f"{k} {v:.3f}" for k, v in shown.items()),
+                flush=True,
+            )
         if bar is not None:
             bar.update(max(0, done - before))
             post = {k: f"{v:.3f}" for k, v in shown.items()}
@@ -733,15 +834,26 @@ def _train(argv: list[str], held: list) -> int:
         with _GracefulStop() as stop:  # SIGTERM as Ctrl-C: checkpoint, exit 130
             if pending_validation:  # the validation an interrupt cut short, at the same weights
                 validate()
-            train_updates(trainer, run.steps, prog, eval_every=run.eval_every, validate=validate,
-                          checkpoint_every=run.checkpoint_every, checkpoint=checkpoint,
-                          on_update=log_update, after_update=show_update, guard=stop.deferred)
+            train_updates(
+                trainer,
+                run.steps,
+                prog,
+                eval_every=run.eval_every,
+                validate=validate,
+                checkpoint_every=run.checkpoint_every,
+                checkpoint=checkpoint,
+                on_update=log_update,
+                after_update=show_update,
+                guard=stop.deferred,
+            )
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
         checkpoint()
-        print(f"\ninterrupted at {prog.env_steps:,} steps; checkpoint written; continue with:\n"
-              f"  python train.py --resume {run_dir}")
+        print(
+            f"\ninterrupted at {prog.env_steps:,} steps; checkpoint written; continue with:\n"
+            f"  python train.py --resume {run_dir}"
+        )
         return 130
     if bar is not None:
         bar.close()
@@ -758,21 +870,33 @@ def _train(argv: list[str], held: list) -> int:
         writer.add_scalar(f"test/{k}", v, env_steps)
     writer.close()
     results = {
-        "env": run.env, "agent": run.agent, "seed": run.seed, "env_steps": env_steps,
-        "train_wall_s": wall, "train_steps_per_s": (env_steps - start_steps) / max(wall, 1e-9),
-        "train_s": prog.train_s, "test_wall_s": eval_wall, "test_episodes": test_episodes,
-        "test": test, "parameters": trainer.num_parameters(), "git": git_rev(),
-        "date": now(), "command": [Path(sys.executable).name, *sys.argv],
+        "env": run.env,
+        "agent": run.agent,
+        "seed": run.seed,
+        "env_steps": env_steps,
+        "train_wall_s": wall,
+        "train_steps_per_s": (env_steps - start_steps) / max(wall, 1e-9),
+        "train_s": prog.train_s,
+        "test_wall_s": eval_wall,
+        "test_episodes": test_episodes,
+        "test": test,
+        "parameters": trainer.num_parameters(),
+        "git": git_rev(),
+        "date": now(),
+        "command": [Path(sys.executable).name, *sys.argv],
     }
     (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
     trainer.close()
     print_table(
         f"{run.agent} on {run.env}: test split, {test_episodes} episodes, after {env_steps:,} env "
-        f"steps ({wall:.0f} s training)", test,
+        f"steps ({wall:.0f} s training)",
+        test,
     )
     logs = ", eval.csv" if (run_dir / "eval.csv").exists() else ""  # only when a validation ran
-    print(f"\noutputs in {run_dir}/: checkpoint.pt, {''.join(f + ', ' for f in exported)}"
-          f"results.json, train.csv{logs}, TensorBoard events (tensorboard --logdir {run.out})")
+    print(
+        f"\noutputs in {run_dir}/: checkpoint.pt, {''.join(f + ', ' for f in exported)}"
+        f"results.json, train.csv{logs}, TensorBoard events (tensorboard --logdir {run.out})"
+    )
     if demo:
         print(f"evaluate again: python train.py evaluate --checkpoint {ckpt_path}")
     return 0
@@ -829,19 +953,30 @@ def _lock_run(run_dir: Path):
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         fh.close()
-        raise UsageError(f"{run_dir} is in use by another train.py (a second --resume of the same "
-                         "run?): wait for it to finish or stop it first") from None
+        raise UsageError(
+            f"{run_dir} is in use by another train.py (a second --resume of the same "
+            "run?): wait for it to finish or stop it first"
+        ) from None
     return fh
 
 
 def evaluate_cmd(argv: list[str]) -> int:
-    parser = _Parser(prog="python train.py evaluate",
-                                     description="Score a checkpoint on a fixed split.")
+    parser = _Parser(
+        prog="python train.py evaluate", description="Score a checkpoint on a fixed split."
+    )
     parser.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
-    parser.add_argument("--split", default="test", choices=["test", "validation"],
-                        help="fixed split to score (default: test)")
-    parser.add_argument("--episodes", type=int, default=0,
-                        help="first N items of the split (0: the agent's full evaluation set)")
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=["test", "validation"],
+        help="fixed split to score (default: test)",
+    )
+    parser.add_argument(
+        "--episodes",
+        type=int,
+        default=0,
+        help="first N items of the split (0: the agent's full evaluation set)",
+    )
     parser.add_argument("--device", default=None, help="torch device (default: the run's)")
     parser.add_argument("--json", default=None, help="also write the metrics to this JSON file")
     args = parser.parse_args(argv)
@@ -851,8 +986,11 @@ def evaluate_cmd(argv: list[str]) -> int:
     episodes = args.episodes or trainer.default_episodes(args.split)
     metrics = trainer.evaluate(args.split, episodes)
     trainer.close()
-    print_table(f"{ckpt['agent']} on {ckpt['env']} ({ckpt['env_steps']:,} env steps): "
-                f"{args.split} split, {episodes} episodes", metrics)
+    print_table(
+        f"{ckpt['agent']} on {ckpt['env']} ({ckpt['env_steps']:,} env steps): "
+        f"{args.split} split, {episodes} episodes",
+        metrics,
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(metrics, indent=2))
     return 0
@@ -870,8 +1008,10 @@ def render_cmd(argv: list[str]) -> int:
         except (ImportError, AttributeError):
             continue
         return int(main(argv, load_trainer) or 0)
-    raise UsageError(f"render is not available: none of {', '.join(RENDER_MODULES)} has "
-                     "main(argv, load_trainer) (issue 6)")
+    raise UsageError(
+        f"render is not available: none of {', '.join(RENDER_MODULES)} has "
+        "main(argv, load_trainer) (issue 6)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,8 +56,9 @@ class Config(PolicyConfig):
     ``reinforce_core`` lets REINFORCE reach r1 and the glimpse net), then DRAM's own."""
 
     core_layers: int = option(
-        2, "2: the paper's r1 (classifies) and r2 (emits locations); 1: RAM's single core does "
-        "both (needs --no-context)"
+        2,
+        "2: the paper's r1 (classifies) and r2 (emits locations); 1: RAM's single core does "
+        "both (needs --no-context)",
     )
     context: bool = option(True, "initialise r2 from a coarse view of the canvas (else zeros)")
     context_size: int = option(15, "side of the coarse (average-pooled) canvas the context reads")
@@ -70,7 +71,10 @@ class DRAMNet(GlimpseNet):
     """
 
     def __init__(
-        self, glimpse_shape: tuple[int, ...], image_shape: tuple[int, ...], num_classes: int,
+        self,
+        glimpse_shape: tuple[int, ...],
+        image_shape: tuple[int, ...],
+        num_classes: int,
         cfg: Config,
     ):
         super().__init__(glimpse_shape, cfg)

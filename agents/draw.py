@@ -162,7 +162,9 @@ class DRAWTrainer(VisualTrainer):
     """
 
     name = "draw"
-    description = "soft attention: DRAW Gaussian read (NxN filters) + LSTM, classify after T glimpses"
+    description = (
+        "soft attention: DRAW Gaussian read (NxN filters) + LSTM, classify after T glimpses"
+    )
     families = ("visual",)
     attention = "soft"
     Config = DRAWConfig

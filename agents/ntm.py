@@ -210,7 +210,9 @@ class NTMConfig:
     lr: float = option(1e-3, "learning rate (used when --lr is 0)")
     grad_clip: float = option(10.0, "clip every gradient element to [-c, c] (0: no clipping)")
     batch_size: int = option(16, "sequences per update")
-    min_length: int = option(0, "shortest training length (items, bits, ...); 0: the task's default")
+    min_length: int = option(
+        0, "shortest training length (items, bits, ...); 0: the task's default"
+    )
     max_length: int = option(0, "longest training length; 0: the task's paper range (copy: 20)")
     eval_lengths: list = option([], "evaluation lengths; empty: the task's defaults")  # noqa: RUF009
     eval_batch: int = option(100, "sequences per evaluation batch")

@@ -19,10 +19,22 @@ def git_rev(root: Path = ROOT) -> str:
     """Short revision of the checkout, ``+dirty`` when tracked files differ from it; ``unknown``
     outside a git checkout."""
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               check=False, capture_output=True, text=True, timeout=10).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return rev + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -39,8 +51,12 @@ def available_cores() -> int:
 def machine(device: str = "cpu") -> dict[str, Any]:
     """Platform, Python and torch versions, cores, torch's threads when torch is loaded, the device
     and, for cuda, the GPU's name."""
-    out: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version(),
-                           "cpus": available_cores(), "device": device}
+    out: dict[str, Any] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": available_cores(),
+        "device": device,
+    }
     try:
         out["torch"] = metadata.version("torch")
     except metadata.PackageNotFoundError:
@@ -49,9 +65,17 @@ def machine(device: str = "cpu") -> dict[str, Any]:
         out["torch_threads"] = sys.modules["torch"].get_num_threads()
     if device.startswith("cuda"):
         try:
-            out["gpu"] = subprocess.run(
-                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
-                text=True, timeout=20, check=True).stdout.strip().replace("\n", "; ")
+            out["gpu"] = (
+                subprocess.run(
+                    ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                    capture_output=True,
+                    text=True,
+                    timeout=20,
+                    check=True,
+                )
+                .stdout.strip()
+                .replace("\n", "; ")
+            )
         except (OSError, subprocess.SubprocessError):
             out["gpu"] = "unknown"
     return out
@@ -69,5 +93,9 @@ def now() -> str:
 
 def provenance(device: str = "cpu", command: str | None = None) -> dict[str, Any]:
     """What every result records: ``command``, ``date``, ``git`` and ``machine``."""
-    return {"command": command or command_line(), "date": now(), "git": git_rev(),
-            "machine": machine(device)}
+    return {
+        "command": command or command_line(),
+        "date": now(),
+        "git": git_rev(),
+        "machine": machine(device),
+    }

@@ -241,7 +241,9 @@ class RAMTrainer(Trainer):
         self.model = self.build_model().to(self.device)
         self.lr = run.lr or cfg.lr
         self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=self.lr, weight_decay=cfg.weight_decay,
+            self.model.parameters(),
+            lr=self.lr,
+            weight_decay=cfg.weight_decay,
             decoupled_weight_decay=True,
         )
         self.iteration = 0

@@ -50,7 +50,11 @@ CANVAS_PX = 240
 PATH_COLOR: dr.Color = (60, 220, 220)
 #: path and numbers of the glimpses spent on each digit of a sequence (a trace with ``digits``)
 DIGIT_COLORS: tuple[dr.Color, ...] = (
-    PATH_COLOR, (240, 100, 220), (250, 150, 40), (150, 230, 80), (235, 235, 235)
+    PATH_COLOR,
+    (240, 100, 220),
+    (250, 150, 40),
+    (150, 230, 80),
+    (235, 235, 235),
 )
 NUMBER_COLOR: dr.Color = dr.YELLOW
 SOFT_COLOR: dr.Color = (40, 200, 60)
@@ -174,10 +178,12 @@ def gif_palette(frames: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarr
         tall = Image.fromarray(np.ascontiguousarray(np.concatenate(list(frames), 0), np.uint8))
         quant = tall.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         palette = np.asarray(quant.getpalette()[: 3 * 256], np.int32).reshape(-1, 3)
-        nearest = np.concatenate([  # each colour's nearest palette entry, in chunks
-            ((rgb[i: i + 4096, None, :] - palette[None]) ** 2).sum(-1).argmin(1)
-            for i in range(0, len(rgb), 4096)
-        ])
+        nearest = np.concatenate(
+            [  # each colour's nearest palette entry, in chunks
+                ((rgb[i : i + 4096, None, :] - palette[None]) ** 2).sum(-1).argmin(1)
+                for i in range(0, len(rgb), 4096)
+            ]
+        )
     full = np.zeros((256, 3), np.uint8)
     full[: len(palette)] = palette
     index = nearest[inverse].astype(np.uint8)
@@ -374,7 +380,12 @@ class VisualEpisode:
                 color = _shade(SOFT_COLOR, shade)
                 if self.grid is not None:  # DRAW: the border is the filter width, to scale
                     thick = draw_border(self.grid[t], f)
-                    x0, y0, x1, y1 = x0 - thick // 2, y0 - thick // 2, x1 + thick // 2, y1 + thick // 2
+                    x0, y0, x1, y1 = (
+                        x0 - thick // 2,
+                        y0 - thick // 2,
+                        x1 + thick // 2,
+                        y1 + thick // 2,
+                    )
                 dr.rect(img, x0, y0, max(x1 - x0, 2), max(y1 - y0, 2), color, thick)
         for t in range(1, upto):
             (ax, ay), (bx, by) = self.centres[t - 1], self.centres[t]
@@ -455,8 +466,13 @@ class VisualEpisode:
         if self.kind == "hard" and self.digits.any():
             for d in range(int(self.digits.max()) + 1):
                 spent = np.flatnonzero(self.digits == d) + 1
-                lines.append((f"DIGIT {d + 1}: GLIMPSES {spent[0]}-{spent[-1]}",
-                              DIGIT_COLORS[d % len(DIGIT_COLORS)], 1))
+                lines.append(
+                    (
+                        f"DIGIT {d + 1}: GLIMPSES {spent[0]}-{spent[-1]}",
+                        DIGIT_COLORS[d % len(DIGIT_COLORS)],
+                        1,
+                    )
+                )
         return text_bar(width, lines)
 
     def frame(self, upto: int | None = None) -> np.ndarray:
@@ -582,13 +598,19 @@ def tape_data(trace: dict[str, Any], task: Any = None) -> dict[str, Any]:
     due_steps = np.flatnonzero(tgt_sym >= 0)
     delimited = bool(getattr(task, "delimited", False)) if task is not None else False
     return {
-        "inputs": X, "targets": Y, "outputs": Out, "output_colors": colors, "T": T,
+        "inputs": X,
+        "targets": Y,
+        "outputs": Out,
+        "output_colors": colors,
+        "T": T,
         "cells": cells,
         "write": None if write is None else heads[0][:, cells],
         "read": None if read is None else heads[-1][:, cells],
         "saliency": None if saliency is None else np.asarray(saliency, np.float64).reshape(T, -1),
-        "success": bool(success), "right": int(((out_sym == tgt_sym) & (out_sym >= 0)).sum()),
-        "n_targets": len(targets), "input_end": input_end,
+        "success": bool(success),
+        "right": int(((out_sym == tgt_sym) & (out_sym >= 0)).sum()),
+        "n_targets": len(targets),
+        "input_end": input_end,
         "delimiter": input_end if delimited else None,
         "output_start": int(due_steps[0]) if len(due_steps) else None,
         "length": trace.get("length", len(inputs)),
@@ -619,8 +641,9 @@ def render_trace(
     out.mkdir(parents=True, exist_ok=True)
     formats = ["png", vector]
     if attention_kind(trace) == "tape":
-        return slides.save(slides.tape_slide(trace, task, title, caption, scale), out / stem,
-                           formats)
+        return slides.save(
+            slides.tape_slide(trace, task, title, caption, scale), out / stem, formats
+        )
     episode = VisualEpisode(trace, sensor, title.upper())
     files = slides.save(slides.visual_slide(episode, title, caption, scale), out / stem, formats)
     k = max(1, round(scale))
@@ -698,13 +721,26 @@ def render_checkpoint(
     for i in range(int(episodes)):
         trace = trainer.trace(split, i)
         kind = attention_kind(trace)
-        what = f"sequence {i} (length {trace.get('length', '?')})" if kind == "tape" else (
-            f"canvas {i}")
+        what = (
+            f"sequence {i} (length {trace.get('length', '?')})"
+            if kind == "tape"
+            else (f"canvas {i}")
+        )
         title = f"{agent} ({attention} attention) on {env_name}, {split} {what}".replace(
-            " ( attention)", "")
+            " ( attention)", ""
+        )
         caption = f"checkpoint: {checkpoint}" if checkpoint else ""
-        files = render_trace(trace, out, f"{split}_{i:04d}", sensor=sensor, task=task,
-                             title=title, caption=caption, scale=scale, vector=vector)
+        files = render_trace(
+            trace,
+            out,
+            f"{split}_{i:04d}",
+            sensor=sensor,
+            task=task,
+            title=title,
+            caption=caption,
+            scale=scale,
+            vector=vector,
+        )
         written += files
         ok = solved(trace, task)
         failures += not ok
@@ -769,11 +805,19 @@ def main(
     )
     parser.add_argument("--out", default=None, help="output folder (default: renders/ENV__AGENT)")
     parser.add_argument("--device", default=None, help="torch device (default: the run's)")
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="size factor of the figures (text at least 12 px at 1) and, rounded, "
-                        "of the GIF's pixels (default 1)")
-    parser.add_argument("--format", default="svg", choices=["svg", "pdf"],
-                        help="vector format written beside each PNG (default: svg)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="size factor of the figures (text at least 12 px at 1) and, rounded, "
+        "of the GIF's pixels (default 1)",
+    )
+    parser.add_argument(
+        "--format",
+        default="svg",
+        choices=["svg", "pdf"],
+        help="vector format written beside each PNG (default: svg)",
+    )
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.episodes < 1:
         parser.error("--episodes must be >= 1")
@@ -795,8 +839,16 @@ def main(
         )
         where = str(ckpt.get("_path", args.checkpoint))
         label = f"{where} ({int(ckpt.get('env_steps', 0)):,} env steps)"
-        paths = render_checkpoint(trainer, args.episodes, args.split, out, source=source,
-                                  checkpoint=label, scale=args.scale, vector=args.format)
+        paths = render_checkpoint(
+            trainer,
+            args.episodes,
+            args.split,
+            out,
+            source=source,
+            checkpoint=label,
+            scale=args.scale,
+            vector=args.format,
+        )
     finally:
         trainer.close()
     print(f"wrote {len(paths)} files to {out}/ (index: {paths[-1]})")

@@ -75,8 +75,9 @@ def train_updates(
                 on_update(p, before)
         if after_update is not None:
             after_update(p, before)
-        if validate is not None and (crossed(before, p.env_steps, eval_every)
-                                     or (validate_at_end and p.env_steps >= steps)):
+        if validate is not None and (
+            crossed(before, p.env_steps, eval_every) or (validate_at_end and p.env_steps >= steps)
+        ):
             validate(p)
         if checkpoint is not None and crossed(before, p.env_steps, checkpoint_every):
             with guard():

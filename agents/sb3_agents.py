@@ -108,7 +108,7 @@ class DictFeatures(BaseFeaturesExtractor):
             x = observations[key].float()
             if self.kinds[key] == "glimpse":
                 space = self._observation_space[key]
-                per = int(np.prod(space.shape[-self.glimpse_ndim:]))
+                per = int(np.prod(space.shape[-self.glimpse_ndim :]))
                 parts.append(encoder(x.reshape(x.shape[0], -1, per)).flatten(1))
             else:
                 parts.append(encoder(x.flatten(1) if x.dim() > 2 else x))
@@ -220,10 +220,18 @@ class _SB3Trainer(Trainer):
         cfg = self.cfg
         batch = min(cfg.batch_size, cfg.n_steps * self.run.num_envs)
         return {
-            "learning_rate": self.run.lr or cfg.lr, "n_steps": cfg.n_steps, "batch_size": batch,
-            "n_epochs": cfg.n_epochs, "gamma": cfg.gamma, "gae_lambda": cfg.gae_lambda,
-            "clip_range": cfg.clip_range, "ent_coef": cfg.ent_coef, "vf_coef": cfg.vf_coef,
-            "max_grad_norm": cfg.max_grad_norm, "seed": self.run.seed, "device": self.device,
+            "learning_rate": self.run.lr or cfg.lr,
+            "n_steps": cfg.n_steps,
+            "batch_size": batch,
+            "n_epochs": cfg.n_epochs,
+            "gamma": cfg.gamma,
+            "gae_lambda": cfg.gae_lambda,
+            "clip_range": cfg.clip_range,
+            "ent_coef": cfg.ent_coef,
+            "vf_coef": cfg.vf_coef,
+            "max_grad_norm": cfg.max_grad_norm,
+            "seed": self.run.seed,
+            "device": self.device,
             "verbose": 0,
         }
 
@@ -263,8 +271,9 @@ class _SB3Trainer(Trainer):
         if self.family == "tape":
             from agents.tape_eval import evaluate_tape_policy
 
-            return evaluate_tape_policy(self.run.env, self.run.env_kwargs, self._policy_fn,
-                                        split, episodes, self.run.seed)
+            return evaluate_tape_policy(
+                self.run.env, self.run.env_kwargs, self._policy_fn, split, episodes, self.run.seed
+            )
         batch = min(self.cfg.eval_batch, episodes)
         totals = {"wrong": 0.0, "glimpses": 0.0, "pixels": 0.0}
         for start in range(0, episodes, batch):
@@ -303,7 +312,9 @@ class _SB3Trainer(Trainer):
         """Play fixed episodes ``indices`` of ``split`` once each; the final info of each."""
         n = len(indices)
         envs = [self._single_env() for _ in range(n)]
-        obs_list = [env.reset(options={"split": split, "index": i})[0] for env, i in zip(envs, indices)]
+        obs_list = [
+            env.reset(options={"split": split, "index": i})[0] for env, i in zip(envs, indices)
+        ]
         done = np.zeros(n, bool)
         finals: list[dict] = [{} for _ in range(n)]
         locations = [self._location_of(obs_list[0])]
@@ -311,8 +322,9 @@ class _SB3Trainer(Trainer):
         start = np.ones(n, bool)
         while not done.all():
             obs = {k: np.stack([o[k] for o in obs_list]) for k in obs_list[0]}
-            masks = (np.stack([e.unwrapped.action_masks() for e in envs]) if self.needs_masks
-                     else None)
+            masks = (
+                np.stack([e.unwrapped.action_masks() for e in envs]) if self.needs_masks else None
+            )
             actions = act(obs, start, masks)
             start = np.zeros(n, bool)
             for j, env in enumerate(envs):
@@ -345,8 +357,12 @@ class _SB3Trainer(Trainer):
     def state_dict(self) -> dict[str, Any]:
         buf = io.BytesIO()
         self.model.save(buf, exclude=["env", "_last_obs", "_last_episode_starts"])
-        state = {"model_zip": buf.getvalue(), "iteration": self.iteration,
-                 "env_steps": self.env_steps, "num_timesteps": self.model.num_timesteps}
+        state = {
+            "model_zip": buf.getvalue(),
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+            "num_timesteps": self.model.num_timesteps,
+        }
         if self.family == "tape":  # the env's curriculum is part of the training state
             from agents.tape_eval import curricula_state
 
@@ -358,7 +374,11 @@ class _SB3Trainer(Trainer):
         return self.venv.venv.vec
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        params = type(self.model).load(io.BytesIO(state["model_zip"]), device=self.device).get_parameters()
+        params = (
+            type(self.model)
+            .load(io.BytesIO(state["model_zip"]), device=self.device)
+            .get_parameters()
+        )
         self.model.set_parameters(params, exact_match=True, device=self.device)
         self.iteration = int(state["iteration"])
         self.env_steps = int(state["env_steps"])
@@ -382,8 +402,9 @@ class _SB3Trainer(Trainer):
         if self.family == "tape":
             from agents.tape_eval import trace_tape_policy
 
-            return trace_tape_policy(self.run.env, self.run.env_kwargs, self._policy_fn(), split,
-                                     index, length)
+            return trace_tape_policy(
+                self.run.env, self.run.env_kwargs, self._policy_fn(), split, index, length
+            )
         finals, locations = self._play_fixed(split, [index], record=True)
         env = gym.make(self.run.env, **self.run.env_kwargs)
         images, _ = env.unwrapped.canvas.fixed(split, np.array([index]))
@@ -404,13 +425,19 @@ class PPOTrainer(_SB3Trainer):
     """SB3 PPO; glimpse ids through GlimpseStack (memoryless policy over the glimpse history)."""
 
     name = "ppo"
-    description = "stable-baselines3 PPO, MLP policy over the GlimpseStack history (tapes: native vec)"
+    description = (
+        "stable-baselines3 PPO, MLP policy over the GlimpseStack history (tapes: native vec)"
+    )
 
     def _make_model(self):
         from stable_baselines3 import PPO
 
-        return PPO("MultiInputPolicy", self.venv, policy_kwargs=self._policy_kwargs(),
-                   **self._algo_kwargs())
+        return PPO(
+            "MultiInputPolicy",
+            self.venv,
+            policy_kwargs=self._policy_kwargs(),
+            **self._algo_kwargs(),
+        )
 
 
 class MaskablePPOTrainer(PPOTrainer):
@@ -419,14 +446,20 @@ class MaskablePPOTrainer(PPOTrainer):
     Training takes the masks from the envs at every step; evaluation passes them to ``predict``."""
 
     name = "maskable-ppo"
-    description = "sb3-contrib MaskablePPO: PPO over the GlimpseStack history, illegal actions masked"
+    description = (
+        "sb3-contrib MaskablePPO: PPO over the GlimpseStack history, illegal actions masked"
+    )
     needs_masks = True
 
     def _make_model(self):
         from sb3_contrib import MaskablePPO
 
-        return MaskablePPO("MultiInputPolicy", self.venv, policy_kwargs=self._policy_kwargs(),
-                           **self._algo_kwargs())
+        return MaskablePPO(
+            "MultiInputPolicy",
+            self.venv,
+            policy_kwargs=self._policy_kwargs(),
+            **self._algo_kwargs(),
+        )
 
 
 class RecurrentPPOTrainer(_SB3Trainer):
@@ -441,5 +474,6 @@ class RecurrentPPOTrainer(_SB3Trainer):
 
         kwargs = self._policy_kwargs()
         kwargs["lstm_hidden_size"] = self.cfg.lstm_hidden
-        return RecurrentPPO("MultiInputLstmPolicy", self.venv, policy_kwargs=kwargs,
-                            **self._algo_kwargs())
+        return RecurrentPPO(
+            "MultiInputLstmPolicy", self.venv, policy_kwargs=kwargs, **self._algo_kwargs()
+        )

@@ -45,8 +45,13 @@ def make_tape_vec(env_id: str, num_envs: int, env_kwargs: dict | None = None):
     """The native tape vector env of ``env_id`` with ``autoreset_mode="Disabled"``."""
     import glimpse_envs  # noqa: F401
 
-    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point",
-                        autoreset_mode="Disabled", **(env_kwargs or {}))
+    return gym.make_vec(
+        env_id,
+        num_envs=num_envs,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode="Disabled",
+        **(env_kwargs or {}),
+    )
 
 
 def curricula_state(vec) -> list[tuple[int, list[bool]]]:
@@ -58,14 +63,19 @@ def load_curricula_state(vec, state: list) -> None:
     """Restore :func:`curricula_state` into a vector env with as many sub-envs."""
     curricula = vec.unwrapped.curricula
     if len(state) != len(curricula):
-        raise ValueError(f"checkpoint has {len(state)} env curricula, the run has {len(curricula)} "
-                         "envs (num_envs must match)")
+        raise ValueError(
+            f"checkpoint has {len(state)} env curricula, the run has {len(curricula)} "
+            "envs (num_envs must match)"
+        )
     for c, s in zip(curricula, state):
         c.load_state(s)
 
 
 def play_episodes(
-    vec, act: Policy, seed: int | list[int] | None = None, length: int | None = None,
+    vec,
+    act: Policy,
+    seed: int | list[int] | None = None,
+    length: int | None = None,
     max_steps: int = 100_000,
 ) -> dict[str, Any]:
     """Play one episode in every sub-env of ``vec`` (autoreset ``Disabled``).
@@ -102,8 +112,12 @@ def play_episodes(
         raise RuntimeError(f"episodes did not end within {max_steps} steps")
     rewards_arr, actives_arr = np.stack(rewards), np.stack(actives)
     return {
-        "rewards": rewards_arr, "active": actives_arr, "returns": rewards_arr.sum(0),
-        "success": success, "correct": correct, "length": lengths,
+        "rewards": rewards_arr,
+        "active": actives_arr,
+        "returns": rewards_arr.sum(0),
+        "success": success,
+        "correct": correct,
+        "length": lengths,
         "steps": int(actives_arr.sum()),
     }
 
@@ -128,8 +142,14 @@ def eval_lengths(env_id: str, env_kwargs: dict | None = None) -> list[int]:
 
 
 def evaluate_tape_policy(
-    env_id: str, env_kwargs: dict | None, make_policy: Callable[[], Policy], split: str,
-    episodes: int, seed: int = 0, lengths: list[int] | None = None, batch: int = 100,
+    env_id: str,
+    env_kwargs: dict | None,
+    make_policy: Callable[[], Policy],
+    split: str,
+    episodes: int,
+    seed: int = 0,
+    lengths: list[int] | None = None,
+    batch: int = 100,
 ) -> dict[str, float]:
     """Success of a deterministic policy on ``episodes`` fixed episodes at each length."""
     lengths = lengths or eval_lengths(env_id, env_kwargs)
@@ -142,8 +162,12 @@ def evaluate_tape_policy(
             idx = list(range(start, min(per, start + batch)))
             vec = make_tape_vec(env_id, len(idx), env_kwargs)
             try:
-                ep = play_episodes(vec, make_policy(), seed=[fixed_seed(split, length, i) for i in idx],
-                                   length=length)
+                ep = play_episodes(
+                    vec,
+                    make_policy(),
+                    seed=[fixed_seed(split, length, i) for i in idx],
+                    length=length,
+                )
             finally:
                 vec.close()
             ok += int(ep["success"].sum())
@@ -161,8 +185,14 @@ def _num(key: str) -> int:
     return int(key.split("@")[1]) if "@" in key else -1
 
 
-def trace_tape_policy(env_id: str, env_kwargs: dict | None, act: Policy, split: str, index: int,
-                      length: int | None = None) -> dict[str, Any]:
+def trace_tape_policy(
+    env_id: str,
+    env_kwargs: dict | None,
+    act: Policy,
+    split: str,
+    index: int,
+    length: int | None = None,
+) -> dict[str, Any]:
     """One fixed episode with the env's recorded history: inputs, targets, outputs, head positions.
 
     ``read`` is the one-hot (T, memory cells) weighting of the memory head (a hard head reads the
@@ -170,8 +200,14 @@ def trace_tape_policy(env_id: str, env_kwargs: dict | None, act: Policy, split: 
     (the env records each write), and zero where it did not.
     """
     length = length or eval_lengths(env_id, env_kwargs)[0]
-    vec = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point",
-                       autoreset_mode="Disabled", render_mode="ansi", **(env_kwargs or {}))
+    vec = gym.make_vec(
+        env_id,
+        num_envs=1,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode="Disabled",
+        render_mode="ansi",
+        **(env_kwargs or {}),
+    )
     try:
         obs, _ = vec.reset(seed=[fixed_seed(split, length, index)], options={"length": length})
         starts = np.ones(1, bool)
@@ -194,8 +230,12 @@ def trace_tape_policy(env_id: str, env_kwargs: dict | None, act: Policy, split: 
     writes = np.zeros_like(heads)
     writes[np.flatnonzero(wrote >= 0), wrote[wrote >= 0]] = 1.0
     return {
-        "inputs": np.asarray(inputs), "targets": np.asarray(targets),
+        "inputs": np.asarray(inputs),
+        "targets": np.asarray(targets),
         "outputs": np.array([h[2] for h in history], np.int64),
         "input_positions": np.array([0] + [h[0] for h in history[:-1]], np.int64),
-        "read": heads, "write": writes, "success": bool(info["is_success"][0]), "length": length,
+        "read": heads,
+        "write": writes,
+        "success": bool(info["is_success"][0]),
+        "length": length,
     }

@@ -71,10 +71,16 @@ class Config:
     embed: int = option(32, "embedding size of each observed symbol")
     lr: float = option(1e-3, "Adam learning rate (train.py --lr overrides it when > 0)")
     pure_rl: bool = option(False, "sample the output symbol too and learn it by REINFORCE only")
-    write: str = option("input", "write head: 'input' (none / store the input symbol / erase) or "
-                        "'symbol' (any input symbol, the env's whole write action)")
-    output: str = option("symbol", "emit head: 'symbol' (none / the symbol head's symbol) or 'read' "
-                         "(also: the data symbol under the memory head)")
+    write: str = option(
+        "input",
+        "write head: 'input' (none / store the input symbol / erase) or "
+        "'symbol' (any input symbol, the env's whole write action)",
+    )
+    output: str = option(
+        "symbol",
+        "emit head: 'symbol' (none / the symbol head's symbol) or 'read' "
+        "(also: the data symbol under the memory head)",
+    )
     gamma: float = option(1.0, "discount of the return-to-go")
     ent_coef: float = option(0.01, "entropy bonus of the sampled heads")
     baseline_weight: float = option(0.5, "weight of the baseline's squared error")
@@ -103,13 +109,15 @@ class Controller(nn.Module):
         # previous action: input move, memory move, write, emit (one-hot each)
         self.prev_size = self.nvec[0] + self.nvec[1] + self.nvec[2] + self.emit_size
         self.lstm = nn.LSTMCell(2 * cfg.embed + 4 + self.prev_size, cfg.hidden)
-        self.heads = nn.ModuleDict({
-            "input_move": nn.Linear(cfg.hidden, self.nvec[0]),
-            "memory_move": nn.Linear(cfg.hidden, self.nvec[1]),
-            "write": nn.Linear(cfg.hidden, self.nvec[2]),
-            "emit": nn.Linear(cfg.hidden, self.emit_size),
-            "symbol": nn.Linear(cfg.hidden, output_size),
-        })
+        self.heads = nn.ModuleDict(
+            {
+                "input_move": nn.Linear(cfg.hidden, self.nvec[0]),
+                "memory_move": nn.Linear(cfg.hidden, self.nvec[1]),
+                "write": nn.Linear(cfg.hidden, self.nvec[2]),
+                "emit": nn.Linear(cfg.hidden, self.emit_size),
+                "symbol": nn.Linear(cfg.hidden, output_size),
+            }
+        )
         self.baseline = nn.Linear(cfg.hidden, 1)
         self.hidden = cfg.hidden
 
@@ -117,11 +125,20 @@ class Controller(nn.Module):
         z = torch.zeros(n, self.hidden, device=device)
         return {"h": z, "c": z.clone(), "prev": torch.zeros(n, self.prev_size, device=device)}
 
-    def forward(self, obs: dict[str, torch.Tensor], state: dict[str, torch.Tensor], starts: torch.Tensor):
+    def forward(
+        self, obs: dict[str, torch.Tensor], state: dict[str, torch.Tensor], starts: torch.Tensor
+    ):
         keep = (~starts).float()[:, None]
         h, c, prev = state["h"] * keep, state["c"] * keep, state["prev"] * keep
-        x = torch.cat([self.emb_input(obs["input"]), self.emb_memory(obs["memory"]),
-                       self.emb_done(obs["input_done"]), prev], 1)
+        x = torch.cat(
+            [
+                self.emb_input(obs["input"]),
+                self.emb_memory(obs["memory"]),
+                self.emb_done(obs["input_done"]),
+                prev,
+            ],
+            1,
+        )
         h, c = self.lstm(x, (h, c))
         logits = {k: head(h) for k, head in self.heads.items()}
         return h, c, logits, self.baseline(h.detach()).squeeze(-1)
@@ -135,7 +152,9 @@ class TapeReinforceTrainer(Trainer):
     """LSTM controller with hard heads learned by REINFORCE on the tape envs."""
 
     name = "tape-reinforce"
-    description = "RL-NTM-style LSTM controller: head moves/writes by REINFORCE, outputs hybrid or RL"
+    description = (
+        "RL-NTM-style LSTM controller: head moves/writes by REINFORCE, outputs hybrid or RL"
+    )
     families = ("tape",)
     attention = "hard"
     Config = Config
@@ -154,13 +173,17 @@ class TapeReinforceTrainer(Trainer):
     def _build(self) -> None:
         """The controller and its optimiser, for ``self.cfg``."""
         nvec = self.vec.unwrapped.config.nvec
-        self.model = Controller(nvec, self.task.input_size, self.task.output_size,
-                                self.cfg).to(self.device)
+        self.model = Controller(nvec, self.task.input_size, self.task.output_size, self.cfg).to(
+            self.device
+        )
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.run.lr or self.cfg.lr)
 
     # -- acting ---------------------------------------------------------------------------------
     def _torch_obs(self, obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        return {k: torch.as_tensor(np.asarray(v), dtype=torch.long, device=self.device) for k, v in obs.items()}
+        return {
+            k: torch.as_tensor(np.asarray(v), dtype=torch.long, device=self.device)
+            for k, v in obs.items()
+        }
 
     def _policy(self, vec, generator: torch.Generator | None, record: dict | None):
         """``act(obs, starts)``; samples with ``generator`` (None: greedy), records for training."""
@@ -216,8 +239,9 @@ class TapeReinforceTrainer(Trainer):
     def train_iteration(self) -> dict[str, float]:
         seed = iteration_seed(self.run.seed, self.iteration)
         generator = torch.Generator(device=self.device).manual_seed(seed & 0x7FFF_FFFF_FFFF)
-        record: dict[str, list] = {k: [] for k in ("logp", "entropy", "value", "emit",
-                                                    "symbol_logits", "expected")}
+        record: dict[str, list] = {
+            k: [] for k in ("logp", "entropy", "value", "emit", "symbol_logits", "expected")
+        }
         self.model.train()
         ep = play_episodes(self.vec, self._policy(self.vec, generator, record), seed=seed % 2**31)
         active = torch.as_tensor(ep["active"], device=self.device).float()  # (T, N)
@@ -241,7 +265,9 @@ class TapeReinforceTrainer(Trainer):
             logits = torch.stack(record["symbol_logits"])  # (T, N, V)
             expected = torch.stack(record["expected"])
             mask = (torch.stack(record["emit"]) & (expected >= 0)).float() * active
-            ce = F.cross_entropy(logits.flatten(0, 1), expected.clamp(min=0).flatten(), reduction="none")
+            ce = F.cross_entropy(
+                logits.flatten(0, 1), expected.clamp(min=0).flatten(), reduction="none"
+            )
             supervised = (ce * mask.flatten()).sum() / mask.sum().clamp(min=1.0)
             loss = loss + supervised
         self.optimizer.zero_grad(set_to_none=True)
@@ -269,8 +295,13 @@ class TapeReinforceTrainer(Trainer):
     def evaluate(self, split: str, episodes: int) -> dict[str, float]:
         self.model.eval()
         return evaluate_tape_policy(
-            self.run.env, self.run.env_kwargs, self._greedy_policy, split, episodes,
-            self.run.seed, batch=self.cfg.eval_batch,
+            self.run.env,
+            self.run.env_kwargs,
+            self._greedy_policy,
+            split,
+            episodes,
+            self.run.seed,
+            batch=self.cfg.eval_batch,
         )
 
     def _greedy_policy(self):
@@ -281,8 +312,9 @@ class TapeReinforceTrainer(Trainer):
             if holder["state"] is None:
                 holder["state"] = self.model.initial(n, self.device)
             state = holder["state"]
-            h, c, logits, _ = self.model(self._torch_obs(obs), state,
-                                         torch.as_tensor(np.asarray(starts), device=self.device))
+            h, c, logits, _ = self.model(
+                self._torch_obs(obs), state, torch.as_tensor(np.asarray(starts), device=self.device)
+            )
             parts = [logits[k].argmax(-1) for k in HEADS]
             state["h"], state["c"] = h, c
             state["prev"] = self.model.prev_action(parts[:4])
@@ -294,9 +326,13 @@ class TapeReinforceTrainer(Trainer):
         return DEFAULT_EPISODES.get(split, 500)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "iteration": self.iteration, "env_steps": self.env_steps,
-                "curricula": curricula_state(self.vec)}
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+            "curricula": curricula_state(self.vec),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         rows = state["model"].get("heads.write.weight")
@@ -316,8 +352,9 @@ class TapeReinforceTrainer(Trainer):
     @torch.no_grad()
     def trace(self, split: str, index: int, length: int | None = None) -> dict[str, Any]:
         self.model.eval()
-        return trace_tape_policy(self.run.env, self.run.env_kwargs, self._greedy_policy(), split,
-                                 index, length)
+        return trace_tape_policy(
+            self.run.env, self.run.env_kwargs, self._greedy_policy(), split, index, length
+        )
 
     def close(self) -> None:
         self.vec.close()

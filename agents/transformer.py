@@ -53,8 +53,9 @@ POSITIONS = ("learned", "sinusoidal", "rope", "alibi")
 def sinusoidal(length: int, dim: int, device=None) -> torch.Tensor:
     """(length, dim) fixed sinusoidal position encodings."""
     pos = torch.arange(length, device=device, dtype=torch.float32)[:, None]
-    freq = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32)
-                     * (-math.log(10000.0) / dim))
+    freq = torch.exp(
+        torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim)
+    )
     enc = torch.zeros(length, dim, device=device)
     enc[:, 0::2] = torch.sin(pos * freq)
     enc[:, 1::2] = torch.cos(pos * freq)[:, : dim // 2]
@@ -96,8 +97,11 @@ class Layer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, D = x.shape
-        q, k, v = self.qkv(self.norm1(x)).view(B, T, 3, self.heads, D // self.heads).permute(
-            2, 0, 3, 1, 4)
+        q, k, v = (
+            self.qkv(self.norm1(x))
+            .view(B, T, 3, self.heads, D // self.heads)
+            .permute(2, 0, 3, 1, 4)
+        )
         if self.positions == "rope":
             q, k = rotate(q), rotate(k)
         scores = q @ k.transpose(-1, -2) / math.sqrt(D // self.heads)
@@ -124,7 +128,8 @@ class SequenceTransformer(nn.Module):
             self.pos = nn.Embedding(cfg.max_positions, cfg.d_model)
         n = 1 if universal else cfg.layers
         self.layers = nn.ModuleList(
-            Layer(cfg.d_model, cfg.heads, cfg.ff, cfg.positions) for _ in range(n))
+            Layer(cfg.d_model, cfg.heads, cfg.ff, cfg.positions) for _ in range(n)
+        )
         if universal:
             self.halt = nn.Linear(cfg.d_model, 1)
             nn.init.constant_(self.halt.bias, -1.0)  # start by pondering a few steps
@@ -136,8 +141,10 @@ class SequenceTransformer(nn.Module):
         T = h.shape[1]
         if self.cfg.positions == "learned":
             if T > self.cfg.max_positions:
-                raise ValueError(f"a sequence of {T} steps is longer than max_positions="
-                                 f"{self.cfg.max_positions} of the learned position embedding")
+                raise ValueError(
+                    f"a sequence of {T} steps is longer than max_positions="
+                    f"{self.cfg.max_positions} of the learned position embedding"
+                )
             return h + self.pos.weight[:T]
         if self.cfg.positions == "sinusoidal":
             return h + sinusoidal(T, h.shape[-1], h.device)
@@ -282,7 +289,8 @@ class VisionTransformer(nn.Module):
         self.cls = nn.Parameter(torch.zeros(1, 1, cfg.d_model))
         self.pos = nn.Parameter(torch.randn(1, self.grid * self.grid + 1, cfg.d_model) * 0.02)
         self.layers = nn.ModuleList(
-            Layer(cfg.d_model, cfg.heads, cfg.ff, "learned") for _ in range(cfg.layers))
+            Layer(cfg.d_model, cfg.heads, cfg.ff, "learned") for _ in range(cfg.layers)
+        )
         self.norm = nn.LayerNorm(cfg.d_model)
         self.head = nn.Linear(cfg.d_model, n_targets * num_classes)
         self.shape = (n_targets, num_classes)
@@ -325,8 +333,9 @@ class ViTTrainer(VisualTrainer):
     Config = ViTConfig
 
     def build_model(self) -> nn.Module:
-        return VisionTransformer(self.canvas.size, self.cfg, self.canvas.num_classes,
-                                 self.canvas.n_targets)
+        return VisionTransformer(
+            self.canvas.size, self.cfg, self.canvas.num_classes, self.canvas.n_targets
+        )
 
     @property
     def steps_per_example(self) -> int:

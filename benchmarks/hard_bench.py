@@ -44,8 +44,14 @@ def header(device: str, budget: Any) -> dict[str, Any]:
     return {**provenance(device), "budget": budget}
 
 
-def train_with_curve(trainer, steps: int, eval_every: int, eval_episodes: int,
-                     time_limit: float = 0.0, label: str = "") -> dict[str, Any]:
+def train_with_curve(
+    trainer,
+    steps: int,
+    eval_every: int,
+    eval_episodes: int,
+    time_limit: float = 0.0,
+    label: str = "",
+) -> dict[str, Any]:
     """Train to ``steps`` env steps (or ``time_limit`` s) through the one training loop
     (agents/run.py), validating every ``eval_every`` steps and at the end. Returns the curve and
     the seconds spent in updates (validation time excluded)."""
@@ -53,19 +59,35 @@ def train_with_curve(trainer, steps: int, eval_every: int, eval_episodes: int,
 
     def validate(p: Progress) -> None:
         val = trainer.evaluate("validation", eval_episodes)
-        point = {"env_steps": p.env_steps, "train_wall_s": round(p.train_s, 1),
-                 **{f"train/{k.split('/')[-1]}": float(v) for k, v in p.metrics.items()
-                    if k.startswith("charts/")},
-                 **{f"val/{k}": float(v) for k, v in val.items()}}
+        point = {
+            "env_steps": p.env_steps,
+            "train_wall_s": round(p.train_s, 1),
+            **{
+                f"train/{k.split('/')[-1]}": float(v)
+                for k, v in p.metrics.items()
+                if k.startswith("charts/")
+            },
+            **{f"val/{k}": float(v) for k, v in val.items()},
+        }
         curve.append(point)
         shown = {k: round(v, 3) for k, v in point.items() if k.startswith(("val/", "train/"))}
         print(f"  [{label}] {p.env_steps:>11,d} steps {p.train_s:7.0f} s {shown}", flush=True)
 
-    p, stopped_by = train_updates(trainer, steps, eval_every=eval_every,
-                                  validate=validate if eval_every else None,
-                                  validate_at_end=True, time_limit=time_limit)
-    return {"env_steps": p.env_steps, "train_wall_s": round(p.train_s, 1), "stopped_by": stopped_by,
-            "curve": curve, "last_train_metrics": {k: float(v) for k, v in p.metrics.items()}}
+    p, stopped_by = train_updates(
+        trainer,
+        steps,
+        eval_every=eval_every,
+        validate=validate if eval_every else None,
+        validate_at_end=True,
+        time_limit=time_limit,
+    )
+    return {
+        "env_steps": p.env_steps,
+        "train_wall_s": round(p.train_s, 1),
+        "stopped_by": stopped_by,
+        "curve": curve,
+        "last_train_metrics": {k: float(v) for k, v in p.metrics.items()},
+    }
 
 
 def write(name: str, record: dict[str, Any], markdown: str) -> Path:
@@ -73,15 +95,25 @@ def write(name: str, record: dict[str, Any], markdown: str) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(record, indent=2, default=float) + "\n")
-    lines = [f"# {name}", "", f"- command: `{record['command']}`", f"- date: {record['date']}",
-             f"- git: {record['git']}", f"- machine: {json.dumps(record['machine'])}",
-             f"- budget: {json.dumps(record['budget'])}", "", markdown, ""]
+    lines = [
+        f"# {name}",
+        "",
+        f"- command: `{record['command']}`",
+        f"- date: {record['date']}",
+        f"- git: {record['git']}",
+        f"- machine: {json.dumps(record['machine'])}",
+        f"- budget: {json.dumps(record['budget'])}",
+        "",
+        markdown,
+        "",
+    ]
     (RESULTS / f"{name}.md").write_text("\n".join(lines))
     return path
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     """A Markdown table (also readable printed)."""
+
     def fmt(v: Any) -> str:
         return f"{v:.4g}" if isinstance(v, float) else str(v)
 

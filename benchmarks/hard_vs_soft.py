@@ -118,6 +118,8 @@ def agent_row(agent: str) -> tuple[str, str]:
 
     kind = get_trainer(agent).attention if agent in AGENTS else "?"
     return AGENT_NAMES.get(agent, agent), kind
+
+
 #: visual env -> its default glimpse budget T, and the tape envs: read from the env classes
 ENV_GLIMPSES = {cls.ID.split("/")[-1]: cls.CONFIG.glimpses for cls in _visual.TASKS}
 TAPE_ENVS = {cls.env_name for cls in _tape.ENVS}
@@ -129,20 +131,28 @@ _T2B = "RAM NIPS 2014 Table 2b"
 _DRAW = "DRAW ICML 2015 Table 1"
 #: (env, agent, glimpses or None) -> (test error %, where it comes from); see ../shared/REFERENCE.md (beside the repository)
 PAPER: dict[tuple[str, str, int | None], tuple[float, str]] = {
-    **{("MNIST-v0", "ram", g): (e, f"{_T1A}, RAM {g} glimpses")
-       for g, e in zip(range(2, 8), (3.79, 1.51, 1.54, 1.34, 1.12, 1.07))},
+    **{
+        ("MNIST-v0", "ram", g): (e, f"{_T1A}, RAM {g} glimpses")
+        for g, e in zip(range(2, 8), (3.79, 1.51, 1.54, 1.34, 1.12, 1.07))
+    },
     ("MNIST-v0", "mlp", None): (1.69, f"{_T1A}, FC 2 x 256"),
     ("MNIST-v0", "cnn", None): (1.21, f"{_T1A}, conv 2 layers"),
-    **{("TranslatedMNIST-v0", "ram", g): (e, f"{_T1B}, RAM {g} glimpses")
-       for g, e in zip((4, 6, 8), (1.54, 1.22, 1.20))},
+    **{
+        ("TranslatedMNIST-v0", "ram", g): (e, f"{_T1B}, RAM {g} glimpses")
+        for g, e in zip((4, 6, 8), (1.54, 1.22, 1.20))
+    },
     ("TranslatedMNIST-v0", "mlp", None): (2.63, f"{_T1B}, FC 2 x 256"),
     ("TranslatedMNIST-v0", "cnn", None): (1.62, f"{_T1B}, conv 2 layers"),
-    **{("ClutteredMNIST-v0", "ram", g): (e, f"{_T2A}, RAM {g} glimpses")
-       for g, e in zip((4, 6, 8), (4.96, 4.08, 4.04))},
+    **{
+        ("ClutteredMNIST-v0", "ram", g): (e, f"{_T2A}, RAM {g} glimpses")
+        for g, e in zip((4, 6, 8), (4.96, 4.08, 4.04))
+    },
     ("ClutteredMNIST-v0", "mlp", None): (11.96, f"{_T2A}, FC 2 x 256"),
     ("ClutteredMNIST-v0", "cnn", None): (8.09, f"{_T2A}, conv 2 layers"),
-    **{("ClutteredMNIST100-v0", "ram", g): (e, f"{_T2B}, RAM {g} glimpses")
-       for g, e in zip((4, 6, 8), (9.41, 8.31, 8.11))},
+    **{
+        ("ClutteredMNIST100-v0", "ram", g): (e, f"{_T2B}, RAM {g} glimpses")
+        for g, e in zip((4, 6, 8), (9.41, 8.31, 8.11))
+    },
     ("ClutteredMNIST100-v0", "cnn", None): (14.35, f"{_T2B}, conv 2 layers"),
     ("ClutteredMNIST100-v0", "draw", 4): (4.18, f"{_DRAW}, 4 glimpses 12x12"),
     ("ClutteredMNIST100-v0", "draw", 8): (3.36, f"{_DRAW}, 8 glimpses 12x12"),
@@ -251,8 +261,7 @@ CPU_SPS: dict[tuple[str, str], float] = load_speeds()
 #: per run, on top of training: process start, imports, env and data set-up (s)
 RUN_OVERHEAD_S = 6.0
 #: scoring the whole fixed test split (10,000 canvases; tapes: 300 episodes), one core (s)
-TEST_S: dict[str, float] = {"ppo": 12.0, "recurrent-ppo": 12.0, "cnn": 6.0, "ntm": 6.0,
-                            "lstm": 4.0}
+TEST_S: dict[str, float] = {"ppo": 12.0, "recurrent-ppo": 12.0, "cnn": 6.0, "ntm": 6.0, "lstm": 4.0}
 TEST_S_DEFAULT = 3.0
 #: training seconds per quick run: 21 configurations x 2 seeds = 42 runs of ~70 s with the
 #: overheads, 2 at a time: ~25 min (``plan --quick``) on an idle machine
@@ -277,8 +286,9 @@ def _round_steps(x: float) -> int:
     return int(round(x / scale) * scale)
 
 
-def _copy_flags(agent: str, max_length: int | None, eval_lengths: Sequence[int],
-                per_length: int = 0) -> tuple[str, ...]:
+def _copy_flags(
+    agent: str, max_length: int | None, eval_lengths: Sequence[int], per_length: int = 0
+) -> tuple[str, ...]:
     """Flags that put every tape agent on the same training range, evaluation lengths and number
     of test sequences per length (NTM and LSTM count ``--test-episodes`` per length, the RL tape
     agents in all, split over the lengths: agents/supervised.py, agents/tape_eval.py)."""
@@ -298,11 +308,21 @@ def _copy_flags(agent: str, max_length: int | None, eval_lengths: Sequence[int],
 def quick_configs() -> list[Config]:
     """Every visual agent on MNIST-v0 (Table 1a) and ClutteredMNIST-v0 (Table 2a), and the three
     tape agents on Copy-v0 restricted to lengths 1-5; ``QUICK_TRAIN_S`` of training each."""
-    configs = [Config(env, agent, _round_steps(QUICK_TRAIN_S * CPU_SPS[(agent, env)]))
-               for env in QUICK_VISUAL_ENVS for agent in VISUAL_AGENTS]
-    configs += [Config("Copy-v0", agent, _round_steps(QUICK_TRAIN_S * CPU_SPS[(agent, "Copy-v0")]),
-                       _copy_flags(agent, QUICK_COPY_MAX, QUICK_COPY_EVAL, 300), label="len1-5")
-                for agent in TAPE_AGENTS]
+    configs = [
+        Config(env, agent, _round_steps(QUICK_TRAIN_S * CPU_SPS[(agent, env)]))
+        for env in QUICK_VISUAL_ENVS
+        for agent in VISUAL_AGENTS
+    ]
+    configs += [
+        Config(
+            "Copy-v0",
+            agent,
+            _round_steps(QUICK_TRAIN_S * CPU_SPS[(agent, "Copy-v0")]),
+            _copy_flags(agent, QUICK_COPY_MAX, QUICK_COPY_EVAL, 300),
+            label="len1-5",
+        )
+        for agent in TAPE_AGENTS
+    ]
     return configs
 
 
@@ -322,20 +342,45 @@ def full_configs() -> list[Config]:
         t = ENV_GLIMPSES[env]
         configs.append(Config(env, "ram", 50_000_000))
         if env.startswith("Cluttered"):
-            configs += [Config(env, "ram", 50_000_000 * g // t, (
-                "--env-kwargs", json.dumps({"glimpses": g})), label=f"g{g}", glimpses=g)
-                for g in (4, 6)]
-        configs += [Config(env, "ppo", 20_000_000), Config(env, "recurrent-ppo", 20_000_000),
-                    Config(env, "soft-tiles", epochs * 55_000 * t)]
+            configs += [
+                Config(
+                    env,
+                    "ram",
+                    50_000_000 * g // t,
+                    ("--env-kwargs", json.dumps({"glimpses": g})),
+                    label=f"g{g}",
+                    glimpses=g,
+                )
+                for g in (4, 6)
+            ]
+        configs += [
+            Config(env, "ppo", 20_000_000),
+            Config(env, "recurrent-ppo", 20_000_000),
+            Config(env, "soft-tiles", epochs * 55_000 * t),
+        ]
         if env == "ClutteredMNIST100-v0":
-            configs += [Config(env, "draw", epochs * 55_000 * g, ("--glimpses", str(g)),
-                               label=f"g{g}", glimpses=g) for g in (4, 8)]
+            configs += [
+                Config(
+                    env,
+                    "draw",
+                    epochs * 55_000 * g,
+                    ("--glimpses", str(g)),
+                    label=f"g{g}",
+                    glimpses=g,
+                )
+                for g in (4, 8)
+            ]
         else:
             configs.append(Config(env, "draw", epochs * 55_000 * 8))
         configs += [Config(env, "mlp", epochs * 55_000), Config(env, "cnn", epochs * 55_000)]
-    configs += [Config("Copy-v0", agent, steps, _copy_flags(agent, None, COPY_EVAL_LENGTHS, 1000))
-                for agent, steps in (("tape-reinforce", 20_000_000), ("ntm", 5_000_000),
-                                     ("lstm", 5_000_000))]
+    configs += [
+        Config("Copy-v0", agent, steps, _copy_flags(agent, None, COPY_EVAL_LENGTHS, 1000))
+        for agent, steps in (
+            ("tape-reinforce", 20_000_000),
+            ("ntm", 5_000_000),
+            ("lstm", 5_000_000),
+        )
+    ]
     return configs
 
 
@@ -346,8 +391,12 @@ STANDARD_TRAIN_S_DEFAULT = 300.0
 #: ... but no more epochs of the 55,000 training canvases than this (RAM's MNIST-v0 curve is flat
 #: by 30 epochs: benchmarks/results/ram_defaults.md)
 STANDARD_MAX_EPOCHS = 30
-STANDARD_VISUAL_ENVS = ("MNIST-v0", "TranslatedMNIST-v0", "ClutteredMNIST-v0",
-                        "ClutteredMNIST100-v0")
+STANDARD_VISUAL_ENVS = (
+    "MNIST-v0",
+    "TranslatedMNIST-v0",
+    "ClutteredMNIST-v0",
+    "ClutteredMNIST100-v0",
+)
 STANDARD_TAPE_ENVS = ("Copy-v0", "RepeatCopy-v0", "AssociativeRecall-v0")
 #: validations per run (the learning curves' points) and test sequences per length on tapes
 STANDARD_CURVE_POINTS = 10
@@ -378,17 +427,37 @@ def standard_configs() -> list[Config]:
     for env in STANDARD_VISUAL_ENVS:
         for agent in VISUAL_AGENTS:
             steps = standard_steps(agent, env)
-            configs.append(Config(env, agent, steps, (
-                "--eval-every", str(max(1, steps // STANDARD_CURVE_POINTS)),
-                "--eval-episodes", "1000")))
+            configs.append(
+                Config(
+                    env,
+                    agent,
+                    steps,
+                    (
+                        "--eval-every",
+                        str(max(1, steps // STANDARD_CURVE_POINTS)),
+                        "--eval-episodes",
+                        "1000",
+                    ),
+                )
+            )
     for env in STANDARD_TAPE_ENVS:
         lengths = eval_lengths(f"glimpse_envs/{env}")
         for agent in TAPE_AGENTS:
             steps = standard_steps(agent, env)
-            configs.append(Config(env, agent, steps, (
-                "--eval-every", str(max(1, steps // STANDARD_CURVE_POINTS)),
-                "--eval-episodes", "100",
-                *_copy_flags(agent, None, lengths, STANDARD_TAPE_TEST_PER_LENGTH))))
+            configs.append(
+                Config(
+                    env,
+                    agent,
+                    steps,
+                    (
+                        "--eval-every",
+                        str(max(1, steps // STANDARD_CURVE_POINTS)),
+                        "--eval-episodes",
+                        "100",
+                        *_copy_flags(agent, None, lengths, STANDARD_TAPE_TEST_PER_LENGTH),
+                    ),
+                )
+            )
     return configs
 
 
@@ -402,27 +471,36 @@ def smoke_configs() -> list[Config]:
 
 PRESETS: dict[str, Callable[[], Preset]] = {
     "smoke": lambda: Preset(
-        smoke_configs(), (0, 1), "harness check: 2 tiny configurations x 2 seeds (~1 min)",
-        ("--eval-every", "0", "--test-episodes", "40", "--checkpoint-every", "0")),
+        smoke_configs(),
+        (0, 1),
+        "harness check: 2 tiny configurations x 2 seeds (~1 min)",
+        ("--eval-every", "0", "--test-episodes", "40", "--checkpoint-every", "0"),
+    ),
     "quick": lambda: Preset(
-        quick_configs(), (0, 1),
+        quick_configs(),
+        (0, 1),
         f"every agent for ~{QUICK_TRAIN_S:.0f} s of training on one core of a 2-core CPU "
         "(under 30 min in all): whether the pipeline works and which way the numbers lean, "
         "not the papers' accuracy",
-        ("--eval-every", "0", "--checkpoint-every", "0")),
+        ("--eval-every", "0", "--checkpoint-every", "0"),
+    ),
     "standard": lambda: Preset(
-        standard_configs(), (0, 1),
+        standard_configs(),
+        (0, 1),
         "every agent on MNIST, translated, cluttered and 100x100 cluttered MNIST, copy, repeat "
         "copy and associative recall, 2 seeds, RAM 15 min, PPO 6 min, the others 5 min of one "
         f"core each (visual: at most {STANDARD_MAX_EPOCHS} epochs): about 5 hours on 2 cores, "
         "run in pieces (--hours)",
-        ("--checkpoint-every", "0")),
+        ("--checkpoint-every", "0"),
+    ),
     "full": lambda: Preset(
-        full_configs(), (0, 1, 2),
+        full_configs(),
+        (0, 1, 2),
         "the papers' budgets (GPU): RAM ~100-150 epochs, supervised models 100 epochs, RL "
         "baselines 20M steps, copy 1-20 as the NTM paper",
         ("--eval-every", "1000000", "--eval-episodes", "1000", "--checkpoint-every", "1000000"),
-        device="cuda"),
+        device="cuda",
+    ),
 }
 
 
@@ -479,32 +557,64 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
     checkpoint a previous attempt left when there is one and no results.json beside it.
     """
     if job.get("deadline") and time.time() > job["deadline"]:
-        return {"key": job["key"], **job["meta"], "status": "not started",
-                "error": "the sweep's --hours had run out"}
+        return {
+            "key": job["key"],
+            **job["meta"],
+            "status": "not started",
+            "error": "the sweep's --hours had run out",
+        }
     rdir = Path(job["dir"])
     rdir.mkdir(parents=True, exist_ok=True)
     train_out = rdir / "train"
     cmd = list(job["train_cmd"])
-    unfinished = sorted((p.parent for p in train_out.glob("*/checkpoint.pt")
-                         if not (p.parent / "results.json").exists()), key=lambda p: p.stat().st_mtime)
+    unfinished = sorted(
+        (
+            p.parent
+            for p in train_out.glob("*/checkpoint.pt")
+            if not (p.parent / "results.json").exists()
+        ),
+        key=lambda p: p.stat().st_mtime,
+    )
     if unfinished:  # (paths inside the repository relative to it: no machine's paths in files)
-        cmd += ["--resume", _relative(unfinished[-1]), "--no-progress", "--threads",
-                str(job["threads"])]
+        cmd += [
+            "--resume",
+            _relative(unfinished[-1]),
+            "--no-progress",
+            "--threads",
+            str(job["threads"]),
+        ]
         cmd += [a for a in _pick(job["args"], "--device")]
     else:
         cmd += [*job["args"], "--out", _relative(train_out)]
-    env = {**os.environ, "OMP_NUM_THREADS": str(job["threads"]),
-           "MKL_NUM_THREADS": str(job["threads"]),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    result: dict[str, Any] = {"key": job["key"], **job["meta"], "command": _shown(cmd),
-                              "machine": machine(job["meta"].get("device", "cpu")), "date": now(),
-                              "git": git_rev(), "resumed": bool(unfinished)}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(job["threads"]),
+        "MKL_NUM_THREADS": str(job["threads"]),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    result: dict[str, Any] = {
+        "key": job["key"],
+        **job["meta"],
+        "command": _shown(cmd),
+        "machine": machine(job["meta"].get("device", "cpu")),
+        "date": now(),
+        "git": git_rev(),
+        "resumed": bool(unfinished),
+    }
     t0 = time.time()
     log = rdir / "train.log"
     try:
         with open(log, "w") as fh:
-            proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.PIPE,
-                                  text=True, timeout=job.get("timeout") or None, check=False)
+            proc = subprocess.run(
+                cmd,
+                cwd=ROOT,
+                env=env,
+                stdout=fh,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=job.get("timeout") or None,
+                check=False,
+            )
             fh.write(proc.stderr)
         stderr, rc = proc.stderr, proc.returncode
     except subprocess.TimeoutExpired:
@@ -520,8 +630,13 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
         result["train_dir"] = _relative(found[-1].parent)
     else:
         result["status"] = "failed"
-        why = ("interrupted (a checkpoint is resumed next time)" if rc in (130, -2) else
-               _error_line(stderr) if rc != 0 else "train.py wrote no results.json")
+        why = (
+            "interrupted (a checkpoint is resumed next time)"
+            if rc in (130, -2)
+            else _error_line(stderr)
+            if rc != 0
+            else "train.py wrote no results.json"
+        )
         result["error"] = f"exit {rc}: {why}" if rc not in (0, -1) else why
         result["stderr_tail"] = stderr[-3000:]
     _write_json(rdir / RESULT_FILE, result)
@@ -538,30 +653,70 @@ def _relative(path: str | Path) -> str:
 
 def _shown(cmd: Sequence[str]) -> str:
     """A command as recorded: the interpreter by name, repository paths relative."""
-    parts = [Path(c).name if c == sys.executable else _relative(c) if os.path.isabs(c) else c
-             for c in cmd]
+    parts = [
+        Path(c).name if c == sys.executable else _relative(c) if os.path.isabs(c) else c
+        for c in cmd
+    ]
     return shlex.join(parts)
 
 
 def _pick(args: Sequence[str], flag: str) -> list[str]:
     """``[flag, value]`` from a flag list, or []."""
     args = list(args)
-    return args[args.index(flag): args.index(flag) + 2] if flag in args else []
+    return args[args.index(flag) : args.index(flag) + 2] if flag in args else []
 
 
-def make_job(run: Run, runs_dir: Path, *, preset: Preset, train_cmd: Sequence[str], threads: int,
-             device: str, timeout: float = 0, preset_name: str = "",
-             deadline: float = 0) -> dict[str, Any]:
+def make_job(
+    run: Run,
+    runs_dir: Path,
+    *,
+    preset: Preset,
+    train_cmd: Sequence[str],
+    threads: int,
+    device: str,
+    timeout: float = 0,
+    preset_name: str = "",
+    deadline: float = 0,
+) -> dict[str, Any]:
     """The JSON job of :func:`execute` for one run."""
     c = run.config
-    args = ["--env", c.env_id, "--agent", c.agent, "--seed", str(run.seed), "--steps", str(c.steps),
-            "--device", device, "--threads", str(threads), "--no-progress",
-            *preset.common_flags, *c.flags]
-    meta = {"env": c.env, "agent": c.agent, "label": c.label, "seed": run.seed, "steps": c.steps,
-            "config": c.name, "preset": preset_name, "device": device}
-    return {"key": run.key, "dir": str(run_dir(runs_dir, run)), "train_cmd": list(train_cmd),
-            "args": args, "threads": threads, "timeout": timeout, "meta": meta,
-            "deadline": deadline}
+    args = [
+        "--env",
+        c.env_id,
+        "--agent",
+        c.agent,
+        "--seed",
+        str(run.seed),
+        "--steps",
+        str(c.steps),
+        "--device",
+        device,
+        "--threads",
+        str(threads),
+        "--no-progress",
+        *preset.common_flags,
+        *c.flags,
+    ]
+    meta = {
+        "env": c.env,
+        "agent": c.agent,
+        "label": c.label,
+        "seed": run.seed,
+        "steps": c.steps,
+        "config": c.name,
+        "preset": preset_name,
+        "device": device,
+    }
+    return {
+        "key": run.key,
+        "dir": str(run_dir(runs_dir, run)),
+        "train_cmd": list(train_cmd),
+        "args": args,
+        "threads": threads,
+        "timeout": timeout,
+        "meta": meta,
+        "deadline": deadline,
+    }
 
 
 def measure_speed(config: Config, seconds: float, train_cmd: Sequence[str], work: Path) -> float:
@@ -571,12 +726,30 @@ def measure_speed(config: Config, seconds: float, train_cmd: Sequence[str], work
     for i, steps in enumerate((2_000, None)):
         steps = steps or max(2_000, int(seconds * sps))
         out = work / f"{config.name}__{i}"
-        args = ["--env", config.env_id, "--agent", config.agent, "--steps", str(steps),
-                "--threads", "1", "--no-progress", "--eval-every", "0", "--checkpoint-every", "0",
-                "--test-episodes", "10", *_tape_range_flags(config), "--out", str(out)]
+        args = [
+            "--env",
+            config.env_id,
+            "--agent",
+            config.agent,
+            "--steps",
+            str(steps),
+            "--threads",
+            "1",
+            "--no-progress",
+            "--eval-every",
+            "0",
+            "--checkpoint-every",
+            "0",
+            "--test-episodes",
+            "10",
+            *_tape_range_flags(config),
+            "--out",
+            str(out),
+        ]
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        proc = subprocess.run([*train_cmd, *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, check=False)
+        proc = subprocess.run(
+            [*train_cmd, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
         found = list(out.glob("*/results.json"))
         if proc.returncode != 0 or not found:
             raise RuntimeError(f"{config.name}: {_error_line(proc.stderr)}")
@@ -590,8 +763,15 @@ def _tape_range_flags(config: Config) -> list[str]:
     return [*_pick(flags, "--env-kwargs"), *_pick(flags, "--max-length")]
 
 
-def speeds(preset: Preset, *, seconds: float, remeasure: bool, train_cmd: Sequence[str],
-           path: Path = SPEEDS_FILE, log: Callable[[str], Any] = print) -> dict:
+def speeds(
+    preset: Preset,
+    *,
+    seconds: float,
+    remeasure: bool,
+    train_cmd: Sequence[str],
+    path: Path = SPEEDS_FILE,
+    log: Callable[[str], Any] = print,
+) -> dict:
     """Measure the (agent, env) speeds a preset needs and has not got (all with ``remeasure``),
     one run at a time, and merge them into ``path`` with their date, revision and machine."""
     import tempfile
@@ -599,8 +779,11 @@ def speeds(preset: Preset, *, seconds: float, remeasure: bool, train_cmd: Sequen
     try:
         doc = json.loads(Path(path).read_text())
     except (OSError, ValueError):
-        doc = {"about": "single-thread training steps per second of train.py (agent, env); "
-                        "written by `python benchmarks/hard_vs_soft.py speeds`", "speeds": []}
+        doc = {
+            "about": "single-thread training steps per second of train.py (agent, env); "
+            "written by `python benchmarks/hard_vs_soft.py speeds`",
+            "speeds": [],
+        }
     have = {(r["agent"], r["env"]) for r in doc["speeds"]}
     pairs = {(c.agent, c.env): c for c in preset.configs}
     todo = [c for key, c in pairs.items() if remeasure or key not in have]
@@ -613,10 +796,18 @@ def speeds(preset: Preset, *, seconds: float, remeasure: bool, train_cmd: Sequen
                 log(f"FAILED {e}")
                 continue
             doc["speeds"] = [r for r in doc["speeds"] if (r["agent"], r["env"]) != (c.agent, c.env)]
-            doc["speeds"].append({"agent": c.agent, "env": c.env, "steps_per_s": round(sps, 1),
-                                  "date": now(), "git": git_rev(), "machine": machine("cpu"),
-                                  "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-                                  "how": f"train.py --threads 1, about {seconds:g} s of training"})
+            doc["speeds"].append(
+                {
+                    "agent": c.agent,
+                    "env": c.env,
+                    "steps_per_s": round(sps, 1),
+                    "date": now(),
+                    "git": git_rev(),
+                    "machine": machine("cpu"),
+                    "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+                    "how": f"train.py --threads 1, about {seconds:g} s of training",
+                }
+            )
             _write_json(Path(path), doc)
             log(f"{c.agent:22s} {c.env:22s} {sps:10.1f} steps/s")
     return doc
@@ -642,10 +833,20 @@ def schedule_s(durations: Iterable[float], jobs: int) -> float:
 
 
 def sweep(
-    runs: Sequence[Run], runs_dir: Path, *, preset: Preset, preset_name: str = "",
-    train_cmd: Sequence[str] | None = None, jobs: int = 0, device: str = "cpu",
-    timeout: float = 0, rerun_failed: bool = True, backend: str = "local",
-    ray_address: str | None = None, log: Callable[[str], Any] = print, hours: float = 0,
+    runs: Sequence[Run],
+    runs_dir: Path,
+    *,
+    preset: Preset,
+    preset_name: str = "",
+    train_cmd: Sequence[str] | None = None,
+    jobs: int = 0,
+    device: str = "cpu",
+    timeout: float = 0,
+    rerun_failed: bool = True,
+    backend: str = "local",
+    ray_address: str | None = None,
+    log: Callable[[str], Any] = print,
+    hours: float = 0,
 ) -> list[dict[str, Any]]:
     """Run every run not done yet, ``jobs`` at a time (0: the cores available); returns their
     result dicts (the skipped ones read back from their files). ``hours`` > 0: start no run
@@ -664,12 +865,25 @@ def sweep(
             out.append(res)
         else:
             todo.append(run)
-    log(f"{len(runs) - len(todo)} of {len(runs)} runs already done; running {len(todo)} "
-        f"({jobs} at a time, {threads} thread(s) each, backend {backend})")
+    log(
+        f"{len(runs) - len(todo)} of {len(runs)} runs already done; running {len(todo)} "
+        f"({jobs} at a time, {threads} thread(s) each, backend {backend})"
+    )
     todo.sort(key=lambda r: -estimate_s(r.config))  # longest first
-    jobs_json = [make_job(r, runs_dir, preset=preset, train_cmd=train_cmd, threads=threads,
-                          device=device, timeout=timeout, preset_name=preset_name,
-                          deadline=deadline) for r in todo]
+    jobs_json = [
+        make_job(
+            r,
+            runs_dir,
+            preset=preset,
+            train_cmd=train_cmd,
+            threads=threads,
+            device=device,
+            timeout=timeout,
+            preset_name=preset_name,
+            deadline=deadline,
+        )
+        for r in todo
+    ]
     if not jobs_json:
         return out
     if backend == "ray":
@@ -677,9 +891,15 @@ def sweep(
             sys.path.insert(0, str(Path(__file__).parent))
         from ray_backend import run_jobs_with_ray
 
-        done = run_jobs_with_ray(jobs_json, runs_dir, execute=execute, max_concurrent=jobs,
-                                 address=ray_address, log=log,
-                                 gpus_per_trial=0 if device == "cpu" else 1 / max(1, jobs))
+        done = run_jobs_with_ray(
+            jobs_json,
+            runs_dir,
+            execute=execute,
+            max_concurrent=jobs,
+            address=ray_address,
+            log=log,
+            gpus_per_trial=0 if device == "cpu" else 1 / max(1, jobs),
+        )
         return out + [r for r in done if r.get("status") != "not started"]
     start = time.time()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
@@ -690,15 +910,21 @@ def sweep(
             try:
                 res = fut.result()
             except Exception as e:  # noqa: BLE001 - one run's trouble never stops the others
-                res = {"key": job["key"], **job["meta"], "status": "failed",
-                       "error": f"harness: {type(e).__name__}: {e}"}
+                res = {
+                    "key": job["key"],
+                    **job["meta"],
+                    "status": "failed",
+                    "error": f"harness: {type(e).__name__}: {e}",
+                }
                 _write_json(Path(job["dir"]) / RESULT_FILE, res)
             if res["status"] == "not started":
                 continue
             out.append(res)
-            what = (f"error {_headline(res)}" if res["status"] == "ok" else f"FAILED: {res['error']}")
-            log(f"[{i}/{len(jobs_json)} {time.time() - start:6.0f} s] {job['key']} "
-                f"({res.get('wall_s', 0):.0f} s): {what}")
+            what = f"error {_headline(res)}" if res["status"] == "ok" else f"FAILED: {res['error']}"
+            log(
+                f"[{i}/{len(jobs_json)} {time.time() - start:6.0f} s] {job['key']} "
+                f"({res.get('wall_s', 0):.0f} s): {what}"
+            )
     except KeyboardInterrupt:
         # Ctrl-C reaches the train.py processes too: they write a checkpoint and stop; start no
         # new run, and the next invocation resumes the interrupted ones from their checkpoints
@@ -708,8 +934,10 @@ def sweep(
     finally:
         pool.shutdown(wait=True)
     if deadline and len(out) < len(runs):
-        log(f"--hours {hours:g} ran out: {len(runs) - len(out)} runs not started; the same "
-            "command continues with them")
+        log(
+            f"--hours {hours:g} ran out: {len(runs) - len(out)} runs not started; the same "
+            "command continues with them"
+        )
     return out
 
 
@@ -733,8 +961,11 @@ def error_of(test: dict[str, float]) -> float | None:
 
 def length_errors(test: dict[str, float]) -> dict[int, float]:
     """{L: error % at length L} from ``success@L``."""
-    return {int(k.split("@")[1]): 100.0 * (1.0 - float(v)) for k, v in test.items()
-            if k.startswith("success@")}
+    return {
+        int(k.split("@")[1]): 100.0 * (1.0 - float(v))
+        for k, v in test.items()
+        if k.startswith("success@")
+    }
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -748,7 +979,9 @@ def _std(xs: list[float]) -> float | None:
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
 
 
-def gather(preset: Preset, runs_dir: Path, seeds: Sequence[int] | None = None) -> list[dict[str, Any]]:
+def gather(
+    preset: Preset, runs_dir: Path, seeds: Sequence[int] | None = None
+) -> list[dict[str, Any]]:
     """One row per configuration of the preset, over its seeds (see the module docstring)."""
     rows = []
     env_order = {c.env: i for i, c in reversed(list(enumerate(preset.configs)))}
@@ -774,31 +1007,49 @@ def gather(preset: Preset, runs_dir: Path, seeds: Sequence[int] | None = None) -
                 by_len.setdefault(length, []).append(e)
         if ok and failed:
             status = f"{len(failed)} of {len(results)} seeds failed: " + next(
-                iter(failed.values())).get("error", "")
+                iter(failed.values())
+            ).get("error", "")
         elif failed:
             status = "failed: " + next(iter(failed.values())).get("error", "")
         elif not ok:
             status = "not run"
         else:
             status = "ok"
-        rows.append({
-            "env": c.env, "agent": c.agent, "label": c.label, "row": name + (
-                f" [{c.label}]" if c.label else ""), "attention": attention, "family": c.family,
-            "seeds": len(results), "seeds_ok": len(ok),
-            "error_mean": _mean(errs), "error_std": _std(errs),
-            "paper_error": paper, "paper_source": source,
-            "glimpses": metric("glimpses"), "pixels": metric("pixels"), "memory_cells": memory,
-            "parameters": _mean([float(r["results"].get("parameters", 0)) for r in ok.values()]),
-            "train_wall_s": _mean([float(r["results"].get("train_wall_s", 0)) for r in ok.values()]),
-            "wall_s": _mean([float(r.get("wall_s", 0)) for r in ok.values()]),
-            "env_steps": _mean([float(r["results"].get("env_steps", 0)) for r in ok.values()]),
-            "test_episodes": _mean([float(r["results"].get("test_episodes", 0)) for r in ok.values()]),
-            "budget_steps": c.steps,
-            "error_by_length": {n: _mean(v) for n, v in sorted(by_len.items())},
-            "train_max_length": c.train_max_length(),
-            "status": status,
-            "_order": (env_order[c.env], agent_order.get(c.agent, 99), c.label),
-        })
+        rows.append(
+            {
+                "env": c.env,
+                "agent": c.agent,
+                "label": c.label,
+                "row": name + (f" [{c.label}]" if c.label else ""),
+                "attention": attention,
+                "family": c.family,
+                "seeds": len(results),
+                "seeds_ok": len(ok),
+                "error_mean": _mean(errs),
+                "error_std": _std(errs),
+                "paper_error": paper,
+                "paper_source": source,
+                "glimpses": metric("glimpses"),
+                "pixels": metric("pixels"),
+                "memory_cells": memory,
+                "parameters": _mean(
+                    [float(r["results"].get("parameters", 0)) for r in ok.values()]
+                ),
+                "train_wall_s": _mean(
+                    [float(r["results"].get("train_wall_s", 0)) for r in ok.values()]
+                ),
+                "wall_s": _mean([float(r.get("wall_s", 0)) for r in ok.values()]),
+                "env_steps": _mean([float(r["results"].get("env_steps", 0)) for r in ok.values()]),
+                "test_episodes": _mean(
+                    [float(r["results"].get("test_episodes", 0)) for r in ok.values()]
+                ),
+                "budget_steps": c.steps,
+                "error_by_length": {n: _mean(v) for n, v in sorted(by_len.items())},
+                "train_max_length": c.train_max_length(),
+                "status": status,
+                "_order": (env_order[c.env], agent_order.get(c.agent, 99), c.label),
+            }
+        )
     rows.sort(key=lambda r: r["_order"])
     return rows
 
@@ -819,59 +1070,126 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-MD_COLUMNS = ["agent", "attention", "test error % (mean)", "std", "seeds", "paper %",
-              "paper source", "glimpses / decision", "pixels / decision", "memory cells / step",
-              "parameters", "train s / seed", "env steps", "status"]
+MD_COLUMNS = [
+    "agent",
+    "attention",
+    "test error % (mean)",
+    "std",
+    "seeds",
+    "paper %",
+    "paper source",
+    "glimpses / decision",
+    "pixels / decision",
+    "memory cells / step",
+    "parameters",
+    "train s / seed",
+    "env steps",
+    "status",
+]
 
 
 def markdown(rows: list[dict[str, Any]], meta: dict[str, Any], plots: dict[str, Path]) -> str:
-    lines = [f"# Hard vs soft attention: {meta['preset']} preset", "",
-             f"- command: `{meta['command']}`", f"- date: {meta['date']}", f"- git: {meta['git']}",
-             f"- machine: {json.dumps(meta['machine'])}", f"- preset: {meta['description']}",
-             f"- runs: {meta['runs_ok']} ok, {meta['runs_failed']} failed, "
-             f"{meta['runs_missing']} not run, of {meta['runs']} ({meta['seeds']} seeds each)"
-             + (f"; this sweep took {meta['sweep_wall_s']:.0f} s" if "sweep_wall_s" in meta else ""),
-             "",
-             ("Test error in percent on the fixed test split (the same canvases for every agent; "
-             "tapes: 100 x (1 - success) over the evaluation lengths), mean and sample standard "
-             "deviation over the seeds that finished. Paper figures are from the tables named "
-             "(../shared/REFERENCE.md; RAM: the NIPS 2014 camera-ready); they were reached with "
-             "far larger budgets than a quick preset. Compute per decision: glimpses, pixels "
-             "sensed (hard: k g^2 retina values per glimpse; soft and whole-image models: every "
-             "canvas pixel per glimpse, as their filters or weights touch them all), memory cells "
-             "touched per step (soft NTM heads: all of them; a hard head: one)."), ""]
+    lines = [
+        f"# Hard vs soft attention: {meta['preset']} preset",
+        "",
+        f"- command: `{meta['command']}`",
+        f"- date: {meta['date']}",
+        f"- git: {meta['git']}",
+        f"- machine: {json.dumps(meta['machine'])}",
+        f"- preset: {meta['description']}",
+        f"- runs: {meta['runs_ok']} ok, {meta['runs_failed']} failed, "
+        f"{meta['runs_missing']} not run, of {meta['runs']} ({meta['seeds']} seeds each)"
+        + (f"; this sweep took {meta['sweep_wall_s']:.0f} s" if "sweep_wall_s" in meta else ""),
+        "",
+        (
+            "Test error in percent on the fixed test split (the same canvases for every agent; "
+            "tapes: 100 x (1 - success) over the evaluation lengths), mean and sample standard "
+            "deviation over the seeds that finished. Paper figures are from the tables named "
+            "(../shared/REFERENCE.md; RAM: the NIPS 2014 camera-ready); they were reached with "
+            "far larger budgets than a quick preset. Compute per decision: glimpses, pixels "
+            "sensed (hard: k g^2 retina values per glimpse; soft and whole-image models: every "
+            "canvas pixel per glimpse, as their filters or weights touch them all), memory cells "
+            "touched per step (soft NTM heads: all of them; a hard head: one)."
+        ),
+        "",
+    ]
     for env in dict.fromkeys(r["env"] for r in rows):
         env_rows = [r for r in rows if r["env"] == env]
-        lines += [f"## {env}", "", "| " + " | ".join(MD_COLUMNS) + " |",
-                  "|" + "---|" * len(MD_COLUMNS)]
+        lines += [
+            f"## {env}",
+            "",
+            "| " + " | ".join(MD_COLUMNS) + " |",
+            "|" + "---|" * len(MD_COLUMNS),
+        ]
         for r in env_rows:
-            err = ("failed" if r["status"].startswith("failed") else "not run"
-                   if r["status"] == "not run" else _fmt(r["error_mean"]))
-            cells = [r["row"], r["attention"], err, _fmt(r["error_std"]),
-                     f"{r['seeds_ok']}/{r['seeds']}", _fmt(r["paper_error"], 4),
-                     _md_escape(r["paper_source"] or "-"), _fmt(r["glimpses"]),
-                     _fmt(r["pixels"]), _fmt(r["memory_cells"]),
-                     _fmt(r["parameters"]), _fmt(r["train_wall_s"]), _fmt(r["env_steps"]),
-                     _md_escape(r["status"])]
+            err = (
+                "failed"
+                if r["status"].startswith("failed")
+                else "not run"
+                if r["status"] == "not run"
+                else _fmt(r["error_mean"])
+            )
+            cells = [
+                r["row"],
+                r["attention"],
+                err,
+                _fmt(r["error_std"]),
+                f"{r['seeds_ok']}/{r['seeds']}",
+                _fmt(r["paper_error"], 4),
+                _md_escape(r["paper_source"] or "-"),
+                _fmt(r["glimpses"]),
+                _fmt(r["pixels"]),
+                _fmt(r["memory_cells"]),
+                _fmt(r["parameters"]),
+                _fmt(r["train_wall_s"]),
+                _fmt(r["env_steps"]),
+                _md_escape(r["status"]),
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         lengths = sorted({n for r in env_rows for n in r["error_by_length"]})
         if lengths:
-            lines += ["", f"Error % by evaluation length on {env}:", "",
-                      "| agent | " + " | ".join(f"L={n}" for n in lengths) + " |",
-                      "|" + "---|" * (len(lengths) + 1)]
+            lines += [
+                "",
+                f"Error % by evaluation length on {env}:",
+                "",
+                "| agent | " + " | ".join(f"L={n}" for n in lengths) + " |",
+                "|" + "---|" * (len(lengths) + 1),
+            ]
             for r in env_rows:
-                lines.append(f"| {r['row']} | " + " | ".join(
-                    _fmt(r["error_by_length"].get(n)) for n in lengths) + " |")
+                lines.append(
+                    f"| {r['row']} | "
+                    + " | ".join(_fmt(r["error_by_length"].get(n)) for n in lengths)
+                    + " |"
+                )
         lines.append("")
     if plots:
         lines += ["## Plots", ""] + [f"![{k}]({p.name})" for k, p in plots.items()] + [""]
     return "\n".join(lines)
 
 
-CSV_COLUMNS = ["env", "agent", "label", "attention", "seeds", "seeds_ok", "error_mean",
-               "error_std", "paper_error", "paper_source", "glimpses", "pixels", "memory_cells",
-               "parameters", "train_wall_s", "wall_s", "env_steps", "budget_steps",
-               "test_episodes", "error_by_length", "status"]
+CSV_COLUMNS = [
+    "env",
+    "agent",
+    "label",
+    "attention",
+    "seeds",
+    "seeds_ok",
+    "error_mean",
+    "error_std",
+    "paper_error",
+    "paper_source",
+    "glimpses",
+    "pixels",
+    "memory_cells",
+    "parameters",
+    "train_wall_s",
+    "wall_s",
+    "env_steps",
+    "budget_steps",
+    "test_episodes",
+    "error_by_length",
+    "status",
+]
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
@@ -884,7 +1202,9 @@ def write_csv(path: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> N
         w.writeheader()
         for r in rows:
             row = {k: ("" if r[k] is None else r[k]) for k in CSV_COLUMNS}
-            row["error_by_length"] = json.dumps(r["error_by_length"]) if r["error_by_length"] else ""
+            row["error_by_length"] = (
+                json.dumps(r["error_by_length"]) if r["error_by_length"] else ""
+            )
             w.writerow(row)
 
 
@@ -898,22 +1218,29 @@ def _color(agent: str) -> str:
 
 
 def _stamp(fig, meta: dict[str, Any]) -> None:
-    text = (f"{meta['command']}\n{meta['date']}  git {meta['git']}  "
-            f"{meta['machine'].get('host', '')} {meta['machine'].get('device', '')} "
-            f"{meta['machine'].get('gpu', '')}".rstrip())
+    text = (
+        f"{meta['command']}\n{meta['date']}  git {meta['git']}  "
+        f"{meta['machine'].get('host', '')} {meta['machine'].get('device', '')} "
+        f"{meta['machine'].get('gpu', '')}".rstrip()
+    )
     fig.text(0.01, 0.005, text, fontsize=5.5, color="0.4", va="bottom", ha="left", wrap=True)
 
 
 def _save(fig, path: Path, meta: dict[str, Any]) -> None:
     _stamp(fig, meta)
-    fig.savefig(path, dpi=120, metadata={
-        "Software": "benchmarks/hard_vs_soft.py",
-        "Description": json.dumps({k: meta[k] for k in ("command", "date", "git", "machine")}),
-    })
+    fig.savefig(
+        path,
+        dpi=120,
+        metadata={
+            "Software": "benchmarks/hard_vs_soft.py",
+            "Description": json.dumps({k: meta[k] for k in ("command", "date", "git", "machine")}),
+        },
+    )
 
 
-def plot_visual(rows: list[dict[str, Any]], x_key: str, xlabel: str, path: Path,
-                meta: dict[str, Any]) -> None:
+def plot_visual(
+    rows: list[dict[str, Any]], x_key: str, xlabel: str, path: Path, meta: dict[str, Any]
+) -> None:
     """Error against ``x_key`` (glimpses or pixels per decision), one panel per visual env."""
     import matplotlib
 
@@ -926,17 +1253,30 @@ def plot_visual(rows: list[dict[str, Any]], x_key: str, xlabel: str, path: Path,
     width = 4.6 * len(envs) + legend_w
     fig, axes = plt.subplots(1, len(envs), figsize=(width, 4.2), squeeze=False)
     for ax, env in zip(axes[0], envs):
-        pts = [r for r in visual if r["env"] == env and r["error_mean"] is not None
-               and r[x_key] is not None]
+        pts = [
+            r
+            for r in visual
+            if r["env"] == env and r["error_mean"] is not None and r[x_key] is not None
+        ]
         for r in pts:
             color = _color(r["agent"])
-            ax.errorbar(r[x_key], r["error_mean"], yerr=r["error_std"] or 0, fmt=MARKERS.get(
-                r["attention"], "x"), capsize=3, label=r["row"], color=color)
+            ax.errorbar(
+                r[x_key],
+                r["error_mean"],
+                yerr=r["error_std"] or 0,
+                fmt=MARKERS.get(r["attention"], "x"),
+                capsize=3,
+                label=r["row"],
+                color=color,
+            )
             if r["paper_error"] is not None:
                 ax.plot(r[x_key], r["paper_error"], "+", color=color, ms=10, mew=2)
         if x_key == "glimpses":  # the paper's RAM curve against glimpse count
-            ram = sorted((g, e) for (e_, a, g), (e, _) in PAPER.items()
-                         if e_ == env and a == "ram" and g is not None)
+            ram = sorted(
+                (g, e)
+                for (e_, a, g), (e, _) in PAPER.items()
+                if e_ == env and a == "ram" and g is not None
+            )
             if ram:
                 ax.plot(*zip(*ram), "k:", lw=1, label="RAM paper (NIPS 2014)")
         if not pts:
@@ -962,8 +1302,10 @@ def plot_visual(rows: list[dict[str, Any]], x_key: str, xlabel: str, path: Path,
         labels.append("paper figure (same model, its colour)")
     if handles:
         fig.legend(handles, labels, loc="center right", fontsize=7)
-    fig.suptitle(f"Hard vs soft ({meta['preset']}): error against {xlabel} "
-                 "(o hard, s soft, ^ no attention)", fontsize=9)
+    fig.suptitle(
+        f"Hard vs soft ({meta['preset']}): error against {xlabel} (o hard, s soft, ^ no attention)",
+        fontsize=9,
+    )
     fig.tight_layout(rect=(0, 0.05, 1 - legend_w / width if handles else 1, 0.95))
     _save(fig, path, meta)
     plt.close(fig)
@@ -980,8 +1322,13 @@ def plot_copy(rows: list[dict[str, Any]], path: Path, meta: dict[str, Any]) -> N
     copy = [r for r in rows if r["env"] == "Copy-v0" and r["error_by_length"]]
     for r in copy:
         lengths = sorted(r["error_by_length"])
-        ax.plot(lengths, [r["error_by_length"][n] for n in lengths],
-                MARKERS.get(r["attention"], "x") + "-", label=r["row"], color=_color(r["agent"]))
+        ax.plot(
+            lengths,
+            [r["error_by_length"][n] for n in lengths],
+            MARKERS.get(r["attention"], "x") + "-",
+            label=r["row"],
+            color=_color(r["agent"]),
+        )
     train_max = [r["train_max_length"] for r in copy if r["train_max_length"]]
     ax.axvspan(1, max(train_max) if train_max else 20, color="0.9", label="training lengths")
     if not copy:
@@ -1015,8 +1362,9 @@ def learning_curve(path: Path) -> dict[str, list[float]]:
     return out
 
 
-def curves(preset: Preset, runs_dir: Path, seeds: Sequence[int] | None = None
-           ) -> dict[str, list[tuple[Config, int, dict[str, list[float]]]]]:
+def curves(
+    preset: Preset, runs_dir: Path, seeds: Sequence[int] | None = None
+) -> dict[str, list[tuple[Config, int, dict[str, list[float]]]]]:
     """env -> [(configuration, seed, learning curve)] of every run that left an ``eval.csv``."""
     out: dict[str, list] = {}
     for c in preset.configs:
@@ -1041,9 +1389,14 @@ def plot_curves(env: str, runs: list, path: Path, meta: dict[str, Any]) -> None:
     for c, seed, curve in runs:
         name, attention = agent_row(c.agent)
         label = name + (f" [{c.label}]" if c.label else "")
-        style = dict(color=_color(c.agent), marker=MARKERS.get(attention, "x"), ms=3, lw=1,
-                     alpha=0.9 if seed == min(s for cc, s, _ in runs if cc == c) else 0.5,
-                     label=None if label in seen else label)
+        style = dict(
+            color=_color(c.agent),
+            marker=MARKERS.get(attention, "x"),
+            ms=3,
+            lw=1,
+            alpha=0.9 if seed == min(s for cc, s, _ in runs if cc == c) else 0.5,
+            label=None if label in seen else label,
+        )
         seen.add(label)
         axes[0].plot(curve["env_steps"], curve["error"], **style)
         if curve["train_s"]:
@@ -1055,23 +1408,38 @@ def plot_curves(env: str, runs: list, path: Path, meta: dict[str, Any]) -> None:
         ax.set_ylim(-2, 102)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"{env} ({meta['preset']}): learning curves, every seed (o hard, s soft, "
-                 "^ no attention)", fontsize=9)
+    fig.suptitle(
+        f"{env} ({meta['preset']}): learning curves, every seed (o hard, s soft, ^ no attention)",
+        fontsize=9,
+    )
     fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     _save(fig, path, meta)
     plt.close(fig)
 
 
-def report(preset: Preset, runs_dir: Path, out_stem: Path, meta: dict[str, Any],
-           seeds: Sequence[int] | None = None) -> dict[str, Path]:
+def report(
+    preset: Preset,
+    runs_dir: Path,
+    out_stem: Path,
+    meta: dict[str, Any],
+    seeds: Sequence[int] | None = None,
+) -> dict[str, Path]:
     """Gather the result files into ``OUT_STEM.md``, ``.csv`` and the three PNGs; returns paths."""
     rows = gather(preset, runs_dir, seeds)
     n_seeds = len(seeds or preset.seeds)
-    meta = {**meta, "description": preset.description, "seeds": n_seeds,
-            "runs": len(rows) * n_seeds, "runs_ok": sum(r["seeds_ok"] for r in rows)}
-    meta["runs_failed"] = sum(1 for c in preset.configs for s in (seeds or preset.seeds)
-                              if (read_result(run_dir(runs_dir, Run(c, s))) or {}).get(
-                                  "status", "ok") != "ok")
+    meta = {
+        **meta,
+        "description": preset.description,
+        "seeds": n_seeds,
+        "runs": len(rows) * n_seeds,
+        "runs_ok": sum(r["seeds_ok"] for r in rows),
+    }
+    meta["runs_failed"] = sum(
+        1
+        for c in preset.configs
+        for s in (seeds or preset.seeds)
+        if (read_result(run_dir(runs_dir, Run(c, s))) or {}).get("status", "ok") != "ok"
+    )
     meta["runs_missing"] = meta["runs"] - meta["runs_ok"] - meta["runs_failed"]
     out_stem = Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
@@ -1099,51 +1467,112 @@ def report(preset: Preset, runs_dir: Path, out_stem: Path, meta: dict[str, Any],
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python benchmarks/hard_vs_soft.py",
-        description="Hard against soft attention: sweep, resume, report (see the module docstring).")
-    p.add_argument("command", nargs="?", default="run",
-                   choices=["run", "report", "plan", "speeds"],
-                   help="run (what is missing, then report; default), report, plan (list the "
-                        "runs, which are done, and the estimated wall time), or speeds (measure "
-                        "the training speeds a preset's budgets need and lack)")
+        description="Hard against soft attention: sweep, resume, report (see the module docstring).",
+    )
+    p.add_argument(
+        "command",
+        nargs="?",
+        default="run",
+        choices=["run", "report", "plan", "speeds"],
+        help="run (what is missing, then report; default), report, plan (list the "
+        "runs, which are done, and the estimated wall time), or speeds (measure "
+        "the training speeds a preset's budgets need and lack)",
+    )
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--quick", action="store_const", const="quick", dest="preset",
-                   help="the CPU preset (under 30 min on 2 cores; the default)")
-    g.add_argument("--standard", action="store_const", const="standard", dest="preset",
-                   help="every agent on 7 envs, 2 seeds, about 5 hours on 2 cores (use --hours "
-                        "to run it in pieces)")
-    g.add_argument("--full", action="store_const", const="full", dest="preset",
-                   help="the papers' budgets, for a GPU (use with --device cuda)")
+    g.add_argument(
+        "--quick",
+        action="store_const",
+        const="quick",
+        dest="preset",
+        help="the CPU preset (under 30 min on 2 cores; the default)",
+    )
+    g.add_argument(
+        "--standard",
+        action="store_const",
+        const="standard",
+        dest="preset",
+        help="every agent on 7 envs, 2 seeds, about 5 hours on 2 cores (use --hours "
+        "to run it in pieces)",
+    )
+    g.add_argument(
+        "--full",
+        action="store_const",
+        const="full",
+        dest="preset",
+        help="the papers' budgets, for a GPU (use with --device cuda)",
+    )
     g.add_argument("--preset", choices=sorted(PRESETS), dest="preset")
-    p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the preset's)")
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="multiply every budget by this (a look at a preset's configurations in "
-                        "less time; the runs go to runs/PRESET-xSCALE and the report is named so)")
-    p.add_argument("--only", nargs="+", default=None, metavar="TEXT",
-                   help="run only the runs whose name (ENV__AGENT[__LABEL]) contains one of these")
+    p.add_argument(
+        "--seeds", type=int, nargs="+", default=None, help="seeds (default: the preset's)"
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply every budget by this (a look at a preset's configurations in "
+        "less time; the runs go to runs/PRESET-xSCALE and the report is named so)",
+    )
+    p.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        metavar="TEXT",
+        help="run only the runs whose name (ENV__AGENT[__LABEL]) contains one of these",
+    )
     p.add_argument("--jobs", type=int, default=0, help="runs at a time (0: the cores available)")
-    p.add_argument("--device", default=None, help="torch device (default: the preset's: cpu, "
-                                                  "or cuda for --full)")
+    p.add_argument(
+        "--device",
+        default=None,
+        help="torch device (default: the preset's: cpu, or cuda for --full)",
+    )
     p.add_argument("--timeout", type=float, default=0, help="wall-clock cap per run, s (0: none)")
-    p.add_argument("--hours", type=float, default=0,
-                   help="start no run after this many hours (running ones finish): a long preset "
-                        "in pieces; 0: no limit")
-    p.add_argument("--seconds", type=float, default=20.0,
-                   help="speeds: seconds of training per measurement")
-    p.add_argument("--remeasure", action="store_true",
-                   help="speeds: measure every pair of the preset again, not only missing ones")
-    p.add_argument("--no-rerun-failed", action="store_true",
-                   help="keep failed runs as they are (default: run them again)")
-    p.add_argument("--backend", choices=["local", "ray"], default="local",
-                   help="local processes, or one Ray Tune trial per run (pip install "
-                        "'glimpse-envs[ray]')")
-    p.add_argument("--ray-address", default=None,
-                   help="Ray cluster to join (e.g. auto); default: start a local Ray instance")
-    p.add_argument("--train-cmd", default=None,
-                   help="command that replaces 'python train.py' (e.g. a wrapper or a stub)")
-    p.add_argument("--results-dir", type=Path, default=RESULTS,
-                   help="folder of the report (NAME.md/.csv/png) and of hard_vs_soft/runs/")
-    p.add_argument("--name", default=None,
-                   help="report name (default: hard_vs_soft for --quick, hard_vs_soft__PRESET)")
+    p.add_argument(
+        "--hours",
+        type=float,
+        default=0,
+        help="start no run after this many hours (running ones finish): a long preset "
+        "in pieces; 0: no limit",
+    )
+    p.add_argument(
+        "--seconds", type=float, default=20.0, help="speeds: seconds of training per measurement"
+    )
+    p.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="speeds: measure every pair of the preset again, not only missing ones",
+    )
+    p.add_argument(
+        "--no-rerun-failed",
+        action="store_true",
+        help="keep failed runs as they are (default: run them again)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="local processes, or one Ray Tune trial per run (pip install 'glimpse-envs[ray]')",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join (e.g. auto); default: start a local Ray instance",
+    )
+    p.add_argument(
+        "--train-cmd",
+        default=None,
+        help="command that replaces 'python train.py' (e.g. a wrapper or a stub)",
+    )
+    p.add_argument(
+        "--results-dir",
+        type=Path,
+        default=RESULTS,
+        help="folder of the report (NAME.md/.csv/png) and of hard_vs_soft/runs/",
+    )
+    p.add_argument(
+        "--name",
+        default=None,
+        help="report name (default: hard_vs_soft for --quick, hard_vs_soft__PRESET)",
+    )
     args = p.parse_args(argv)
     args.preset = args.preset or "quick"
     return args
@@ -1154,8 +1583,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     preset = PRESETS[args.preset]()
     tag = args.preset
     if args.scale != 1.0:
-        preset.configs = [dataclasses.replace(c, steps=max(1, round(c.steps * args.scale)))
-                          for c in preset.configs]
+        preset.configs = [
+            dataclasses.replace(c, steps=max(1, round(c.steps * args.scale)))
+            for c in preset.configs
+        ]
         tag = f"{args.preset}-x{args.scale:g}"
     device = args.device or preset.device
     runs_dir = args.results_dir / "hard_vs_soft" / "runs" / tag
@@ -1163,13 +1594,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = preset.runs(args.seeds)
     if args.only:
         runs = [r for r in runs if any(t in r.key for t in args.only)]
-    command = shlex.join([Path(sys.executable).name, *sys.argv]) if argv is None else shlex.join(
-        ["python", "benchmarks/hard_vs_soft.py", *argv])
+    command = (
+        shlex.join([Path(sys.executable).name, *sys.argv])
+        if argv is None
+        else shlex.join(["python", "benchmarks/hard_vs_soft.py", *argv])
+    )
     meta = provenance(command, device, tag)
 
     if args.command == "speeds":
-        train_cmd = shlex.split(args.train_cmd) if args.train_cmd else [sys.executable,
-                                                                          str(TRAIN_PY)]
+        train_cmd = (
+            shlex.split(args.train_cmd) if args.train_cmd else [sys.executable, str(TRAIN_PY)]
+        )
         speeds(preset, seconds=args.seconds, remeasure=args.remeasure, train_cmd=train_cmd)
         return 0
     if args.command == "plan":
@@ -1181,26 +1616,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             state = res["status"] if res else "to run"
             print(f"{r.key:58s} {r.config.steps:12,d} {estimate_s(r.config):7.0f}  {state}")
         todo = [estimate_s(r.config) for r in runs if not is_done(runs_dir, r)]
-        print(f"{len(todo)} runs to make; estimated wall time with {jobs} at a time on an otherwise "
-              f"idle 2-core CPU like this one: {schedule_s(todo, jobs) / 60:.1f} min (longest "
-              "first; runs without a measured speed count 0)")
+        print(
+            f"{len(todo)} runs to make; estimated wall time with {jobs} at a time on an otherwise "
+            f"idle 2-core CPU like this one: {schedule_s(todo, jobs) / 60:.1f} min (longest "
+            "first; runs without a measured speed count 0)"
+        )
         return 0
     if args.command == "run":
         unbudgeted = sorted({r.config.name for r in runs if r.config.steps <= 0})
         if unbudgeted:
-            print(f"no measured speed, so no budget, for {', '.join(unbudgeted)}: run "
-                  f"'python benchmarks/hard_vs_soft.py speeds --preset {args.preset}' first",
-                  file=sys.stderr)
+            print(
+                f"no measured speed, so no budget, for {', '.join(unbudgeted)}: run "
+                f"'python benchmarks/hard_vs_soft.py speeds --preset {args.preset}' first",
+                file=sys.stderr,
+            )
             return 2
         train_cmd = shlex.split(args.train_cmd) if args.train_cmd else None
         t0 = time.time()
-        results = sweep(runs, runs_dir, preset=preset, preset_name=tag, train_cmd=train_cmd,
-                        jobs=args.jobs, device=device, timeout=args.timeout,
-                        rerun_failed=not args.no_rerun_failed, backend=args.backend,
-                        ray_address=args.ray_address, hours=args.hours)
+        results = sweep(
+            runs,
+            runs_dir,
+            preset=preset,
+            preset_name=tag,
+            train_cmd=train_cmd,
+            jobs=args.jobs,
+            device=device,
+            timeout=args.timeout,
+            rerun_failed=not args.no_rerun_failed,
+            backend=args.backend,
+            ray_address=args.ray_address,
+            hours=args.hours,
+        )
         failed = [r for r in results if r.get("status") != "ok"]
-        print(f"sweep: {len(results) - len(failed)} ok, {len(failed)} failed, "
-              f"{time.time() - t0:.0f} s")
+        print(
+            f"sweep: {len(results) - len(failed)} ok, {len(failed)} failed, "
+            f"{time.time() - t0:.0f} s"
+        )
         meta["sweep_wall_s"] = round(time.time() - t0, 1)
     paths = report(preset, runs_dir, args.results_dir / name, meta, args.seeds)
     print(Path(paths["md"]).read_text())

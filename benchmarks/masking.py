@@ -38,25 +38,43 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--name", default="masking")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    record = header("cpu", {"env_steps_per_run": args.budget, "env": args.env,
-                            "seeds": args.seeds, "num_envs": args.num_envs})
+    record = header(
+        "cpu",
+        {
+            "env_steps_per_run": args.budget,
+            "env": args.env,
+            "seeds": args.seeds,
+            "num_envs": args.num_envs,
+        },
+    )
     record["runs"] = {}
     rows = []
     for agent in AGENTS:
         for seed in args.seeds:
             cls = get_trainer(agent)
-            run = RunConfig(env=args.env, agent=agent, seed=seed, num_envs=args.num_envs,
-                            steps=args.budget)
+            run = RunConfig(
+                env=args.env, agent=agent, seed=seed, num_envs=args.num_envs, steps=args.budget
+            )
             trainer = cls(run, cls.Config())
-            res = train_with_curve(trainer, args.budget, args.budget // 4, 1000,
-                                   label=f"{agent} s{seed}")
+            res = train_with_curve(
+                trainer, args.budget, args.budget // 4, 1000, label=f"{agent} s{seed}"
+            )
             res["test"] = test = trainer.evaluate("test", args.test)
             trainer.close()
             record["runs"][f"{agent}|{seed}"] = res
-            rows.append([agent, seed, f"{res['env_steps']:,}", res["train_wall_s"],
-                         test["error"], test["glimpses"]])
-    md = table(["agent", "seed", "env steps", "train s", "test error %", "glimpses / decision"],
-               rows)
+            rows.append(
+                [
+                    agent,
+                    seed,
+                    f"{res['env_steps']:,}",
+                    res["train_wall_s"],
+                    test["error"],
+                    test["glimpses"],
+                ]
+            )
+    md = table(
+        ["agent", "seed", "env steps", "train s", "test error %", "glimpses / decision"], rows
+    )
     path = write(args.name, record, md)
     print("\n" + md + f"\n\nwritten: {path}")
 

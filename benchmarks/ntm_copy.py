@@ -41,8 +41,20 @@ EXTRA = {
 PRESETS = {
     # env steps per model on copy, on each extra task, sequences per evaluation length, batch, cap (s)
     "smoke": {"budget": 20_000, "extra": 10_000, "episodes": 50, "batch": 16, "time_limit": 60},
-    "cpu": {"budget": 2_500_000, "extra": 1_500_000, "episodes": 500, "batch": 16, "time_limit": 1500},
-    "gpu": {"budget": 20_000_000, "extra": 10_000_000, "episodes": 1000, "batch": 64, "time_limit": 0},
+    "cpu": {
+        "budget": 2_500_000,
+        "extra": 1_500_000,
+        "episodes": 500,
+        "batch": 16,
+        "time_limit": 1500,
+    },
+    "gpu": {
+        "budget": 20_000_000,
+        "extra": 10_000_000,
+        "episodes": 1000,
+        "batch": 64,
+        "time_limit": 0,
+    },
 }
 
 
@@ -54,13 +66,19 @@ def make(model: str, env: str, seed: int, device: str, batch: int, lr: float, le
 
     run = RunConfig(env=env, agent=model, seed=seed, device=device, lr=lr)
     if model.startswith("transformer-") or model == "universal-transformer":
-        cls = UniversalTransformerTrainer if model == "universal-transformer" else TransformerTrainer
+        cls = (
+            UniversalTransformerTrainer if model == "universal-transformer" else TransformerTrainer
+        )
         run.agent = cls.name
         positions = "sinusoidal" if cls is UniversalTransformerTrainer else model.split("-", 1)[1]
         return cls(run, cls.Config(batch_size=batch, eval_lengths=lengths, positions=positions))
     if model == "ntm":
-        cfg = NTMTrainer.Config(batch_size=batch, eval_lengths=lengths, controller=args.controller,
-                                optimizer=args.optimizer)
+        cfg = NTMTrainer.Config(
+            batch_size=batch,
+            eval_lengths=lengths,
+            controller=args.controller,
+            optimizer=args.optimizer,
+        )
         if not lr:
             run.lr = 1e-4 if args.optimizer == "rmsprop" else 1e-3
         return NTMTrainer(run, cfg)
@@ -91,14 +109,22 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", choices=sorted(PRESETS), default="smoke")
     p.add_argument("--budget", type=int, default=0, help="env steps per model on copy (0: preset)")
-    p.add_argument("--extra-budget", type=int, default=-1,
-                   help="env steps for the NTM on each extra task (-1: preset, 0: skip them)")
+    p.add_argument(
+        "--extra-budget",
+        type=int,
+        default=-1,
+        help="env steps for the NTM on each extra task (-1: preset, 0: skip them)",
+    )
     p.add_argument("--models", nargs="+", default=["ntm", "lstm"])
     p.add_argument("--no-copy", action="store_true", help="skip copy: only the NTM's extra tasks")
     p.add_argument("--controller", default="lstm", help="NTM controller: lstm or feedforward")
     p.add_argument("--optimizer", default="adam", help="NTM optimiser: adam or rmsprop")
-    p.add_argument("--lr", type=float, default=0.0,
-                   help="0: rmsprop 1e-4 / adam 1e-3 for the NTM, the LSTM's own default")
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=0.0,
+        help="0: rmsprop 1e-4 / adam 1e-3 for the NTM, the LSTM's own default",
+    )
     p.add_argument("--episodes", type=int, default=0, help="sequences per length (0: preset)")
     p.add_argument("--device", default="", help="torch device (default: cuda for the gpu preset)")
     p.add_argument("--seed", type=int, default=0)
@@ -116,23 +142,46 @@ def main() -> None:
     episodes = args.episodes or preset["episodes"]
     limit = preset["time_limit"] if args.time_limit < 0 else args.time_limit
     device = args.device or ("cuda" if args.preset == "gpu" else "cpu")
-    record = header(device, {"preset": args.preset, "copy_env_steps_per_model": budget,
-                             "extra_env_steps": extra, "sequences_per_length": episodes,
-                             "batch": preset["batch"], "time_limit_s": limit,
-                             "ntm": {"controller": args.controller, "optimizer": args.optimizer}})
+    record = header(
+        device,
+        {
+            "preset": args.preset,
+            "copy_env_steps_per_model": budget,
+            "extra_env_steps": extra,
+            "sequences_per_length": episodes,
+            "batch": preset["batch"],
+            "time_limit_s": limit,
+            "ntm": {"controller": args.controller, "optimizer": args.optimizer},
+        },
+    )
     record["copy"], record["extra"] = [], []
     lengths = sorted(set(COPY_LENGTHS + PLOT_LENGTHS))
     curves = {}
     for model in [] if args.no_copy else args.models:
         print(f"{model}: Copy-v0 for {budget:,d} env steps ({device})", flush=True)
-        tr = make(model, "glimpse_envs/Copy-v0", args.seed, device, preset["batch"], args.lr,
-                  lengths, args)
+        tr = make(
+            model,
+            "glimpse_envs/Copy-v0",
+            args.seed,
+            device,
+            preset["batch"],
+            args.lr,
+            lengths,
+            args,
+        )
         trained = train_for(tr, budget, limit, label=model)
         t0 = time.perf_counter()
         test = tr.evaluate("test", episodes)
         curves[model] = test
-        record["copy"].append({"model": model, "parameters": tr.num_parameters(), **trained,
-                               "test_wall_s": round(time.perf_counter() - t0, 1), "test": test})
+        record["copy"].append(
+            {
+                "model": model,
+                "parameters": tr.num_parameters(),
+                **trained,
+                "test_wall_s": round(time.perf_counter() - t0, 1),
+                "test": test,
+            }
+        )
         print("  " + "  ".join(f"@{n}: {test[f'bit_errors@{n}']:.2f}" for n in COPY_LENGTHS))
     if "ntm" in args.models or args.no_copy:
         for env, (ev, trained_on) in EXTRA.items():
@@ -155,22 +204,38 @@ def main() -> None:
         plot(curves, lengths, png)
     lines: list[str] = []
     if record["copy"]:
-        lines = [("Wrong bits per sequence (8-bit vectors, fixed test sequences) after training on "
-                  "copy lengths 1-20; success = fraction of sequences with no wrong bit."), "",
-                 "| model | " + " | ".join(f"bits wrong @{n}" for n in COPY_LENGTHS)
-                 + " | success @20 | success @120 | env steps | train s | params |",
-                 "|---" * (len(COPY_LENGTHS) + 6) + "|"]
+        lines = [
+            (
+                "Wrong bits per sequence (8-bit vectors, fixed test sequences) after training on "
+                "copy lengths 1-20; success = fraction of sequences with no wrong bit."
+            ),
+            "",
+            "| model | "
+            + " | ".join(f"bits wrong @{n}" for n in COPY_LENGTHS)
+            + " | success @20 | success @120 | env steps | train s | params |",
+            "|---" * (len(COPY_LENGTHS) + 6) + "|",
+        ]
     for r in record["copy"]:
         t = r["test"]
-        lines.append(f"| {r['model']} | " + " | ".join(f"{t[f'bit_errors@{n}']:.2f}" for n in COPY_LENGTHS)
-                     + f" | {t['success@20']:.2f} | {t['success@120']:.2f} | {r['env_steps']:,d} "
-                     f"| {r['train_wall_s']:.0f} | {r['parameters']:,d} |")
+        lines.append(
+            f"| {r['model']} | "
+            + " | ".join(f"{t[f'bit_errors@{n}']:.2f}" for n in COPY_LENGTHS)
+            + f" | {t['success@20']:.2f} | {t['success@120']:.2f} | {r['env_steps']:,d} "
+            f"| {r['train_wall_s']:.0f} | {r['parameters']:,d} |"
+        )
     for r in record["extra"]:
         ev = EXTRA[r["env"]][0]
-        lines += ["", f"NTM on {r['env']} (trained on {r['trained_on']}, {r['env_steps']:,d} env steps):",
-                  "", "| length | " + " | ".join(str(n) for n in ev) + " |", "|---" * (len(ev) + 1) + "|",
-                  "| bits wrong | " + " | ".join(f"{r['test'][f'bit_errors@{n}']:.2f}" for n in ev) + " |",
-                  "| success | " + " | ".join(f"{r['test'][f'success@{n}']:.2f}" for n in ev) + " |"]
+        lines += [
+            "",
+            f"NTM on {r['env']} (trained on {r['trained_on']}, {r['env_steps']:,d} env steps):",
+            "",
+            "| length | " + " | ".join(str(n) for n in ev) + " |",
+            "|---" * (len(ev) + 1) + "|",
+            "| bits wrong | "
+            + " | ".join(f"{r['test'][f'bit_errors@{n}']:.2f}" for n in ev)
+            + " |",
+            "| success | " + " | ".join(f"{r['test'][f'success@{n}']:.2f}" for n in ev) + " |",
+        ]
     if curves:
         lines += ["", f"Plot: `{png.name}`."]
     table = "\n".join(lines)

@@ -43,8 +43,14 @@ def thin_csv(text: str, every: int) -> str:
     return out.getvalue()
 
 
-def publish(run: Path, name: str, log: Path | None = None, every: int = 100,
-            force: bool = False, dest_root: Path = CHECKPOINTS) -> Path:
+def publish(
+    run: Path,
+    name: str,
+    log: Path | None = None,
+    every: int = 100,
+    force: bool = False,
+    dest_root: Path = CHECKPOINTS,
+) -> Path:
     """Copy run folder ``run`` to ``dest_root / name``; returns the new folder."""
     run = Path(run)
     if not (run / "checkpoint.pt").exists():

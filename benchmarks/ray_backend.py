@@ -37,9 +37,15 @@ def _import_ray():
 
 
 def run_jobs_with_ray(
-    jobs: list[dict[str, Any]], runs_dir: Path, *, execute: Callable[[dict], dict],
-    max_concurrent: int = 0, address: str | None = None, gpus_per_trial: float = 0.0,
-    num_cpus: int | None = None, log: Callable[[str], Any] = print,
+    jobs: list[dict[str, Any]],
+    runs_dir: Path,
+    *,
+    execute: Callable[[dict], dict],
+    max_concurrent: int = 0,
+    address: str | None = None,
+    gpus_per_trial: float = 0.0,
+    num_cpus: int | None = None,
+    log: Callable[[str], Any] = print,
 ) -> list[dict[str, Any]]:
     """Run the harness ``jobs`` as Ray Tune trials; returns their result dicts (as written).
 
@@ -60,8 +66,11 @@ def run_jobs_with_ray(
     runs_dir = Path(runs_dir).resolve()
     started = False
     if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                  "configure_logging": False}
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "configure_logging": False,
+        }
         if address:
             ray.init(address=address, **kwargs)
         else:
@@ -109,16 +118,26 @@ def run_jobs_with_ray(
             if res.error is None and "result_json" in metrics:
                 result = json.loads(metrics["result_json"])
             else:
-                result = {"key": job["key"], **job["meta"], "status": "failed",
-                          "error": f"ray trial: {type(res.error).__name__}: {res.error}"
-                          if res.error is not None else "ray trial reported nothing"}
+                result = {
+                    "key": job["key"],
+                    **job["meta"],
+                    "status": "failed",
+                    "error": f"ray trial: {type(res.error).__name__}: {res.error}"
+                    if res.error is not None
+                    else "ray trial reported nothing",
+                }
             _write(Path(job["dir"]) / "result.json", result)
             by_key.pop(job["key"], None)
             out.append(result)
             what = "ok" if result.get("status") == "ok" else f"FAILED: {result.get('error')}"
             log(f"[ray {time.time() - t0:6.0f} s] {job['key']}: {what}")
         for key, job in by_key.items():  # trials Tune never reported (should not happen)
-            result = {"key": key, **job["meta"], "status": "failed", "error": "ray: no trial result"}
+            result = {
+                "key": key,
+                **job["meta"],
+                "status": "failed",
+                "error": "ray: no trial result",
+            }
             _write(Path(job["dir"]) / "result.json", result)
             out.append(result)
         return out

@@ -74,13 +74,19 @@ def main() -> None:
     p.add_argument("--preset", choices=sorted(PRESETS), default="smoke")
     p.add_argument("--budget", type=int, default=0, help="env steps per model (0: the preset's)")
     p.add_argument("--env", default="glimpse_envs/ClutteredMNIST100-v0")
-    p.add_argument("--models", nargs="+", default=["draw4", "draw8", "mlp", "cnn"],
-                   help="draw<T> (any T), mlp, cnn")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=["draw4", "draw8", "mlp", "cnn"],
+        help="draw<T> (any T), mlp, cnn",
+    )
     p.add_argument("--device", default="", help="torch device (default: cuda for the gpu preset)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=0.0, help="0: each agent's default")
     p.add_argument("--test-episodes", type=int, default=0, help="0: the preset's")
-    p.add_argument("--time-limit", type=float, default=-1, help="s per model (-1: preset's, 0: none)")
+    p.add_argument(
+        "--time-limit", type=float, default=-1, help="s per model (-1: preset's, 0: none)"
+    )
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = p.parse_args()
 
@@ -93,9 +99,16 @@ def main() -> None:
     test_n = args.test_episodes or preset["test"]
     limit = preset["time_limit"] if args.time_limit < 0 else args.time_limit
     device = args.device or ("cuda" if args.preset == "gpu" else "cpu")
-    record = header(device, {"preset": args.preset, "env_steps_per_model": budget,
-                             "test_canvases": test_n, "time_limit_s": limit,
-                             "batch": preset["batch"]})
+    record = header(
+        device,
+        {
+            "preset": args.preset,
+            "env_steps_per_model": budget,
+            "test_canvases": test_n,
+            "time_limit_s": limit,
+            "batch": preset["batch"],
+        },
+    )
     record["env"] = args.env
     record["rows"] = []
     paper = PAPER.get(args.env, {})
@@ -105,28 +118,44 @@ def main() -> None:
         trained = train_for(trainer, budget, limit, label=model)
         t0 = time.perf_counter()
         test = trainer.evaluate("test", test_n)
-        row = {"model": model, "parameters": trainer.num_parameters(), **trained,
-               "test_wall_s": round(time.perf_counter() - t0, 1), "test": test,
-               "canvases_seen": trained["env_steps"] // trainer.steps_per_example,
-               "paper_error": paper.get(model, ("-", ""))[0],
-               "paper_source": paper.get(model, ("-", ""))[1]}
+        row = {
+            "model": model,
+            "parameters": trainer.num_parameters(),
+            **trained,
+            "test_wall_s": round(time.perf_counter() - t0, 1),
+            "test": test,
+            "canvases_seen": trained["env_steps"] // trainer.steps_per_example,
+            "paper_error": paper.get(model, ("-", ""))[0],
+            "paper_source": paper.get(model, ("-", ""))[1],
+        }
         record["rows"].append(row)
-        print(f"  {model}: test error {test['error']:.2f} % ({row['paper_error']} in the paper)",
-              flush=True)
+        print(
+            f"  {model}: test error {test['error']:.2f} % ({row['paper_error']} in the paper)",
+            flush=True,
+        )
 
-    lines = [("| model | test error % | paper % | canvases seen | env steps | pixels / decision "
-             "| params | train s | source |"), "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        (
+            "| model | test error % | paper % | canvases seen | env steps | pixels / decision "
+            "| params | train s | source |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in record["rows"]:
         lines.append(
             f"| {r['model']} | {r['test']['error']:.2f} | {r['paper_error']} | {r['canvases_seen']:,d} "
             f"| {r['env_steps']:,d} | {r['test']['pixels']:,.0f} | {r['parameters']:,d} "
             f"| {r['train_wall_s']:.0f}{' (capped)' if r['stopped_by'] == 'time_limit' else ''} "
-            f"| {r['paper_source']} |")
+            f"| {r['paper_source']} |"
+        )
     table = "\n".join(lines)
-    note = (f"Test error on the first {test_n} fixed test canvases of {args.env}. Budget: env "
-            "steps per model (DRAW: one per glimpse; MLP/CNN: one per canvas).")
+    note = (
+        f"Test error on the first {test_n} fixed test canvases of {args.env}. Budget: env "
+        "steps per model (DRAW: one per glimpse; MLP/CNN: one per canvas)."
+    )
     name = f"reproduce_draw__{args.env.split('/')[-1]}__{args.preset}" + (
-        f"_{budget}" if args.budget else "")
+        f"_{budget}" if args.budget else ""
+    )
     path = write(name, record, note + "\n\n" + table)
     print(table)
     print(f"written {path} and .md")

@@ -47,8 +47,15 @@ def main() -> None:
     p.add_argument("--agents", nargs="+", choices=AGENTS, default=AGENTS)
     args = p.parse_args()
     preset_name, preset, budget = resolve_preset(args, PRESETS)
-    record = header(args.device, {"env_steps_per_agent": budget, "preset": preset_name,
-                                  "num_envs_ppo": preset["num_envs"], "num_envs_ram": 64})
+    record = header(
+        args.device,
+        {
+            "env_steps_per_agent": budget,
+            "preset": preset_name,
+            "num_envs_ppo": preset["num_envs"],
+            "num_envs_ram": 64,
+        },
+    )
     record["runs"] = {}
     rows = []
     for env_id in args.envs:
@@ -56,19 +63,31 @@ def main() -> None:
             label = f"{agent} {env_id.split('/')[1]}"
             print(f"{label}: {budget:,} env steps", flush=True)
             trainer = make(agent, env_id, args.seed, args.device, preset["num_envs"], budget)
-            res = train_with_curve(trainer, budget, preset["eval_every"], 1000,
-                                   time_limit=args.time_limit, label=label)
+            res = train_with_curve(
+                trainer, budget, preset["eval_every"], 1000, time_limit=args.time_limit, label=label
+            )
             t0 = time.perf_counter()
             res["test"] = test = trainer.evaluate("test", preset["test"])
             res["test_wall_s"] = round(time.perf_counter() - t0, 1)
             res["parameters"] = trainer.num_parameters()
             trainer.close()
             record["runs"][f"{agent}|{env_id}"] = res
-            rows.append([env_id.split("/")[1], agent, f"{res['env_steps']:,}", res["train_wall_s"],
-                         round(res["env_steps"] / max(res["train_wall_s"], 1e-9)), test["error"],
-                         test["glimpses"], test["pixels"]])
-    md = table(["env", "agent", "env steps", "train s", "steps/s", "test error %",
-                "glimpses", "pixels"], rows)
+            rows.append(
+                [
+                    env_id.split("/")[1],
+                    agent,
+                    f"{res['env_steps']:,}",
+                    res["train_wall_s"],
+                    round(res["env_steps"] / max(res["train_wall_s"], 1e-9)),
+                    test["error"],
+                    test["glimpses"],
+                    test["pixels"],
+                ]
+            )
+    md = table(
+        ["env", "agent", "env steps", "train s", "steps/s", "test error %", "glimpses", "pixels"],
+        rows,
+    )
     path = write(f"reproduce_ppo__{preset_name}", record, md)
     print("\n" + md + f"\n\nwritten: {path}")
 

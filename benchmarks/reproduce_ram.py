@@ -33,8 +33,13 @@ PRESETS = {
     "smoke": {"budget": 60_000, "num_envs": 64, "eval_every": 30_000, "test": 1000},
     "cpu": {"budget": 3_000_000, "num_envs": 64, "eval_every": 500_000, "test": 10_000},
     # ~300 epochs of MNIST at 6 glimpses; linear decay of the learning rate to 3e-5
-    "full": {"budget": 100_000_000, "num_envs": 256, "eval_every": 5_000_000, "test": 10_000,
-             "lr_final": 3e-5},
+    "full": {
+        "budget": 100_000_000,
+        "num_envs": 256,
+        "eval_every": 5_000_000,
+        "test": 10_000,
+        "lr_final": 3e-5,
+    },
 }
 
 
@@ -51,22 +56,30 @@ def main() -> None:
     from agents.base import RunConfig
     from agents.ram import Config, RAMTrainer
 
-    record = header(args.device, {"env_steps_per_task": budget, "num_envs": num_envs,
-                                  "preset": preset_name})
+    record = header(
+        args.device, {"env_steps_per_task": budget, "num_envs": num_envs, "preset": preset_name}
+    )
     record["tasks"] = {}
     rows = []
     for name in args.tasks:
         env_id, glimpses, paper, where = TASKS[name]
-        run = RunConfig(env=env_id, agent="ram", seed=args.seed, steps=budget, num_envs=num_envs,
-                        device=args.device)
+        run = RunConfig(
+            env=env_id,
+            agent="ram",
+            seed=args.seed,
+            steps=budget,
+            num_envs=num_envs,
+            device=args.device,
+        )
         cfg = Config(core=args.core, mc_samples=args.mc)
         if "lr_final" in preset:
             cfg.lr_final = preset["lr_final"]
         trainer = RAMTrainer(run, cfg)
         assert trainer.glimpses == glimpses, (env_id, trainer.glimpses)
         print(f"{name}: RAM on {env_id}, {glimpses} glimpses, {budget:,} env steps", flush=True)
-        res = train_with_curve(trainer, budget, preset["eval_every"], 1000,
-                               time_limit=args.time_limit, label=name)
+        res = train_with_curve(
+            trainer, budget, preset["eval_every"], 1000, time_limit=args.time_limit, label=name
+        )
         t0 = time.perf_counter()
         test = trainer.evaluate("test", preset["test"])
         res["test_wall_s"] = round(time.perf_counter() - t0, 1)
@@ -77,11 +90,33 @@ def main() -> None:
         res["parameters"] = trainer.num_parameters()
         record["tasks"][name] = res
         trainer.close()
-        rows.append([env_id.split("/")[1], glimpses, f"{res['env_steps']:,}", round(res["epochs"], 2),
-                     res["train_wall_s"], test["error"], test.get("error_mc", "-"), paper, where])
-    md = table(["env", "glimpses", "env steps", "epochs", "train s", "test error %",
-                f"MC{args.mc} error %" if args.mc > 1 else "MC error %", "paper %", "paper table"],
-               rows)
+        rows.append(
+            [
+                env_id.split("/")[1],
+                glimpses,
+                f"{res['env_steps']:,}",
+                round(res["epochs"], 2),
+                res["train_wall_s"],
+                test["error"],
+                test.get("error_mc", "-"),
+                paper,
+                where,
+            ]
+        )
+    md = table(
+        [
+            "env",
+            "glimpses",
+            "env steps",
+            "epochs",
+            "train s",
+            "test error %",
+            f"MC{args.mc} error %" if args.mc > 1 else "MC error %",
+            "paper %",
+            "paper table",
+        ],
+        rows,
+    )
     name = f"reproduce_ram__{preset_name}"
     if args.budget:  # a budget other than the preset's gets its own result files
         name += f"__{budget}"

@@ -44,8 +44,15 @@ def success_at(trainer, length: int, episodes: int) -> float | None:
         config.check_length(length)
     except ValueError:
         return None
-    res = evaluate_tape_policy(trainer.run.env, trainer.run.env_kwargs, trainer._greedy_policy,
-                               "test", episodes, lengths=[length], batch=min(episodes, 100))
+    res = evaluate_tape_policy(
+        trainer.run.env,
+        trainer.run.env_kwargs,
+        trainer._greedy_policy,
+        "test",
+        episodes,
+        lengths=[length],
+        batch=min(episodes, 100),
+    )
     return res["success"]
 
 
@@ -59,21 +66,38 @@ def main() -> None:
     from agents.base import RunConfig
     from agents.tape_reinforce import Config, TapeReinforceTrainer
 
-    record = header(args.device, {"env_steps_per_task": budget, "preset": preset_name,
-                                  "num_envs": preset["num_envs"], "pure_rl": args.pure_rl})
+    record = header(
+        args.device,
+        {
+            "env_steps_per_task": budget,
+            "preset": preset_name,
+            "num_envs": preset["num_envs"],
+            "pure_rl": args.pure_rl,
+        },
+    )
     record["tasks"] = {}
     rows = []
     episodes = preset["episodes"]
     for task in args.tasks:
         env_id = f"glimpse_envs/{task}-v0"
-        run = RunConfig(env=env_id, agent="tape-reinforce", seed=args.seed, steps=budget,
-                        num_envs=preset["num_envs"], device=args.device)
+        run = RunConfig(
+            env=env_id,
+            agent="tape-reinforce",
+            seed=args.seed,
+            steps=budget,
+            num_envs=preset["num_envs"],
+            device=args.device,
+        )
         trainer = TapeReinforceTrainer(run, Config(pure_rl=args.pure_rl))
         config = trainer.vec.unwrapped.config
-        print(f"{task}: curriculum {config.min_length}..{config.max_length}, access "
-              f"{config.access}, {budget:,} env steps", flush=True)
-        res = train_with_curve(trainer, budget, preset["eval_every"], 50,
-                               time_limit=args.time_limit, label=task)
+        print(
+            f"{task}: curriculum {config.min_length}..{config.max_length}, access "
+            f"{config.access}, {budget:,} env steps",
+            flush=True,
+        )
+        res = train_with_curve(
+            trainer, budget, preset["eval_every"], 50, time_limit=args.time_limit, label=task
+        )
         reached = max(c.current for c in trainer.vec.unwrapped.curricula)
         ladder: dict[int, float] = {}
         longest = 0
@@ -89,16 +113,42 @@ def main() -> None:
             length = length + 1 if length < config.max_length else length * 2
         at2 = success_at(trainer, 2 * reached, episodes)
         at6 = success_at(trainer, 6 * reached, episodes)
-        res.update(training_length=reached, curriculum_max=config.max_length, ladder=ladder,
-                   longest_solved=longest, success_2x=at2, success_6x=at6,
-                   parameters=trainer.num_parameters())
+        res.update(
+            training_length=reached,
+            curriculum_max=config.max_length,
+            ladder=ladder,
+            longest_solved=longest,
+            success_2x=at2,
+            success_6x=at6,
+            parameters=trainer.num_parameters(),
+        )
         record["tasks"][task] = res
         trainer.close()
-        rows.append([f"{task}-v0", config.access, f"{res['env_steps']:,}", res["train_wall_s"],
-                     f"{reached} / {config.max_length}", longest,
-                     "-" if at2 is None else at2, "-" if at6 is None else at6])
-    md = table(["env", "input", "env steps", "train s", "training length (reached / max)",
-                "longest solved", "success @2x", "success @6x"], rows)
+        rows.append(
+            [
+                f"{task}-v0",
+                config.access,
+                f"{res['env_steps']:,}",
+                res["train_wall_s"],
+                f"{reached} / {config.max_length}",
+                longest,
+                "-" if at2 is None else at2,
+                "-" if at6 is None else at6,
+            ]
+        )
+    md = table(
+        [
+            "env",
+            "input",
+            "env steps",
+            "train s",
+            "training length (reached / max)",
+            "longest solved",
+            "success @2x",
+            "success @6x",
+        ],
+        rows,
+    )
     path = write(f"reproduce_tape__{preset_name}", record, md)
     print("\n" + md + f"\n\nwritten: {path}")
 

@@ -112,9 +112,18 @@ def peer_worker(peer: Path, epochs: int, seed: int, limit: int) -> None:
         trainer.scheduler.step(-valid_acc)  # as its train() does
         train_s += time.perf_counter() - t0
         err = _peer_test_error(trainer, test_x, test_y)
-        print(json.dumps({"epoch": epoch + 1, "images": (epoch + 1) * (len(idx) - split),
-                          "train_s": round(train_s, 2), "test_error": err,
-                          "lr": trainer.optimizer.param_groups[0]["lr"]}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "epoch": epoch + 1,
+                    "images": (epoch + 1) * (len(idx) - split),
+                    "train_s": round(train_s, 2),
+                    "test_error": err,
+                    "lr": trainer.optimizer.param_groups[0]["lr"],
+                }
+            ),
+            flush=True,
+        )
 
 
 def _peer_test_error(trainer, x, y, batch: int = 1000) -> float:
@@ -128,13 +137,13 @@ def _peer_test_error(trainer, x, y, batch: int = 1000) -> float:
     try:
         with torch.no_grad():
             for s in range(0, len(x), batch):
-                xb = x[s: s + batch]
+                xb = x[s : s + batch]
                 trainer.batch_size = len(xb)
                 h_t, l_t = trainer.reset()
                 for _ in range(trainer.num_glimpses - 1):
                     h_t, l_t, _, _ = model(xb, l_t, h_t)
                 _, _, _, log_probas, _ = model(xb, l_t, h_t, last=True)
-                wrong += int((log_probas.argmax(1) != y[s: s + batch]).sum())
+                wrong += int((log_probas.argmax(1) != y[s : s + batch]).sum())
     finally:
         model.locator.std = std
     return 100.0 * wrong / len(x)
@@ -156,16 +165,28 @@ def ours(epochs: int, seed: int, limit: int, start: str, curve: list, log) -> No
     torch.set_num_threads(1)
     images = limit or TRAIN_IMAGES
     epoch_steps = images * GLIMPSES
-    run = RunConfig(env="glimpse_envs/MNIST-v0", agent="ram", seed=seed, num_envs=64,
-                    steps=epochs * epoch_steps, env_kwargs={"start": start})
+    run = RunConfig(
+        env="glimpse_envs/MNIST-v0",
+        agent="ram",
+        seed=seed,
+        num_envs=64,
+        steps=epochs * epoch_steps,
+        env_kwargs={"start": start},
+    )
     trainer = RAMTrainer(run, Config())
     test_episodes = 10_000 if not limit else limit // 5
 
     def score(p) -> None:
         err = trainer.evaluate("test", test_episodes)["error"]
-        curve.append({"epoch": round(p.env_steps / epoch_steps, 2), "images": p.env_steps // GLIMPSES,
-                      "train_s": round(p.train_s, 2), "test_error": err,
-                      "lr": trainer.optimizer.param_groups[0]["lr"]})
+        curve.append(
+            {
+                "epoch": round(p.env_steps / epoch_steps, 2),
+                "images": p.env_steps // GLIMPSES,
+                "train_s": round(p.train_s, 2),
+                "test_error": err,
+                "lr": trainer.optimizer.param_groups[0]["lr"],
+            }
+        )
         log(f"  [ours] {curve[-1]}")
 
     train_updates(trainer, run.steps, eval_every=epoch_steps, validate=score, validate_at_end=False)
@@ -191,8 +212,9 @@ def plot(curves: dict[str, list[dict]], path: Path, meta: dict) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, curve in curves.items():
         for ax, key in zip(axes, ("train_s", "images")):
-            ax.plot([p[key] for p in curve], [p["test_error"] for p in curve], "o-", ms=3,
-                    label=name)
+            ax.plot(
+                [p[key] for p in curve], [p["test_error"] for p in curve], "o-", ms=3, label=name
+            )
     for ax, xlabel in zip(axes, ("training seconds (one thread)", "training images seen")):
         for t in TARGETS:
             ax.axhline(t, color="0.6", ls=":", lw=1)
@@ -201,8 +223,10 @@ def plot(curves: dict[str, list[dict]], path: Path, meta: dict) -> None:
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"RAM on MNIST, 6 glimpses: time to accuracy ({meta['date']}, git {meta['git']})",
-                 fontsize=9)
+    fig.suptitle(
+        f"RAM on MNIST, 6 glimpses: time to accuracy ({meta['date']}, git {meta['git']})",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -210,14 +234,27 @@ def plot(curves: dict[str, list[dict]], path: Path, meta: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--peer", type=Path, required=True,
-                   help=f"kevinzakka/recurrent-visual-attention checked out at {PEER_COMMIT}")
+    p.add_argument(
+        "--peer",
+        type=Path,
+        required=True,
+        help=f"kevinzakka/recurrent-visual-attention checked out at {PEER_COMMIT}",
+    )
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--start", default="random", choices=["random", "center"],
-                   help="our first glimpse (the peer's is random)")
-    p.add_argument("--limit", type=int, default=0, help="use only this many training images "
-                   "(and a fifth as many test images): a smoke test, not a result")
+    p.add_argument(
+        "--start",
+        default="random",
+        choices=["random", "center"],
+        help="our first glimpse (the peer's is random)",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="use only this many training images "
+        "(and a fifth as many test images): a smoke test, not a result",
+    )
     p.add_argument("--name", default="time_to_accuracy__mnist")
     p.add_argument("--peer-worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -226,24 +263,57 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not (args.peer / "trainer.py").exists():
         p.error(f"--peer {args.peer}: no trainer.py there; clone the peer at {PEER_COMMIT}")
-    meta = header("cpu", {"epochs": args.epochs, "seed": args.seed, "our_start": args.start,
-                          "limit": args.limit, "threads_each": 1})
+    meta = header(
+        "cpu",
+        {
+            "epochs": args.epochs,
+            "seed": args.seed,
+            "our_start": args.start,
+            "limit": args.limit,
+            "threads_each": 1,
+        },
+    )
     meta["command"] = meta["command"].replace(str(args.peer), "PEER")  # the folder is a machine's
-    meta["peer"] = {"repository": "kevinzakka/recurrent-visual-attention",
-                    "commit": subprocess.run(["git", "-C", str(args.peer), "rev-parse", "--short",
-                                              "HEAD"], capture_output=True, text=True,
-                                             check=False).stdout.strip() or "unknown"}
+    meta["peer"] = {
+        "repository": "kevinzakka/recurrent-visual-attention",
+        "commit": subprocess.run(
+            ["git", "-C", str(args.peer), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        or "unknown",
+    }
     curves: dict[str, list[dict]] = {"ours": [], "peer": []}
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     import tempfile
 
     work = tempfile.mkdtemp(prefix="peer_")  # the peer writes ./plots and ./ckpt where it runs
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--peer-worker", "--peer",
-         str(args.peer.resolve()), "--epochs", str(args.epochs), "--seed", str(args.seed),
-         "--limit", str(args.limit)], cwd=work, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--peer-worker",
+            "--peer",
+            str(args.peer.resolve()),
+            "--epochs",
+            str(args.epochs),
+            "--seed",
+            str(args.seed),
+            "--limit",
+            str(args.limit),
+        ],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
 
     def read_peer() -> None:
         for line in proc.stdout:
@@ -264,25 +334,47 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for target in TARGETS:
         hit = {k: time_to(c, target) for k, c in curves.items()}
-        ratio = (hit["peer"]["train_s"] / hit["ours"]["train_s"]
-                 if hit["peer"] and hit["ours"] else None)
-        rows.append([f"{target:g} %"] + [
-            f"{h['train_s']:.0f} s, {h['images']:,} images (epoch {h['epoch']})" if h else
-            f"not reached in {args.epochs} epochs" for h in hit.values()]
-            + [f"{ratio:.2f}x" if ratio else "-"])
-    rows.append(["final test error %"] + [f"{c[-1]['test_error']:.2f}" if c else "-"
-                                          for c in curves.values()] + [""])
-    md = table(["target", "ours: training s, images", "peer: training s, images",
-                "peer s / ours s"], rows)
+        ratio = (
+            hit["peer"]["train_s"] / hit["ours"]["train_s"] if hit["peer"] and hit["ours"] else None
+        )
+        rows.append(
+            [f"{target:g} %"]
+            + [
+                f"{h['train_s']:.0f} s, {h['images']:,} images (epoch {h['epoch']})"
+                if h
+                else f"not reached in {args.epochs} epochs"
+                for h in hit.values()
+            ]
+            + [f"{ratio:.2f}x" if ratio else "-"]
+        )
+    rows.append(
+        ["final test error %"]
+        + [f"{c[-1]['test_error']:.2f}" if c else "-" for c in curves.values()]
+        + [""]
+    )
+    md = table(
+        ["target", "ours: training s, images", "peer: training s, images", "peer s / ours s"], rows
+    )
     record = {**meta, "curves": curves, "targets": TARGETS}
     out = RESULTS / args.name
     (out.with_suffix(".json")).write_text(json.dumps(record, indent=2) + "\n")
     plot(curves, out.with_suffix(".png"), meta)
-    lines = [f"# {args.name}", "", f"- command: `{meta['command']}`", f"- date: {meta['date']}",
-             f"- git: {meta['git']}", f"- peer: {json.dumps(meta['peer'])}",
-             f"- machine: {json.dumps(meta['machine'])}", f"- budget: {json.dumps(meta['budget'])}",
-             f"- wall-clock of the side-by-side run: {meta['wall_s']} s", "", md, "",
-             f"![curves]({out.with_suffix('.png').name})", ""]
+    lines = [
+        f"# {args.name}",
+        "",
+        f"- command: `{meta['command']}`",
+        f"- date: {meta['date']}",
+        f"- git: {meta['git']}",
+        f"- peer: {json.dumps(meta['peer'])}",
+        f"- machine: {json.dumps(meta['machine'])}",
+        f"- budget: {json.dumps(meta['budget'])}",
+        f"- wall-clock of the side-by-side run: {meta['wall_s']} s",
+        "",
+        md,
+        "",
+        f"![curves]({out.with_suffix('.png').name})",
+        "",
+    ]
     out.with_suffix(".md").write_text("\n".join(lines))
     print("\n" + md + f"\n\nwritten: {out.with_suffix('.md')}")
     return 0

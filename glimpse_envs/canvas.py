@@ -77,7 +77,9 @@ class Canvas:
             raise ValueError(f"n_clutter={n_clutter} invalid: use 0 or more clutter pieces")
         scale = float(object_scale)
         if not math.isfinite(scale) or scale <= 0:
-            raise ValueError(f"object_scale={object_scale!r} invalid: use a number > 0 (1: as stored)")
+            raise ValueError(
+                f"object_scale={object_scale!r} invalid: use a number > 0 (1: as stored)"
+            )
         self.n_digits = self.n_targets = int(n_digits)
         self.n_clutter = int(n_clutter)
         self.clutter_size = int(clutter_size)
@@ -184,7 +186,9 @@ class Canvas:
         d = p[:, :n0].reshape(B, self.n_digits, 3)
         digits = _windows(flat_out, oh, wc)
         for j in range(self.n_digits):  # a few slots at most
-            digits[base + d[:, j, 2] * (S * C) + (d[:, j, 1] + j * self._slot) * C] = rows[d[:, j, 0]]
+            digits[base + d[:, j, 2] * (S * C) + (d[:, j, 1] + j * self._slot) * C] = rows[
+                d[:, j, 0]
+            ]
         if self.n_clutter:
             K, cs = self.n_clutter, self.clutter_size
             c = p[:, n0:].reshape(B, K, 5)
@@ -273,7 +277,10 @@ class TranslatedCanvas(Canvas):
     """The object (a 28x28 digit) at a uniformly random position wholly inside an SxS blank canvas."""
 
     def __init__(
-        self, size: int = 60, dataset: str | Dataset = "mnist", data_dir=None,
+        self,
+        size: int = 60,
+        dataset: str | Dataset = "mnist",
+        data_dir=None,
         object_scale: float = 1.0,
     ):
         super().__init__(size=size, dataset=dataset, data_dir=data_dir, object_scale=object_scale)

@@ -132,7 +132,9 @@ class Dataset:
     def __post_init__(self):
         missing = [sp for sp in SPLITS if sp not in self.splits]
         if missing:
-            raise ValueError(f"Dataset {self.name!r}: splits {missing} missing: give all of {SPLITS}")
+            raise ValueError(
+                f"Dataset {self.name!r}: splits {missing} missing: give all of {SPLITS}"
+            )
         self.splits = {sp: self._checked_split(sp) for sp in SPLITS}
         shapes = {sp: self.splits[sp][0].shape[1:] for sp in SPLITS}
         if len(set(shapes.values())) > 1:
@@ -141,8 +143,10 @@ class Dataset:
                 "them to one (H, W) and give them the same channels"
             )
         if self.num_classes is None:
-            top = max((int(self.splits[sp][1].max()) for sp in SPLITS if self.splits[sp][1].size),
-                      default=-1)
+            top = max(
+                (int(self.splits[sp][1].max()) for sp in SPLITS if self.splits[sp][1].size),
+                default=-1,
+            )
             self.num_classes = len(self.classes) if self.classes is not None else top + 1
         if not is_int(self.num_classes) or self.num_classes < 2:
             raise ValueError(
@@ -260,8 +264,10 @@ class Dataset:
             ) from e
         root = Path(path)
         if not root.is_dir():
-            raise ValueError(f"Dataset.from_folder: {root} is not a folder: give a folder holding "
-                             "one sub-folder of images per class")
+            raise ValueError(
+                f"Dataset.from_folder: {root} is not a folder: give a folder holding "
+                "one sub-folder of images per class"
+            )
         if mode not in ("RGB", "L"):
             raise ValueError(f"mode={mode!r} invalid: use 'RGB' (colour) or 'L' (grayscale)")
         hw = None if size is None else ((size, size) if is_int(size) else tuple(size))
@@ -330,8 +336,10 @@ def _split_per_class(x, y, validation: float, test: float, seed: int) -> dict:
         parts["test"].append(idx[len(idx) - n_test :])
         parts["validation"].append(idx[len(idx) - n_test - n_val : len(idx) - n_test])
         parts["train"].append(idx[: len(idx) - n_test - n_val])
-    return {sp: (x[np.sort(np.concatenate(p))], y[np.sort(np.concatenate(p))])
-            for sp, p in parts.items()}
+    return {
+        sp: (x[np.sort(np.concatenate(p))], y[np.sort(np.concatenate(p))])
+        for sp, p in parts.items()
+    }
 
 
 def _take_last(x, y, fraction: float, seed: int, rest: bool = False):
@@ -391,9 +399,11 @@ def check_dataset_name(dataset: str, folders: bool = False) -> str:
 
 def is_image_folder(dataset) -> bool:
     """Whether ``dataset`` is the path of an existing folder (read by :meth:`Dataset.from_folder`)."""
-    return isinstance(dataset, (str, os.PathLike)) and str(dataset) not in DATASETS and Path(
-        dataset
-    ).is_dir()
+    return (
+        isinstance(dataset, (str, os.PathLike))
+        and str(dataset) not in DATASETS
+        and Path(dataset).is_dir()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,6 +524,7 @@ class _SigtermExits:
     def __enter__(self):
         self.old = None
         if threading.current_thread() is threading.main_thread():
+
             def stop(signum, frame):
                 raise SystemExit(128 + signum)
 

@@ -51,28 +51,36 @@ class GlimpseConfig:
     """
 
     dataset: str | Dataset = option(
-        "mnist", "'mnist', 'fashion', an image folder (one sub-folder per class) or a "
-        "glimpse_envs.data.Dataset")
+        "mnist",
+        "'mnist', 'fashion', an image folder (one sub-folder per class) or a "
+        "glimpse_envs.data.Dataset",
+    )
     glimpses: int = option(6, "the glimpse budget T, >= 1")
     retina_size: int = option(8, "the retina's patch side g in pixels")
     retina_scales: int = option(
-        1, "the retina's scales k: patch j is g * 2**j pixels, averaged to g x g", flag="--scales")
+        1, "the retina's scales k: patch j is g * 2**j pixels, averaged to g x g", flag="--scales"
+    )
     canvas_size: int = option(
-        28, "canvas side S; by default the task's, grown to a larger (scaled) object's side")
+        28, "canvas side S; by default the task's, grown to a larger (scaled) object's side"
+    )
     n_clutter: int = option(0, "clutter pieces (crops of other digits) per canvas")
     clutter_size: int = option(8, "side of a clutter piece in pixels")
     n_digits: int = option(1, "digits (objects) per canvas, answered in reading order")
     grid: int | None = option(
-        None, "location grid points per side (None: S // 4 + 1, about 4 px apart; tiles: 3)",
-        type=int)
+        None,
+        "location grid points per side (None: S // 4 + 1, about 4 px apart; tiles: 3)",
+        type=int,
+    )
     continuous: bool = option(
-        False, "Box action (location, then decision scores) instead of MultiDiscrete")
+        False, "Box action (location, then decision scores) instead of MultiDiscrete"
+    )
     start: str = option("center", "where reset takes the first glimpse: 'center' or 'random'")
     glimpse_cost: float = option(0.0, "subtracted from the last reward per glimpse taken, >= 0")
     sensor: str = option("retina", "'retina', or 'tiles': the canvas cut into grid x grid tiles")
     object_scale: float = option(1.0, "resize the objects (digits) by this factor")
     data_dir: str | os.PathLike | None = option(
-        None, "dataset folder (None: $GLIMPSE_ENVS_DATA, else the user cache)", type=str)
+        None, "dataset folder (None: $GLIMPSE_ENVS_DATA, else the user cache)", type=str
+    )
 
     def __post_init__(self):
         if not isinstance(self.continuous, (bool, np.bool_)):
@@ -98,15 +106,19 @@ class GlimpseConfig:
         names = [f.name for f in fields(self)]
         unknown = sorted(set(given) - set(names))
         if unknown:
-            raise TypeError(f"unknown argument(s) {unknown}: a visual env takes {names}, "
-                            "config (a whole GlimpseConfig) and render_mode")
+            raise TypeError(
+                f"unknown argument(s) {unknown}: a visual env takes {names}, "
+                "config (a whole GlimpseConfig) and render_mode"
+            )
         given = {k: v for k, v in given.items() if v is not None}
         cfg = replace(self, **given)
         if cfg.sensor == "tiles":
             ignored = [k for k in ("retina_size", "retina_scales") if k in given]
             if ignored:
-                raise ValueError(f"{ignored} given, but sensor='tiles' has no retina: the tile is "
-                                 "the glimpse (set grid= for the tiles per side)")
+                raise ValueError(
+                    f"{ignored} given, but sensor='tiles' has no retina: the tile is "
+                    "the glimpse (set grid= for the tiles per side)"
+                )
         return cfg
 
 
@@ -121,8 +133,9 @@ class _GlimpseCore:
     CONFIG = GlimpseConfig()
     ID = "glimpse_envs/Glimpse-v0"
 
-    def _configure(self, render_mode: str | None = None, config: GlimpseConfig | None = None,
-                   **given: Any) -> None:
+    def _configure(
+        self, render_mode: str | None = None, config: GlimpseConfig | None = None, **given: Any
+    ) -> None:
         if config is not None and not isinstance(config, GlimpseConfig):
             raise TypeError(f"config={config!r} invalid: give a glimpse_envs.GlimpseConfig")
         cfg = (self.CONFIG if config is None else config).override(**given)
@@ -133,9 +146,13 @@ class _GlimpseCore:
         self.render_mode = render_mode
         grow = config is None and given.get("canvas_size") is None
         self.canvas = Canvas(
-            size=self._canvas_size(cfg) if grow else cfg.canvas_size, n_digits=cfg.n_digits,
-            n_clutter=cfg.n_clutter, clutter_size=cfg.clutter_size, dataset=cfg.dataset,
-            data_dir=cfg.data_dir, object_scale=cfg.object_scale,
+            size=self._canvas_size(cfg) if grow else cfg.canvas_size,
+            n_digits=cfg.n_digits,
+            n_clutter=cfg.n_clutter,
+            clutter_size=cfg.clutter_size,
+            dataset=cfg.dataset,
+            data_dir=cfg.data_dir,
+            object_scale=cfg.object_scale,
         )
         S, channels = self.canvas.size, self.canvas.channels
         #: the env's configuration (:class:`GlimpseConfig`), ``canvas_size`` as built
@@ -185,7 +202,10 @@ class _GlimpseCore:
         that, the object's larger side."""
         try:
             smallest = Canvas(
-                size=None, clutter_size=1, dataset=cfg.dataset, data_dir=cfg.data_dir,
+                size=None,
+                clutter_size=1,
+                dataset=cfg.dataset,
+                data_dir=cfg.data_dir,
                 object_scale=cfg.object_scale,
             ).size
         except ValueError:  # a bad argument: the real canvas below names it
@@ -245,9 +265,16 @@ class _GlimpseCore:
                 params = canvas.from_uniform(u[:, :P], split)
                 u = u[:, P:]
             else:  # a fixed canvas has a fixed start: a pure function of (split, index)
-                u = np.array([np.random.default_rng(np.random.SeedSequence(
-                    [int(i), SPLIT_CODE[split], FIXED_SEED_TAG, START_TAG])).random(2)
-                    for i in index.tolist()]).reshape(n, 2)
+                u = np.array(
+                    [
+                        np.random.default_rng(
+                            np.random.SeedSequence(
+                                [int(i), SPLIT_CODE[split], FIXED_SEED_TAG, START_TAG]
+                            )
+                        ).random(2)
+                        for i in index.tolist()
+                    ]
+                ).reshape(n, 2)
             starts = self._start_from_uniform(u)
         images, labels = canvas.render(params, split)
         prep = self.sensor.prepare(images)
@@ -417,8 +444,9 @@ class _GlimpseCore:
         """Two text lines under a frame: the id and the glimpse count; then the answer and the
         label once given (in red when wrong). The same size at every step (videos)."""
         bar = drawing.blank(20, width)
-        drawing.text(bar, 2, 3, f"{self.ID.split('/')[-1]}  GLIMPSE {t}/{self.budget}",
-                     drawing.WHITE)
+        drawing.text(
+            bar, 2, 3, f"{self.ID.split('/')[-1]}  GLIMPSE {t}/{self.budget}", drawing.WHITE
+        )
         if self.n_targets > 1:
             out = "".join(str(p) if p >= 0 else "_" for p in self._pred[i])
             line, right = f"OUT {out}", bool((self._pred[i] == self._labels[i]).all())
@@ -433,6 +461,7 @@ class _GlimpseCore:
             line, right = "LOOKING", True
         drawing.text(bar, 2, 12, line, drawing.WHITE if right else drawing.RED)
         return bar
+
 
 class GlimpseEnv(_GlimpseCore, gym.Env):
     """Base class of the single glimpse environments (see the task classes for the documentation).
@@ -624,9 +653,13 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         self._configure(render_mode, **kwargs)
         if not is_int(num_envs) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} invalid: use an int >= 1")
-        if max_episode_steps is not None and (not is_int(max_episode_steps) or max_episode_steps < 1):
-            raise ValueError(f"max_episode_steps={max_episode_steps!r} invalid: use None (the "
-                             "glimpse budget ends every episode) or an int >= 1")
+        if max_episode_steps is not None and (
+            not is_int(max_episode_steps) or max_episode_steps < 1
+        ):
+            raise ValueError(
+                f"max_episode_steps={max_episode_steps!r} invalid: use None (the "
+                "glimpse budget ends every episode) or an int >= 1"
+            )
         self.num_envs = int(num_envs)
         mode = gym.vector.AutoresetMode(autoreset_mode)
         if mode == gym.vector.AutoresetMode.DISABLED:

@@ -464,8 +464,13 @@ SCRIPTED = {"random": _random_policy}
 """Policies of the headless mode: ``make(env, rng) -> act(obs)``."""
 
 
-def play_scripted(env_id: str, episodes: int, policy: str = "random", seed: int | None = None,
-                  env_kwargs: dict | None = None) -> tuple[int, int, float]:
+def play_scripted(
+    env_id: str,
+    episodes: int,
+    policy: str = "random",
+    seed: int | None = None,
+    env_kwargs: dict | None = None,
+) -> tuple[int, int, float]:
     """Play ``episodes`` with a scripted policy and no window: (episodes right, played, total
     return). For CI and for a quick look at what chance scores."""
     env = gym.make(env_id, **(env_kwargs or {}))
@@ -504,11 +509,15 @@ def main(argv: list[str] | None = None) -> int:
         "--env-kwargs", type=json.loads, default={}, help="gym.make arguments, JSON"
     )
     parser.add_argument(
-        "--episodes", type=int, default=0,
+        "--episodes",
+        type=int,
+        default=0,
         help="headless: play this many episodes with --policy, print the score, open no window",
     )
     parser.add_argument(
-        "--policy", choices=sorted(SCRIPTED), default="random",
+        "--policy",
+        choices=sorted(SCRIPTED),
+        default="random",
         help="the scripted policy of --episodes (random: uniform actions)",
     )
     args = parser.parse_args(argv)
@@ -519,10 +528,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.episodes < 0:
         parser.error(f"--episodes {args.episodes}: must be >= 0")
     if args.episodes:
-        won, played, total = play_scripted(env_id, args.episodes, args.policy, args.seed,
-                                           args.env_kwargs)
-        print(f"{env_id}: {won}/{played} episodes right, mean return {total / played:.3f} "
-              f"({args.policy} policy, headless)")
+        won, played, total = play_scripted(
+            env_id, args.episodes, args.policy, args.seed, args.env_kwargs
+        )
+        print(
+            f"{env_id}: {won}/{played} episodes right, mean return {total / played:.3f} "
+            f"({args.policy} policy, headless)"
+        )
         return 0
     won, played = play(env_id, args.seed, args.zoom, args.env_kwargs)
     print(f"{env_id}: {won}/{played} episodes right")

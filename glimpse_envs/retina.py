@@ -54,8 +54,10 @@ class Retina:
         on a ``size``-pixel canvas, finest first: ``size * 2**j`` pixels centred on the location's
         pixel corner (:func:`pixel_corner`), as the glimpse itself reads them."""
         cx, cy = pixel_corner(np.asarray(location, np.float64).reshape(1, 2), size, size)
-        return [(int(cx[0]) - w // 2, int(cy[0]) - w // 2, w)
-                for w in (self.size * 2**j for j in range(self.scales))]
+        return [
+            (int(cx[0]) - w // 2, int(cy[0]) - w // 2, w)
+            for w in (self.size * 2**j for j in range(self.scales))
+        ]
 
     #: most pixel corners whose corner indices are kept per layout (see :meth:`_table_index`):
     #: a location grid has far fewer (ClutteredMNIST100's has 676)
@@ -521,7 +523,8 @@ class TileSensor:
         if images.shape[3:] != self.shape[3:]:
             raise ValueError(
                 f"{self!r} got images of shape {images.shape}: give (B, S, S"
-                + ("" if C == 1 else f", {C}") + ") images"
+                + ("" if C == 1 else f", {C}")
+                + ") images"
             )
         t, G = self.tile, self.grid
         lo = self._pad[0]

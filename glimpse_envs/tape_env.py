@@ -195,12 +195,15 @@ class TapeConfig:
     env_name: str
     task_class: type[TapeTask]
     input_access: str | None = option(
-        None, "input head: 'tape' (revisitable), 'forward' or 'stream' (None: the task's)", type=str)
+        None, "input head: 'tape' (revisitable), 'forward' or 'stream' (None: the task's)", type=str
+    )
     memory_size: int = option(128, "cells on the (circular) memory tape")
     min_length: int | None = option(
-        None, "shortest training length of the curriculum (None: the task's)", type=int)
+        None, "shortest training length of the curriculum (None: the task's)", type=int
+    )
     max_length: int | None = option(
-        None, "longest training length of the curriculum (None: the task's)", type=int)
+        None, "longest training length of the curriculum (None: the task's)", type=int
+    )
     window: int = option(100, "curriculum: episodes over which the success rate is measured")
     threshold: float = option(0.9, "curriculum: success rate in (0, 1] that lengthens episodes")
     task_kwargs: dict = field(default_factory=dict)
@@ -214,8 +217,12 @@ class TapeConfig:
         """The config of ``task_class``'s env from its keyword arguments: a tape env's own fields,
         the rest the task's (an unknown name is a ``TypeError`` listing both)."""
         own = {f.name for f in fields(cls) if f.init} - {"env_name", "task_class", "task_kwargs"}
-        return cls(env_name, task_class, **{k: v for k, v in kwargs.items() if k in own},
-                   task_kwargs={k: v for k, v in kwargs.items() if k not in own})
+        return cls(
+            env_name,
+            task_class,
+            **{k: v for k, v in kwargs.items() if k in own},
+            task_kwargs={k: v for k, v in kwargs.items() if k not in own},
+        )
 
     def __post_init__(self):
         env_name, task_class, task_kwargs = self.env_name, self.task_class, self.task_kwargs
@@ -260,16 +267,22 @@ class TapeConfig:
             )
         set_(self, "window", int(window))
         set_(self, "threshold", float(threshold))
-        set_(self, "observation_space", spaces.Dict(
-            {
-                "input": spaces.Discrete(task.input_size),
-                "memory": spaces.Discrete(task.input_size),
-                "input_done": spaces.Discrete(2),
-            }
-        ))
-        set_(self, "nvec", np.array(
-            [INPUT_MOVES[access], 3, task.input_size + 1, task.output_size + 1], np.int64
-        ))
+        set_(
+            self,
+            "observation_space",
+            spaces.Dict(
+                {
+                    "input": spaces.Discrete(task.input_size),
+                    "memory": spaces.Discrete(task.input_size),
+                    "input_done": spaces.Discrete(2),
+                }
+            ),
+        )
+        set_(
+            self,
+            "nvec",
+            np.array([INPUT_MOVES[access], 3, task.input_size + 1, task.output_size + 1], np.int64),
+        )
         set_(self, "action_space", spaces.MultiDiscrete(self.nvec))
 
     @property
@@ -478,8 +491,13 @@ class TapeCore:
             wrote = np.where(w > 0, mem_idx - self._mb, -1)
             for i in range(self.n):
                 self.history[i].append(
-                    (int(self.in_pos[i]), int(self.mem_pos[i]), int(o[i]) - 1, bool(hit[i]),
-                     int(wrote[i]))
+                    (
+                        int(self.in_pos[i]),
+                        int(self.mem_pos[i]),
+                        int(o[i]) - 1,
+                        bool(hit[i]),
+                        int(wrote[i]),
+                    )
                 )
         return reward, terminated
 
@@ -554,8 +572,10 @@ RESET_OPTIONS = ("length", "split", "index")
 def _check_options(options, name: str, num_envs: int | None = None) -> dict:
     options = check_reset_options(options, RESET_OPTIONS, name, num_envs)
     if options.get("index") is not None and options.get("split") is None:
-        raise ValueError(f"{name}: reset(options={{'index': ...}}) names a fixed episode of a split: "
-                         "add 'split' ('train', 'validation' or 'test')")
+        raise ValueError(
+            f"{name}: reset(options={{'index': ...}}) names a fixed episode of a split: "
+            "add 'split' ('train', 'validation' or 'test')"
+        )
     return options
 
 
@@ -897,8 +917,10 @@ class TapeVectorEnv(VectorEnv):
         ``(input position, memory position after the moves, emitted symbol or -1, correct, cell
         written or -1)`` per step. Recorded only when the env has a ``render_mode``."""
         if not self._core.record:
-            raise RuntimeError(f"{self.config.env_name}: episode_record() needs a render_mode "
-                               "('ansi' or 'rgb_array'): the history is only kept then")
+            raise RuntimeError(
+                f"{self.config.env_name}: episode_record() needs a render_mode "
+                "('ansi' or 'rgb_array'): the history is only kept then"
+            )
         inputs, targets = self._core.episodes[i]
         return inputs, targets, list(self._core.history[i])
 
@@ -939,5 +961,6 @@ class TapeVectorEnv(VectorEnv):
 
         if self.render_mode == "ansi":
             return tuple(tape_render.ansi(self._core, i) for i in range(self.num_envs))
-        return tuple(tape_render.rgb_array(self._core, i, self.config.env_name)
-                     for i in range(self.num_envs))
+        return tuple(
+            tape_render.rgb_array(self._core, i, self.config.env_name) for i in range(self.num_envs)
+        )

@@ -47,7 +47,9 @@ def ansi(core, i: int) -> str:
     ]
     out = [str(int(s)) for s in targets[: int(core.correct[i])]] if not core.task.aligned else []
     if core.task.aligned and core.record:
-        out = [("_" if s < 0 else str(s)) + ("" if ok else "!") for _, _, s, ok, _ in core.history[i]]
+        out = [
+            ("_" if s < 0 else str(s)) + ("" if ok else "!") for _, _, s, ok, _ in core.history[i]
+        ]
     elif core.wrong[i] and core.record and core.history[i]:
         out.append(f"{core.history[i][-1][2]}!")
     lines.append("output: " + " ".join(out) + ("  (timeout)" if core.timeout[i] else ""))

@@ -27,7 +27,9 @@ def per_env_seeds(seed, num_envs: int, name: str) -> list[int | None]:
         return [int(seed) + i for i in range(num_envs)]
     seeds = list(seed)
     if len(seeds) != num_envs:
-        raise ValueError(f"{name}: {len(seeds)} seeds given for num_envs={num_envs}: give one per env")
+        raise ValueError(
+            f"{name}: {len(seeds)} seeds given for num_envs={num_envs}: give one per env"
+        )
     return seeds
 
 
@@ -36,8 +38,9 @@ def is_int(x) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
-def check_reset_options(options, allowed: tuple[str, ...], name: str,
-                        num_envs: int | None = None) -> dict:
+def check_reset_options(
+    options, allowed: tuple[str, ...], name: str, num_envs: int | None = None
+) -> dict:
     """Validate ``reset(options=...)`` for a single env (``num_envs`` None) or a vector env, before
     any work is done; returns a plain dict copy.
 
@@ -61,18 +64,24 @@ def check_reset_options(options, allowed: tuple[str, ...], name: str,
         per_env = num_envs is not None and np.ndim(value) == 1
         values = list(value) if per_env else [value]
         if num_envs is not None and np.ndim(value) > 1 or per_env and len(values) != num_envs:
-            raise ValueError(f"{name}: options[{key!r}] needs one int or {num_envs} ints (one per env), "
-                             f"got {np.shape(value)}")
+            raise ValueError(
+                f"{name}: options[{key!r}] needs one int or {num_envs} ints (one per env), "
+                f"got {np.shape(value)}"
+            )
         bad = [v for v in values if not (is_int(v) or (key == "length" and v is None))]
         if bad:
-            raise TypeError(f"{name}: options[{key!r}] must be an int{' or one per env' if num_envs else ''}"
-                            f", got {bad[0]!r} ({type(bad[0]).__name__}): pass e.g. {{'{key}': 3}}")
+            raise TypeError(
+                f"{name}: options[{key!r}] must be an int{' or one per env' if num_envs else ''}"
+                f", got {bad[0]!r} ({type(bad[0]).__name__}): pass e.g. {{'{key}': 3}}"
+            )
         if any(v is not None and v < 0 for v in values):
             raise ValueError(f"{name}: options[{key!r}] must be >= 0, got {value!r}")
     mask = out.get("reset_mask")
     if mask is not None:
         m = np.asarray(mask)
         if m.dtype != bool or m.shape != (num_envs,):
-            raise ValueError(f"{name}: options['reset_mask'] must be a boolean array of shape "
-                             f"({num_envs},), got dtype {m.dtype} shape {m.shape}")
+            raise ValueError(
+                f"{name}: options['reset_mask'] must be a boolean array of shape "
+                f"({num_envs},), got dtype {m.dtype} shape {m.shape}"
+            )
     return out

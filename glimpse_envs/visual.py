@@ -122,8 +122,24 @@ returns Gymnasium's dict-of-arrays infos with `_key` masks.
 """
 
 
-def _doc_page(title, description, *, id, cls, vector, T, S, K, G, shape, sensor, n=1, ppg, threshold,
-              threshold_note):
+def _doc_page(
+    title,
+    description,
+    *,
+    id,
+    cls,
+    vector,
+    T,
+    S,
+    K,
+    G,
+    shape,
+    sensor,
+    n=1,
+    ppg,
+    threshold,
+    threshold_note,
+):
     if sensor == "tiles":
         sensor_text = "the tile under the location (10x10 of the 28x28 digit padded to 30x30)"
         sensor_args = ""
@@ -180,7 +196,7 @@ class TiledMNIST(GlimpseEnv):
     ID = "glimpse_envs/TiledMNIST-v0"
     #: registered reward_threshold (see the page's Reward Threshold)
     REWARD_THRESHOLD = 0.95
-    THRESHOLD_NOTE = '95 % accuracy, a chosen bar (no paper figure: the soft-tiles baseline reaches 91.5 % with 3 tiles).'
+    THRESHOLD_NOTE = "95 % accuracy, a chosen bar (no paper figure: the soft-tiles baseline reaches 91.5 % with 3 tiles)."
     CONFIG = GlimpseConfig(sensor="tiles", grid=3, canvas_size=28, glimpses=3)
 
 
@@ -188,7 +204,9 @@ class MNIST(GlimpseEnv):
     ID = "glimpse_envs/MNIST-v0"
     #: registered reward_threshold (see the page's Reward Threshold)
     REWARD_THRESHOLD = 0.98
-    THRESHOLD_NOTE = "98 % accuracy, the RAM paper's 1.12 % error with 6 glimpses (Table 1a) rounded to 2 %."
+    THRESHOLD_NOTE = (
+        "98 % accuracy, the RAM paper's 1.12 % error with 6 glimpses (Table 1a) rounded to 2 %."
+    )
     CONFIG = GlimpseConfig(canvas_size=28, retina_size=8, retina_scales=1, glimpses=6)
 
 
@@ -204,7 +222,9 @@ class ClutteredMNIST(GlimpseEnv):
     ID = "glimpse_envs/ClutteredMNIST-v0"
     #: registered reward_threshold (see the page's Reward Threshold)
     REWARD_THRESHOLD = 0.95
-    THRESHOLD_NOTE = "95 % accuracy, the RAM paper's 4.04 % error with 8 glimpses (Table 2a) rounded to 5 %."
+    THRESHOLD_NOTE = (
+        "95 % accuracy, the RAM paper's 4.04 % error with 8 glimpses (Table 2a) rounded to 5 %."
+    )
     CONFIG = GlimpseConfig(
         canvas_size=60, n_clutter=4, clutter_size=8, retina_size=12, retina_scales=3, glimpses=8
     )
@@ -214,7 +234,9 @@ class ClutteredMNIST100(GlimpseEnv):
     ID = "glimpse_envs/ClutteredMNIST100-v0"
     #: registered reward_threshold (see the page's Reward Threshold)
     REWARD_THRESHOLD = 0.9
-    THRESHOLD_NOTE = "90 % accuracy, the RAM paper's 8.11 % error with 8 glimpses (Table 2b) rounded to 10 %."
+    THRESHOLD_NOTE = (
+        "90 % accuracy, the RAM paper's 8.11 % error with 8 glimpses (Table 2b) rounded to 10 %."
+    )
     CONFIG = GlimpseConfig(
         canvas_size=100, n_clutter=8, clutter_size=8, retina_size=12, retina_scales=4, glimpses=8
     )

@@ -105,17 +105,20 @@ class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         gym.ActionWrapper.__init__(self, env)
         space = env.action_space
         if not isinstance(space, spaces.MultiDiscrete):
-            raise TypeError(f"DiscreteActions needs a MultiDiscrete action space, got {space} "
-                            "(a visual env made with continuous=True has none)")
+            raise TypeError(
+                f"DiscreteActions needs a MultiDiscrete action space, got {space} "
+                "(a visual env made with continuous=True has none)"
+            )
         base = env.unwrapped
         self.tape = hasattr(base, "task")
         nvec = space.nvec
         if not self.tape:
             G, D = int(nvec[0]), int(nvec[2])
-            cells = np.stack(np.meshgrid(np.arange(G), np.arange(G), indexing="xy"), -1).reshape(-1, 2)
+            cells = np.stack(np.meshgrid(np.arange(G), np.arange(G), indexing="xy"), -1).reshape(
+                -1, 2
+            )
             looks = np.concatenate([cells, np.zeros((G * G, 1), np.int64)], 1)
-            answers = np.concatenate([np.zeros((D - 1, 2), np.int64),
-                                      np.arange(1, D)[:, None]], 1)
+            answers = np.concatenate([np.zeros((D - 1, 2), np.int64), np.arange(1, D)[:, None]], 1)
             self.table = np.concatenate([looks, answers]).astype(np.int64)
         else:
             task = base.task
@@ -123,12 +126,28 @@ class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
             v = task.num_symbols
             # write / output options: an int is the env's own value; "in"/"mem" are read symbols
             writes = list(range(n_write)) if n_write - 1 <= SMALL_ALPHABET else [0, "in", 1]
-            outputs = (list(range(n_out)) if n_out - 1 <= SMALL_ALPHABET
-                       else [0, "mem", "in", *range(v + 1, n_out)])
+            outputs = (
+                list(range(n_out))
+                if n_out - 1 <= SMALL_ALPHABET
+                else [0, "mem", "in", *range(v + 1, n_out)]
+            )
             self._options = (writes, outputs)
-            grid = np.array(np.meshgrid(np.arange(moves_in), np.arange(3), np.arange(len(writes)),
-                                        np.arange(len(outputs)), indexing="ij")).reshape(4, -1).T
-            self.table = grid.astype(np.int64)  # columns: input, memory, write option, output option
+            grid = (
+                np.array(
+                    np.meshgrid(
+                        np.arange(moves_in),
+                        np.arange(3),
+                        np.arange(len(writes)),
+                        np.arange(len(outputs)),
+                        indexing="ij",
+                    )
+                )
+                .reshape(4, -1)
+                .T
+            )
+            self.table = grid.astype(
+                np.int64
+            )  # columns: input, memory, write option, output option
             self._v = v
         self.action_space = spaces.Discrete(len(self.table))
         self._obs = None
@@ -145,7 +164,11 @@ class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
 
     def action(self, action) -> np.ndarray:
         a = np.asarray(action)
-        if a.shape not in ((), (1,)) or a.dtype.kind not in "iu" or not 0 <= int(a) < len(self.table):
+        if (
+            a.shape not in ((), (1,))
+            or a.dtype.kind not in "iu"
+            or not 0 <= int(a) < len(self.table)
+        ):
             raise ValueError(f"invalid action {action!r}: an int in [0, {len(self.table)})")
         row = self.table[int(a)]
         if not self.tape:

@@ -53,7 +53,8 @@ def _make(env_id: str, vector: bool):
 
 
 @pytest.mark.parametrize(
-    "env_id,vector,options,error,words", RESET_CASES,
+    "env_id,vector,options,error,words",
+    RESET_CASES,
     ids=[f"{e.split('/')[1]}-{'vec' if v else 'one'}-{o}" for e, v, o, _, _ in RESET_CASES],
 )
 def test_bad_reset_options(env_id, vector, options, error, words):
@@ -85,8 +86,11 @@ CONSTRUCTOR_CASES = [
 ]
 
 
-@pytest.mark.parametrize("env_id,kwargs,error,words", CONSTRUCTOR_CASES,
-                         ids=[f"{e.split('/')[1]}-{k}" for e, k, _, _ in CONSTRUCTOR_CASES])
+@pytest.mark.parametrize(
+    "env_id,kwargs,error,words",
+    CONSTRUCTOR_CASES,
+    ids=[f"{e.split('/')[1]}-{k}" for e, k, _, _ in CONSTRUCTOR_CASES],
+)
 def test_bad_constructor_arguments(env_id, kwargs, error, words):
     extra = {"dataset": make_tiny_dataset()} if "MNIST" in env_id else {}
     with pytest.raises(error) as e:
@@ -95,9 +99,13 @@ def test_bad_constructor_arguments(env_id, kwargs, error, words):
 
 
 @pytest.mark.parametrize("env_id", [MNIST, COPY])
-@pytest.mark.parametrize("kwargs,words", [({"num_envs": 2.5}, "num_envs"),
-                                          ({"num_envs": 2, "max_episode_steps": 0},
-                                           "max_episode_steps")])
+@pytest.mark.parametrize(
+    "kwargs,words",
+    [
+        ({"num_envs": 2.5}, "num_envs"),
+        ({"num_envs": 2, "max_episode_steps": 0}, "max_episode_steps"),
+    ],
+)
 def test_bad_vector_arguments(env_id, kwargs, words):
     extra = {"dataset": make_tiny_dataset()} if "MNIST" in env_id else {}
     with pytest.raises(ValueError, match=words):
@@ -109,8 +117,9 @@ def test_visual_action_shapes_are_exact_and_step_needs_reset():
     one.reset(seed=0)
     with pytest.raises(ValueError, match="invalid"):
         one.step(np.array([[1, 1, 0]]))  # (1, 3) is not an action of a single env
-    vec = gym.make_vec(MNIST, num_envs=4, vectorization_mode="vector_entry_point",
-                       dataset=make_tiny_dataset())
+    vec = gym.make_vec(
+        MNIST, num_envs=4, vectorization_mode="vector_entry_point", dataset=make_tiny_dataset()
+    )
     with pytest.raises(RuntimeError, match="never reset"):
         vec.step(np.zeros((4, 3), np.int64))
     vec.reset(seed=0)
@@ -120,21 +129,29 @@ def test_visual_action_shapes_are_exact_and_step_needs_reset():
     vec.step(np.zeros((4, 3), np.int64))
 
 
-@pytest.mark.parametrize("images,labels,words", [
-    (np.zeros((4, 32, 32), np.uint8), np.zeros(4, np.int64), "differ in shape"),
-    (np.zeros((4, 28), np.uint8), np.zeros(4, np.int64), "(N, H, W, C)"),
-    (np.zeros((4, 28, 28, 3, 1), np.uint8), np.zeros(4, np.int64), "(N, H, W, C)"),
-    (np.full((4, 28, 28), 2.0, np.float32), np.zeros(4, np.int64), "divide 0..255 values by 255"),
-    (np.zeros((4, 28, 28), np.int16), np.zeros(4, np.int64), "uint8"),
-    (np.zeros((4, 28, 28), np.uint8), np.zeros(3, np.int64), "one per image"),
-    (np.zeros((4, 28, 28), np.uint8), np.full(4, 10), "[0, 10)"),
-    (np.zeros((4, 28, 28), np.uint8), np.full(4, -1), "number the classes"),
-])
+@pytest.mark.parametrize(
+    "images,labels,words",
+    [
+        (np.zeros((4, 32, 32), np.uint8), np.zeros(4, np.int64), "differ in shape"),
+        (np.zeros((4, 28), np.uint8), np.zeros(4, np.int64), "(N, H, W, C)"),
+        (np.zeros((4, 28, 28, 3, 1), np.uint8), np.zeros(4, np.int64), "(N, H, W, C)"),
+        (
+            np.full((4, 28, 28), 2.0, np.float32),
+            np.zeros(4, np.int64),
+            "divide 0..255 values by 255",
+        ),
+        (np.zeros((4, 28, 28), np.int16), np.zeros(4, np.int64), "uint8"),
+        (np.zeros((4, 28, 28), np.uint8), np.zeros(3, np.int64), "one per image"),
+        (np.zeros((4, 28, 28), np.uint8), np.full(4, 10), "[0, 10)"),
+        (np.zeros((4, 28, 28), np.uint8), np.full(4, -1), "number the classes"),
+    ],
+)
 def test_custom_dataset_of_the_wrong_form_is_refused(images, labels, words):
     from glimpse_envs.data import Dataset
 
     good = (np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.int64))
     with pytest.raises(ValueError) as e:
-        Dataset("mine", {"train": (images, labels), "validation": good, "test": good},
-                num_classes=10)
+        Dataset(
+            "mine", {"train": (images, labels), "validation": good, "test": good}, num_classes=10
+        )
     assert words in str(e.value), str(e.value)

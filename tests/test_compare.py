@@ -11,9 +11,13 @@ from glimpse_envs.retina import Retina
 def _rows():
     rng = np.random.default_rng(0)
     image = (rng.random((60, 60)) * 255).astype(np.uint8)
-    hard = {"image": image, "label": 3, "prediction": 3,
-            # glimpses 2-4 at the same place: their numbers must still not overlap
-            "locations": np.array([[0, 0], [0.5, 0.5], [0.5, 0.5], [0.52, 0.5], [-0.9, 0.9]])}
+    hard = {
+        "image": image,
+        "label": 3,
+        "prediction": 3,
+        # glimpses 2-4 at the same place: their numbers must still not overlap
+        "locations": np.array([[0, 0], [0.5, 0.5], [0.5, 0.5], [0.52, 0.5], [-0.9, 0.9]]),
+    }
     filters = np.zeros((4, 60, 60))
     filters[:, 20:30, 20:30] = 1.0
     soft = {"image": image, "label": 3, "prediction": 5, "filters": filters}
@@ -22,8 +26,13 @@ def _rows():
     none = {"image": image, "label": 3, "prediction": 3, "saliency": sal}
     retina = Retina(size=12, scales=3)
     return [
-        {"trace": t, "sensor": retina, "agent": a, "caption": "a run, 1,000 env steps",
-         "title": "ClutteredMNIST-v0, test canvas 0"}
+        {
+            "trace": t,
+            "sensor": retina,
+            "agent": a,
+            "caption": "a run, 1,000 env steps",
+            "title": "ClutteredMNIST-v0, test canvas 0",
+        }
         for t, a in ((hard, "ram"), (soft, "draw"), (none, "cnn"))
     ]
 
@@ -50,8 +59,9 @@ def test_figure_rows_shared_scale_no_overlapping_labels(tmp_path):
 
     FigureCanvasAgg(fig).draw()
     renderer = fig.canvas.get_renderer()
-    labels = [t for ax in fig.axes for t in ax.texts
-              if (t.get_gid() or "").startswith("glimpse-label")]
+    labels = [
+        t for ax in fig.axes for t in ax.texts if (t.get_gid() or "").startswith("glimpse-label")
+    ]
     assert len(labels) == 5
     boxes = [t.get_window_extent(renderer) for t in labels]
     for i in range(len(boxes)):
@@ -75,14 +85,34 @@ def test_tape_figure_same_cell_window_and_scale(tmp_path):
     hard_write = np.zeros((T, 128))
     hard_write[np.arange(L), np.arange(L)] = 1  # it wrote only while the input arrived
     ntm_w = np.full((L + 1 + L, 128), 1 / 128)
-    hard = {"inputs": inputs, "targets": targets, "outputs": np.r_[[-1] * 10, targets],
-            "read": hard_read, "write": hard_write, "success": True, "length": L}
-    ntm = {"inputs": inputs, "targets": targets, "outputs": np.array([2, 4, 1, 7]),
-           "read": ntm_w, "write": ntm_w, "length": L}
-    lstm = {"inputs": inputs, "targets": targets, "outputs": np.array([2, 4, 1, 8]),
-            "saliency": np.random.default_rng(0).random((L + 1 + L, 9)), "length": L}
-    rows = [{"trace": t, "agent": a, "caption": "c", "title": "Copy-v0, test sequence 0"}
-            for t, a in ((hard, "tape-reinforce"), (ntm, "ntm"), (lstm, "lstm"))]
+    hard = {
+        "inputs": inputs,
+        "targets": targets,
+        "outputs": np.r_[[-1] * 10, targets],
+        "read": hard_read,
+        "write": hard_write,
+        "success": True,
+        "length": L,
+    }
+    ntm = {
+        "inputs": inputs,
+        "targets": targets,
+        "outputs": np.array([2, 4, 1, 7]),
+        "read": ntm_w,
+        "write": ntm_w,
+        "length": L,
+    }
+    lstm = {
+        "inputs": inputs,
+        "targets": targets,
+        "outputs": np.array([2, 4, 1, 8]),
+        "saliency": np.random.default_rng(0).random((L + 1 + L, 9)),
+        "length": L,
+    }
+    rows = [
+        {"trace": t, "agent": a, "caption": "c", "title": "Copy-v0, test sequence 0"}
+        for t, a in ((hard, "tape-reinforce"), (ntm, "ntm"), (lstm, "lstm"))
+    ]
     files, fig = tape_figure(rows, tmp_path / "tape", 1.0)
     assert sorted(f.suffix for f in files) == [".png", ".svg"]
     assert _min_text_px(fig) >= 12  # every text, tick labels included
@@ -96,11 +126,14 @@ def test_tape_figure_same_cell_window_and_scale(tmp_path):
     texts = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
     assert "4 of 4 output symbols right" in texts and "3 of 4" in texts and "FAILED" in texts
 
+
 def _min_text_px(fig) -> float:
     """The smallest visible text of a figure, in pixels at its DPI (tick labels included)."""
     from matplotlib.text import Text
 
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    sizes = [
+        t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+    ]
     return min(sizes) * fig.dpi / 72
 
 

@@ -183,8 +183,13 @@ def test_stalled_mirror_times_out_and_the_next_is_tried(isolated):
         good.mkdir()
         t0 = time.perf_counter()
         with pytest.raises(DataError, match="every mirror failed") as e:
-            data.download("mnist", isolated / "dl", mirrors=[url, good.as_uri() + "/"],
-                          progress=False, timeout=0.5)
+            data.download(
+                "mnist",
+                isolated / "dl",
+                mirrors=[url, good.as_uri() + "/"],
+                progress=False,
+                timeout=0.5,
+            )
         assert time.perf_counter() - t0 < 10
         assert "timed out" in str(e.value)  # the stalled mirror, then the empty one
         assert list((isolated / "dl").iterdir()) == []
@@ -196,8 +201,12 @@ def test_stale_part_files_of_dead_processes_are_removed(tmp_path):
     import subprocess
     import sys
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     stale = tmp_path / f"t10k-labels-idx1-ubyte.gz.{dead}.part"
     live = tmp_path / f"t10k-labels-idx1-ubyte.gz.{os.getpid()}.part"
     stale.write_bytes(b"half")
@@ -235,8 +244,10 @@ def test_sigterm_mid_download_leaves_no_part_file(tmp_path):
 
     threading.Thread(target=serve, daemon=True).start()
     dest = tmp_path / "dl"
-    code = (f"from glimpse_envs import data; data.download('mnist', {str(dest)!r}, "
-            f"mirrors=['http://127.0.0.1:{port}/'], progress=False, timeout=5)")
+    code = (
+        f"from glimpse_envs import data; data.download('mnist', {str(dest)!r}, "
+        f"mirrors=['http://127.0.0.1:{port}/'], progress=False, timeout=5)"
+    )
     child = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
     try:
         for _ in range(200):  # wait until the download has started writing

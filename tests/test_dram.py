@@ -17,14 +17,34 @@ from agents.dram import Config, DRAMTrainer
 
 MULTI = "glimpse_envs/MultiMNIST-v0"
 SMALL = dict(glimpse_hidden=16, loc_hidden=16, glimpse_out=32, core_hidden=32, eval_batch=16)
-TINY_CLI = ["--agent", "dram", "--env", "MultiMNIST-v0", "--num-envs", "16", "--core-hidden", "32",
-            "--glimpse-out", "32", "--eval-batch", "16", "--threads", "1", "--no-progress"]
+TINY_CLI = [
+    "--agent",
+    "dram",
+    "--env",
+    "MultiMNIST-v0",
+    "--num-envs",
+    "16",
+    "--core-hidden",
+    "32",
+    "--glimpse-out",
+    "32",
+    "--eval-batch",
+    "16",
+    "--threads",
+    "1",
+    "--no-progress",
+]
 
 
 def _trainer(tiny, num_envs=8, env_kwargs=None, **cfg) -> DRAMTrainer:
     torch.set_num_threads(1)
-    run = RunConfig(env=MULTI, agent="dram", num_envs=num_envs, steps=10_000,
-                    env_kwargs={"dataset": tiny, **(env_kwargs or {})})
+    run = RunConfig(
+        env=MULTI,
+        agent="dram",
+        num_envs=num_envs,
+        steps=10_000,
+        env_kwargs={"dataset": tiny, **(env_kwargs or {})},
+    )
     return DRAMTrainer(run, Config(**{**SMALL, **cfg}))
 
 
@@ -35,7 +55,9 @@ def _grads(model: torch.nn.Module, loss: torch.Tensor) -> dict[str, bool]:
     reached: dict[str, bool] = {}
     for name, p in model.named_parameters():
         part = name.split(".")[0]
-        reached[part] = reached.get(part, False) or (p.grad is not None and bool(p.grad.abs().sum() > 0))
+        reached[part] = reached.get(part, False) or (
+            p.grad is not None and bool(p.grad.abs().sum() > 0)
+        )
     return reached
 
 
@@ -82,8 +104,9 @@ def test_context_on_reads_this_episodes_canvas_and_off_starts_at_zero(tiny):
     np.testing.assert_array_equal(on.vec.canvases(), images)
     coarse = on.model.coarse(torch.as_tensor(images))
     assert coarse.shape == (8, 1, 15, 15)
-    np.testing.assert_allclose(coarse[:, 0].numpy(), images.reshape(8, 15, 4, 15, 4).mean((2, 4)) / 255,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        coarse[:, 0].numpy(), images.reshape(8, 15, 4, 15, 4).mean((2, 4)) / 255, atol=1e-5
+    )
     h1, c1, h2, c2 = on.model.initial_state(8, on.device, torch.as_tensor(images))
     assert not h1.any() and not c1.any() and not c2.any()
     assert h2.abs().sum() > 0 and not torch.allclose(h2[0], h2[1])  # canvas-dependent
@@ -103,7 +126,10 @@ def test_trace_colours_the_path_per_digit(tiny):
     t = _trainer(tiny)
     tr = t.trace("test", 3)
     assert tr["image"].shape == (60, 60) and tr["locations"].shape == (6, 2)
-    assert tr["digits"].tolist() == [0, 0, 0, 1, 1, 1] and len(tr["label"]) == len(tr["prediction"]) == 2
+    assert (
+        tr["digits"].tolist() == [0, 0, 0, 1, 1, 1]
+        and len(tr["label"]) == len(tr["prediction"]) == 2
+    )
     assert tr["label"] == t.vec.unwrapped.canvas.fixed("test", [3])[1][0].tolist()
     img = render.VisualEpisode(tr, t.vec.unwrapped.sensor, title="DRAM").frame()
     for color in render.DIGIT_COLORS[:2]:
@@ -162,13 +188,30 @@ def test_resume_evaluate_and_render_through_train_py(tmp_path):
     b = _run_dir(tmp_path / "b")
     assert train.main(["--resume", str(b), "--steps", "384", "--no-progress"]) == 0
     rows = [(_run_dir(tmp_path / "a") / "train.csv"), (b / "train.csv")]
-    full, resumed = ([{k: v for k, v in r.items() if k not in train.TIMING_COLUMNS}
-                      for r in __import__("csv").DictReader(open(p))] for p in rows)
+    full, resumed = (
+        [
+            {k: v for k, v in r.items() if k not in train.TIMING_COLUMNS}
+            for r in __import__("csv").DictReader(open(p))
+        ]
+        for p in rows
+    )
     assert len(full) == len(resumed) == 4 and full == resumed
     results = json.loads((b / "results.json").read_text())
     assert {"error", "digit_error", "glimpses", "pixels"} <= set(results["test"])
-    assert train.main(["evaluate", "--checkpoint", str(b), "--episodes", "32",
-                       "--json", str(tmp_path / "e.json")]) == 0
+    assert (
+        train.main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(b),
+                "--episodes",
+                "32",
+                "--json",
+                str(tmp_path / "e.json"),
+            ]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "e.json").read_text()) == results["test"]
     out = tmp_path / "renders"
     assert train.main(["render", "--checkpoint", str(b), "--episodes", "2", "--out", str(out)]) == 0

@@ -47,8 +47,15 @@ def test_filters_are_normalised_and_centred():
 def test_narrow_filters_read_pixels():
     # sigma -> 0 and stride 1 centred on a pixel grid: the glimpse is the image crop itself
     img = torch.arange(100.0).view(1, 10, 10)
-    fx, fy = filterbank(torch.tensor([4.5]), torch.tensor([5.5]), torch.tensor([1e-3]),
-                        torch.tensor([1.0]), 4, 10, 10)
+    fx, fy = filterbank(
+        torch.tensor([4.5]),
+        torch.tensor([5.5]),
+        torch.tensor([1e-3]),
+        torch.tensor([1.0]),
+        4,
+        10,
+        10,
+    )
     g = read(img, fx, fy, torch.tensor([1.0]))
     assert torch.allclose(g[0], img[0, 4:8, 3:7])
 
@@ -82,8 +89,9 @@ def test_draw_trainer_uses_the_env_canvases_and_beats_chance():
 
     from agents.draw import DRAWTrainer
 
-    tr = make_trainer(DRAWTrainer, "glimpse_envs/TranslatedMNIST-v0", glimpses=4, hidden=128,
-                      batch_size=32)
+    tr = make_trainer(
+        DRAWTrainer, "glimpse_envs/TranslatedMNIST-v0", glimpses=4, hidden=128, batch_size=32
+    )
     env = gym.make("glimpse_envs/TranslatedMNIST-v0").unwrapped
     a, la = tr.canvas.fixed("test", [0, 5])
     b, lb = env.canvas.fixed("test", [0, 5])
@@ -104,8 +112,9 @@ def test_filters_never_go_dead():
     # a grid far off the canvas with a tiny variance: rows still sum to one (the nearest pixels)
     # and the gradient still reaches the centre, so training can pull the grid back
     gx = torch.tensor([500.0], requires_grad=True)
-    fx, fy = filterbank(gx, torch.tensor([-300.0]), torch.tensor([1e-4]), torch.tensor([1.0]),
-                        3, 20, 20)
+    fx, fy = filterbank(
+        gx, torch.tensor([-300.0]), torch.tensor([1e-4]), torch.tensor([1.0]), 3, 20, 20
+    )
     assert torch.isfinite(fx).all() and torch.allclose(fx.sum(-1), torch.ones(1, 3))
     assert fx[0, :, -1].min() > 0.99 and fy[0, :, 0].min() > 0.99
     raw = torch.tensor([[30.0, -30.0, -50.0, 40.0, -50.0]], requires_grad=True)  # extreme outputs

@@ -42,8 +42,13 @@ def test_visual_config_is_the_registered_class_config(env_id, tiny):
     single, vector = _entry(env_id), _entry(env_id, "vector_entry_point")
     assert isinstance(single.CONFIG, GlimpseConfig) and vector.CONFIG is single.CONFIG
     env = gym.make(env_id, dataset=tiny, glimpses=single.CONFIG.glimpses + 2)
-    vec = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", dataset=tiny,
-                       glimpses=single.CONFIG.glimpses + 2)
+    vec = gym.make_vec(
+        env_id,
+        num_envs=2,
+        vectorization_mode="vector_entry_point",
+        dataset=tiny,
+        glimpses=single.CONFIG.glimpses + 2,
+    )
     want = dataclasses.replace(single.CONFIG, dataset=tiny, glimpses=single.CONFIG.glimpses + 2)
     assert env.unwrapped.config == vec.unwrapped.config == want
     assert env.observation_space["step"].n == env.unwrapped.config.glimpses + 1
@@ -59,10 +64,18 @@ def test_registered_defaults_are_the_papers():
     cfg = {env_id: _entry(env_id).CONFIG for env_id in VISUAL_IDS}
     short = {k.split("/")[-1]: v for k, v in cfg.items()}
     assert {k: v.glimpses for k, v in short.items()} == {
-        "TiledMNIST-v0": 3, "MNIST-v0": 6, "TranslatedMNIST-v0": 8, "ClutteredMNIST-v0": 8,
-        "ClutteredMNIST100-v0": 8, "MultiMNIST-v0": 6}
-    assert (short["ClutteredMNIST100-v0"].canvas_size, short["ClutteredMNIST100-v0"].retina_scales,
-            short["ClutteredMNIST100-v0"].n_clutter) == (100, 4, 8)
+        "TiledMNIST-v0": 3,
+        "MNIST-v0": 6,
+        "TranslatedMNIST-v0": 8,
+        "ClutteredMNIST-v0": 8,
+        "ClutteredMNIST100-v0": 8,
+        "MultiMNIST-v0": 6,
+    }
+    assert (
+        short["ClutteredMNIST100-v0"].canvas_size,
+        short["ClutteredMNIST100-v0"].retina_scales,
+        short["ClutteredMNIST100-v0"].n_clutter,
+    ) == (100, 4, 8)
     assert short["TiledMNIST-v0"].sensor == "tiles" and short["MultiMNIST-v0"].n_digits == 2
 
 
@@ -101,15 +114,39 @@ def test_tape_config_per_id(env_id):
 
 
 def test_env_flags_parse_into_env_kwargs_and_win_over_the_json():
-    run, _, _, _ = cli.parse_train_args([
-        "--env", "MNIST-v0", "--glimpses", "4", "--scales", "2", "--no-continuous",
-        "--env-kwargs", '{"glimpses": 3, "start": "random"}'])
-    assert run.env_kwargs == {"glimpses": 4, "retina_scales": 2, "continuous": False,
-                              "start": "random"}
+    run, _, _, _ = cli.parse_train_args(
+        [
+            "--env",
+            "MNIST-v0",
+            "--glimpses",
+            "4",
+            "--scales",
+            "2",
+            "--no-continuous",
+            "--env-kwargs",
+            '{"glimpses": 3, "start": "random"}',
+        ]
+    )
+    assert run.env_kwargs == {
+        "glimpses": 4,
+        "retina_scales": 2,
+        "continuous": False,
+        "start": "random",
+    }
     run, _, _, _ = cli.parse_train_args(["--env", "MNIST-v0", "--retina-size", "6"])
     assert run.env_kwargs == {"retina_size": 6}
-    run, _, _, _ = cli.parse_train_args(["--env", "Copy-v0", "--agent", "tape-reinforce",
-                                         "--memory_size", "64", "--max-length", "5"])
+    run, _, _, _ = cli.parse_train_args(
+        [
+            "--env",
+            "Copy-v0",
+            "--agent",
+            "tape-reinforce",
+            "--memory_size",
+            "64",
+            "--max-length",
+            "5",
+        ]
+    )
     assert run.env_kwargs == {"memory_size": 64, "max_length": 5}
 
 
@@ -118,16 +155,20 @@ def test_a_hyperparams_file_may_set_env_options(tmp_path):
     path.write_text("MNIST-v0:\n  glimpses: 4\n  n_envs: 8\n")
     run, _, _, _ = cli.parse_train_args(["--env", "MNIST-v0", "--hyperparams", str(path)])
     assert run.env_kwargs == {"glimpses": 4} and run.num_envs == 8
-    run, _, _, _ = cli.parse_train_args(["--env", "MNIST-v0", "--hyperparams", str(path),
-                                         "--glimpses", "5"])
+    run, _, _, _ = cli.parse_train_args(
+        ["--env", "MNIST-v0", "--hyperparams", str(path), "--glimpses", "5"]
+    )
     assert run.env_kwargs == {"glimpses": 5}
 
 
 def test_an_agent_option_of_the_same_name_keeps_its_flag():
-    run, cfg, _, _ = cli.parse_train_args(["--env", "MNIST-v0", "--agent", "draw", "--glimpses", "4"])
+    run, cfg, _, _ = cli.parse_train_args(
+        ["--env", "MNIST-v0", "--agent", "draw", "--glimpses", "4"]
+    )
     assert cfg.glimpses == 4 and run.env_kwargs == {}
-    run, cfg, _, _ = cli.parse_train_args(["--env", "Copy-v0", "--agent", "ntm", "--max-length", "5",
-                                           "--memory-size", "64"])
+    run, cfg, _, _ = cli.parse_train_args(
+        ["--env", "Copy-v0", "--agent", "ntm", "--max-length", "5", "--memory-size", "64"]
+    )
     assert cfg.max_length == 5 and run.env_kwargs == {"memory_size": 64}
 
 
@@ -138,13 +179,20 @@ def test_the_help_shows_the_ids_own_defaults(capsys):
     assert "--glimpses GLIMPSES" in out and "--scales" in out and "(default: 100)" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--env", "MNIST-v0", "--memory-size", "64"],
-     "--memory-size is an option of tape envs; glimpse_envs/MNIST-v0 is a visual env"),
-    (["--env", "Copy-v0", "--agent", "tape-reinforce", "--scales=2"],
-     "--scales is an option of visual envs; glimpse_envs/Copy-v0 is a tape env"),
-    (["--env", "MNIST-v0", "--glimpses", "many"], "argument --glimpses: invalid int value"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--env", "MNIST-v0", "--memory-size", "64"],
+            "--memory-size is an option of tape envs; glimpse_envs/MNIST-v0 is a visual env",
+        ),
+        (
+            ["--env", "Copy-v0", "--agent", "tape-reinforce", "--scales=2"],
+            "--scales is an option of visual envs; glimpse_envs/Copy-v0 is a tape env",
+        ),
+        (["--env", "MNIST-v0", "--glimpses", "many"], "argument --glimpses: invalid int value"),
+    ],
+)
 def test_a_bad_env_flag_is_a_one_line_usage_error(argv, message, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
@@ -156,8 +204,12 @@ def test_env_flags_cannot_change_on_resume(monkeypatch):
     from agents.base import RunConfig
 
     run = dataclasses.asdict(RunConfig(env="glimpse_envs/MNIST-v0", env_kwargs={"glimpses": 4}))
-    ckpt = {"agent": "ram", "run": run, "_path": "x/checkpoint.pt",
-            "agent_config": dataclasses.asdict(get_trainer("ram").Config())}
+    ckpt = {
+        "agent": "ram",
+        "run": run,
+        "_path": "x/checkpoint.pt",
+        "agent_config": dataclasses.asdict(get_trainer("ram").Config()),
+    }
     monkeypatch.setattr(cli, "load_checkpoint", lambda path: ckpt)
     resumed, _, _, _ = cli.parse_train_args(["--resume", "x", "--glimpses", "4", "--steps", "9"])
     assert resumed.env_kwargs == {"glimpses": 4} and resumed.steps == 9
@@ -173,8 +225,12 @@ def test_ram_reads_the_budget_from_the_config(tiny):
 
     torch.set_num_threads(1)
     cls = get_trainer("ram")
-    run = RunConfig(env="glimpse_envs/MNIST-v0", agent="ram", num_envs=4,
-                    env_kwargs={"dataset": tiny, "glimpses": 3})
+    run = RunConfig(
+        env="glimpse_envs/MNIST-v0",
+        agent="ram",
+        num_envs=4,
+        env_kwargs={"dataset": tiny, "glimpses": 3},
+    )
     trainer = cls(run, cls.Config())
     assert trainer.glimpses == trainer.vec.unwrapped.config.glimpses == 3
     trainer.close()

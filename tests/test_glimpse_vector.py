@@ -133,7 +133,9 @@ def test_vector_constructor_args(tiny):
             dataset=tiny,
         )
     # by default the vector env never truncates: the glimpse budget ends every episode
-    vec = gym.make_vec(VISUAL_IDS[0], num_envs=2, vectorization_mode="vector_entry_point", dataset=tiny)
+    vec = gym.make_vec(
+        VISUAL_IDS[0], num_envs=2, vectorization_mode="vector_entry_point", dataset=tiny
+    )
     vec.reset(seed=0)
     for _ in range(vec.unwrapped.max_steps):
         _, _, term, trunc, _ = vec.step(np.zeros((2, 3), np.int64))

@@ -24,7 +24,7 @@ import hard_vs_soft as hvs
 
 #: stands in for train.py: same flags, writes OUT/ENV__AGENT__SEED__TIME/results.json; fails (exit
 #: 1, a traceback's last line on stderr) for the agents listed in $FAKE_FAIL; logs each call
-FAKE_TRAIN = r'''
+FAKE_TRAIN = r"""
 import argparse, json, os, pathlib, sys
 p = argparse.ArgumentParser()
 for flag in ("--env", "--agent", "--out", "--resume"):
@@ -53,7 +53,7 @@ key = "val/success" if "Copy" in a.env else "val/error"
     "env": a.env, "agent": a.agent, "seed": a.seed, "env_steps": a.steps, "train_wall_s": 1.5,
     "train_steps_per_s": 100.0, "test_wall_s": 0.1, "test_episodes": 100, "test": test,
     "parameters": 1234, "git": "x", "date": "d", "command": sys.argv}))
-'''
+"""
 
 CONFIGS = [hvs.Config("MNIST-v0", "ram", 100), hvs.Config("Copy-v0", "ntm", 100, label="short")]
 
@@ -79,8 +79,16 @@ def _preset(configs=CONFIGS) -> hvs.Preset:
 
 def _sweep_and_report(preset, tmp_path, fake, **kwargs):
     runs_dir = tmp_path / "runs"
-    results = hvs.sweep(preset.runs(), runs_dir, preset=preset, preset_name="test",
-                        train_cmd=fake["cmd"], jobs=2, log=lambda _: None, **kwargs)
+    results = hvs.sweep(
+        preset.runs(),
+        runs_dir,
+        preset=preset,
+        preset_name="test",
+        train_cmd=fake["cmd"],
+        jobs=2,
+        log=lambda _: None,
+        **kwargs,
+    )
     meta = hvs.provenance("pytest hard_vs_soft", "cpu", "test")
     paths = hvs.report(preset, runs_dir, tmp_path / "out" / "hvs", meta)
     return results, paths
@@ -101,8 +109,19 @@ def test_sweep_writes_table_csv_and_plots(tmp_path, fake):
         assert {"command", "machine", "date", "git"} <= set(res)
         assert "--seed" in res["command"] and (tmp_path / "runs" / key / "train.log").exists()
     md = paths["md"].read_text()
-    for text in ("## MNIST-v0", "## Copy-v0", "RAM (REINFORCE)", "NTM", "RAM NIPS 2014 Table 1a",
-                 "pytest hard_vs_soft", "git:", "machine:", "date:", "L=3", "__copy_length.png"):
+    for text in (
+        "## MNIST-v0",
+        "## Copy-v0",
+        "RAM (REINFORCE)",
+        "NTM",
+        "RAM NIPS 2014 Table 1a",
+        "pytest hard_vs_soft",
+        "git:",
+        "machine:",
+        "date:",
+        "L=3",
+        "__copy_length.png",
+    ):
         assert text in md, text
     rows = {r["agent"]: r for r in _csv_rows(paths["csv"])}
     assert float(rows["ram"]["error_mean"]) == pytest.approx(10.5)  # seeds 0, 1: 10 and 11
@@ -112,8 +131,13 @@ def test_sweep_writes_table_csv_and_plots(tmp_path, fake):
     assert float(rows["ntm"]["memory_cells"]) == 128 and rows["ram"]["status"] == "ok"
     assert json.loads(rows["ntm"]["error_by_length"]) == {"3": pytest.approx(5.0), "6": 100.0}
     assert paths["csv"].read_text().startswith("# command: pytest hard_vs_soft")
-    for key in ("error vs glimpses", "error vs pixels", "copy error vs length",
-                "MNIST-v0 learning curves", "Copy-v0 learning curves"):
+    for key in (
+        "error vs glimpses",
+        "error vs pixels",
+        "copy error vs length",
+        "MNIST-v0 learning curves",
+        "Copy-v0 learning curves",
+    ):
         assert paths[key].suffix == ".png" and paths[key].stat().st_size > 5000, key
     curves = hvs.curves(_preset(), tmp_path / "runs")
     assert [(c.agent, seed) for c, seed, _ in curves["MNIST-v0"]] == [("ram", 0), ("ram", 1)]
@@ -171,42 +195,83 @@ def test_hours_start_no_run_after_the_deadline_and_the_next_piece_goes_on(tmp_pa
     preset = _preset()
     runs_dir = tmp_path / "runs"
     lines: list[str] = []
-    results = hvs.sweep(preset.runs(), runs_dir, preset=preset, train_cmd=fake["cmd"], jobs=1,
-                        hours=1e-9, log=lines.append)
+    results = hvs.sweep(
+        preset.runs(),
+        runs_dir,
+        preset=preset,
+        train_cmd=fake["cmd"],
+        jobs=1,
+        hours=1e-9,
+        log=lines.append,
+    )
     assert results == [] and fake["n_calls"]() == 0 and "4 runs not started" in lines[-1]
     assert not any(runs_dir.glob("*/result.json"))  # nothing recorded as failed
-    results = hvs.sweep(preset.runs(), runs_dir, preset=preset, train_cmd=fake["cmd"], jobs=2,
-                        hours=1.0, log=lambda _: None)
+    results = hvs.sweep(
+        preset.runs(),
+        runs_dir,
+        preset=preset,
+        train_cmd=fake["cmd"],
+        jobs=2,
+        hours=1.0,
+        log=lambda _: None,
+    )
     assert len(results) == 4 and all(r["status"] == "ok" for r in results)
 
 
-def test_a_preset_without_measured_speeds_is_refused_with_the_fix(tmp_path, fake, monkeypatch,
-                                                                  capsys):
+def test_a_preset_without_measured_speeds_is_refused_with_the_fix(
+    tmp_path, fake, monkeypatch, capsys
+):
     monkeypatch.setitem(hvs.PRESETS, "tiny", lambda: _preset([hvs.Config("MNIST-v0", "ram", 0)]))
-    assert hvs.main(["--preset", "tiny", "--results-dir", str(tmp_path), "--train-cmd",
-                     " ".join(fake["cmd"])]) == 2
+    assert (
+        hvs.main(
+            [
+                "--preset",
+                "tiny",
+                "--results-dir",
+                str(tmp_path),
+                "--train-cmd",
+                " ".join(fake["cmd"]),
+            ]
+        )
+        == 2
+    )
     assert "speeds --preset tiny" in capsys.readouterr().err and fake["n_calls"]() == 0
 
 
 def test_speeds_are_measured_once_and_merged(tmp_path, fake):
     path = tmp_path / "speeds.json"
-    doc = hvs.speeds(_preset(), seconds=1, remeasure=False, train_cmd=fake["cmd"], path=path,
-                     log=lambda _: None)
+    doc = hvs.speeds(
+        _preset(), seconds=1, remeasure=False, train_cmd=fake["cmd"], path=path, log=lambda _: None
+    )
     assert {(r["agent"], r["env"]): r["steps_per_s"] for r in doc["speeds"]} == {
-        ("ram", "MNIST-v0"): 100.0, ("ntm", "Copy-v0"): 100.0}
+        ("ram", "MNIST-v0"): 100.0,
+        ("ntm", "Copy-v0"): 100.0,
+    }
     assert hvs.load_speeds(path) == {("ram", "MNIST-v0"): 100.0, ("ntm", "Copy-v0"): 100.0}
     assert fake["n_calls"]() == 4  # a probe and a measurement per pair
-    hvs.speeds(_preset(), seconds=1, remeasure=False, train_cmd=fake["cmd"], path=path,
-               log=lambda _: None)
+    hvs.speeds(
+        _preset(), seconds=1, remeasure=False, train_cmd=fake["cmd"], path=path, log=lambda _: None
+    )
     assert fake["n_calls"]() == 4  # nothing missing, nothing measured again
     assert hvs._shown([sys.executable, str(ROOT / "train.py"), "--out", str(ROOT / "x")]) == (
-        "python train.py --out x".replace("python", Path(sys.executable).name))
+        "python train.py --out x".replace("python", Path(sys.executable).name)
+    )
 
 
 def test_cli_with_a_stub_runner_and_only(tmp_path, fake, monkeypatch, capsys):
     monkeypatch.setitem(hvs.PRESETS, "tiny", _preset)
-    argv = ["--preset", "tiny", "--results-dir", str(tmp_path), "--jobs", "2",
-            "--train-cmd", " ".join(fake["cmd"]), "--only", "ram"]
+    argv = [
+        "--preset",
+        "tiny",
+        "--results-dir",
+        str(tmp_path),
+        "--jobs",
+        "2",
+        "--train-cmd",
+        " ".join(fake["cmd"]),
+        "--only",
+        "ram",
+    ]
     assert hvs.main(argv) == 0
     assert fake["n_calls"]() == 2  # only the RAM runs
     md = (tmp_path / "hard_vs_soft__tiny.md").read_text()
@@ -223,7 +288,12 @@ def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags(tmp_pat
         for agent in ("ram", "ppo", "recurrent-ppo", "soft-tiles", "draw", "vit", "mlp", "cnn"):
             assert (env, agent) in pairs
     assert {a for e, a in pairs if e == "Copy-v0"} == {
-        "tape-reinforce", "ntm", "transformer", "universal-transformer", "lstm"}
+        "tape-reinforce",
+        "ntm",
+        "transformer",
+        "universal-transformer",
+        "lstm",
+    }
     durations = [hvs.estimate_s(r.config) for r in quick.runs()]
     assert all(d > 0 for d in durations)  # every quick run has a measured speed
     assert hvs.schedule_s(durations, 2) < 30 * 60  # the preset's promise: under 30 minutes
@@ -237,7 +307,8 @@ def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags(tmp_pat
     standard = hvs.PRESETS["standard"]()
     pairs = {(c.env, c.agent) for c in standard.configs}
     assert pairs == {(e, a) for e in hvs.STANDARD_VISUAL_ENVS for a in hvs.VISUAL_AGENTS} | {
-        (e, a) for e in hvs.STANDARD_TAPE_ENVS for a in hvs.TAPE_AGENTS}
+        (e, a) for e in hvs.STANDARD_TAPE_ENVS for a in hvs.TAPE_AGENTS
+    }
     assert len(standard.seeds) >= 2
     for c in standard.configs:  # a budget wherever a speed was measured, and only there
         assert (c.steps > 0) == ((c.agent, c.env) in hvs.CPU_SPS), c.name
@@ -249,13 +320,17 @@ def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags(tmp_pat
             per_canvas = 1 if c.agent in hvs.WHOLE_IMAGE_AGENTS else hvs.ENV_GLIMPSES[c.env]
             assert c.steps <= 1.05 * 30 * 55_000 * per_canvas
     for env in hvs.STANDARD_TAPE_ENVS:  # one set of evaluation lengths per tape env
-        lengths = {json.dumps(json.loads(hvs._pick(c.flags, "--eval-lengths")[1]))
-                   for c in standard.configs if c.env == env and c.agent in hvs.SEQUENCE_AGENTS}
+        lengths = {
+            json.dumps(json.loads(hvs._pick(c.flags, "--eval-lengths")[1]))
+            for c in standard.configs
+            if c.env == env and c.agent in hvs.SEQUENCE_AGENTS
+        }
         assert len(lengths) == 1
     for preset in (quick, full, standard, hvs.PRESETS["smoke"]()):
         for config in (c for c in preset.configs if c.steps):
-            job = hvs.make_job(hvs.Run(config, 0), tmp_path, preset=preset, train_cmd=[],
-                               threads=1, device="cpu")
+            job = hvs.make_job(
+                hvs.Run(config, 0), tmp_path, preset=preset, train_cmd=[], threads=1, device="cpu"
+            )
             run, _, _, _ = train.parse_train_args([*job["args"], "--out", str(tmp_path)])
             assert (run.env, run.agent, run.steps) == (config.env_id, config.agent, config.steps)
 
@@ -264,10 +339,19 @@ def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags(tmp_pat
 @needs_mnist
 def test_smoke_preset_through_real_train_py(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "hard_vs_soft.py"), "--preset", "smoke",
-           "--results-dir", str(tmp_path), "--jobs", "2"]
-    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
-                         check=False)
+    cmd = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "hard_vs_soft.py"),
+        "--preset",
+        "smoke",
+        "--results-dir",
+        str(tmp_path),
+        "--jobs",
+        "2",
+    ]
+    res = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "sweep: 4 ok, 0 failed" in res.stdout
     rows = {r["agent"]: r for r in _csv_rows(tmp_path / "hard_vs_soft__smoke.csv")}
@@ -284,16 +368,21 @@ def test_ray_backend_on_a_local_instance(tmp_path, fake, monkeypatch):
     if os.environ.get("CI"):  # the dev extra installs ray[tune]: in CI this test always runs
         import ray.tune  # noqa: F401
     else:
-        pytest.importorskip("ray.tune", reason="the Ray backend needs ray[tune] (pip install -e "
-                                               "'.[dev]' or 'glimpse-envs[ray]')")
+        pytest.importorskip(
+            "ray.tune",
+            reason="the Ray backend needs ray[tune] (pip install -e "
+            "'.[dev]' or 'glimpse-envs[ray]')",
+        )
     monkeypatch.setenv("FAKE_FAIL", "cnn")
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     preset = _preset([*CONFIGS, hvs.Config("MNIST-v0", "cnn", 100)])
     results, paths = _sweep_and_report(preset, tmp_path, fake, backend="ray")
     status = {r["key"]: r["status"] for r in results}
     assert len(status) == 6 and fake["n_calls"]() == 6
-    assert sorted(k for k, s in status.items() if s != "ok") == ["MNIST-v0__cnn__s0",
-                                                                  "MNIST-v0__cnn__s1"]
+    assert sorted(k for k, s in status.items() if s != "ok") == [
+        "MNIST-v0__cnn__s0",
+        "MNIST-v0__cnn__s1",
+    ]
     res = json.loads((tmp_path / "runs" / "MNIST-v0__ram__s1" / "result.json").read_text())
     assert res["status"] == "ok" and res["results"]["test"]["error"] == 11.0
     rows = {r["agent"]: r for r in _csv_rows(paths["csv"])}

@@ -14,7 +14,6 @@ ALL_IDS = glimpse_envs.registered_ids()
 VISUAL_IDS = [i for i in ALL_IDS if str(gym.spec(i).entry_point).startswith("glimpse_envs.visual:")]
 
 
-
 def _make(env_id: str, tiny, **kwargs) -> gym.Env:
     """The env, on the tiny stand-in dataset for the visual ids (offline and fast)."""
     if env_id in VISUAL_IDS:
@@ -111,14 +110,23 @@ def test_visual_frames_carry_a_caption_with_the_answer(tiny):
     env = gym.make("glimpse_envs/MNIST-v0", dataset=tiny, render_mode="rgb_array")
     env.reset(seed=0)
     frame = env.render()
-    assert np.array_equal(frame[-20:], _caption(frame.shape[1], [
-        ("MNIST-v0  GLIMPSE 1/6", drawing.WHITE), ("LOOKING", drawing.WHITE)]))
+    assert np.array_equal(
+        frame[-20:],
+        _caption(
+            frame.shape[1], [("MNIST-v0  GLIMPSE 1/6", drawing.WHITE), ("LOOKING", drawing.WHITE)]
+        ),
+    )
     env.step(np.array([1, 1, 0]))
     _, _, _, _, info = env.step(np.array([2, 2, 1]))  # answers 0
     label, frame = int(info["label"]), env.render()
     color = drawing.WHITE if label == 0 else drawing.RED
-    assert np.array_equal(frame[-20:], _caption(frame.shape[1], [
-        ("MNIST-v0  GLIMPSE 2/6", drawing.WHITE), (f"ANSWER 0 LABEL {label}", color)]))
+    assert np.array_equal(
+        frame[-20:],
+        _caption(
+            frame.shape[1],
+            [("MNIST-v0  GLIMPSE 2/6", drawing.WHITE), (f"ANSWER 0 LABEL {label}", color)],
+        ),
+    )
 
 
 def test_tape_frames_run_time_left_to_right_with_a_caption():
@@ -131,13 +139,20 @@ def test_tape_frames_run_time_left_to_right_with_a_caption():
     frame = env.render()
     m = env.unwrapped._core.m
     x0 = 4 * (tape_render.CELL_W + 2) - 2 + 6  # the heads-over-time panel starts here
-    trace = frame[9: 9 + m * tape_render.CELL_H, x0: x0 + tape_render.TRACE_STEPS * tape_render.STEP_W]
+    trace = frame[
+        9 : 9 + m * tape_render.CELL_H, x0 : x0 + tape_render.TRACE_STEPS * tape_render.STEP_W
+    ]
     blue = np.all(trace == drawing.BLUE, axis=-1)
     cols = np.flatnonzero(blue.any(0)) // tape_render.STEP_W  # steps with a memory-head mark
-    rows = [np.flatnonzero(blue[:, c * tape_render.STEP_W].any() and blue[:, c * tape_render.STEP_W])
-            [0] // tape_render.CELL_H for c in sorted(set(cols))]
+    rows = [
+        np.flatnonzero(blue[:, c * tape_render.STEP_W].any() and blue[:, c * tape_render.STEP_W])[0]
+        // tape_render.CELL_H
+        for c in sorted(set(cols))
+    ]
     assert sorted(set(cols)) == list(range(tape_render.TRACE_STEPS - 5, tape_render.TRACE_STEPS))
     assert rows == [1, 2, 3, 4, 5]  # later steps to the right, the head one cell lower each
-    caption = frame[9 + m * tape_render.CELL_H: 9 + m * tape_render.CELL_H + 20, : frame.shape[1]]
-    assert np.array_equal(caption, _caption(frame.shape[1], [
-        ("Copy-v0  STEP 5", drawing.WHITE), ("OUT 0/3", drawing.WHITE)]))
+    caption = frame[9 + m * tape_render.CELL_H : 9 + m * tape_render.CELL_H + 20, : frame.shape[1]]
+    assert np.array_equal(
+        caption,
+        _caption(frame.shape[1], [("Copy-v0  STEP 5", drawing.WHITE), ("OUT 0/3", drawing.WHITE)]),
+    )

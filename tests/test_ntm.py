@@ -88,7 +88,9 @@ def test_write_read_gradcheck():
     m, w = torch.randn(2, 5, 3, **d), torch.softmax(torch.randn(2, 5, **d), -1)
     e, a = torch.rand(2, 3, **d), torch.randn(2, 3, **d)
     args = tuple(t.requires_grad_(True) for t in (m, w, e, a))
-    assert torch.autograd.gradcheck(lambda m, w, e, a: read_memory(write_memory(m, w, e, a), w), args)
+    assert torch.autograd.gradcheck(
+        lambda m, w, e, a: read_memory(write_memory(m, w, e, a), w), args
+    )
 
 
 def test_ntm_is_finite_on_long_extreme_inputs_and_gradients():
@@ -144,11 +146,20 @@ def test_ntm_trainer_runs_every_ntm_task():
         RepeatCopyTask,
     )
 
-    tasks = [(RepeatCopyTask(bits=4, max_repeats=3), 2), (AssociativeRecallTask(bits=4), 3),
-             (DynamicNGramsTask(), 20), (PrioritySortTask(bits=4), 4)]
+    tasks = [
+        (RepeatCopyTask(bits=4, max_repeats=3), 2),
+        (AssociativeRecallTask(bits=4), 3),
+        (DynamicNGramsTask(), 20),
+        (PrioritySortTask(bits=4), 4),
+    ]
     for task, length in tasks:
-        cfg = NTMConfig(max_length=length, min_length=length, eval_lengths=[length],
-                        controller="feedforward", batch_size=4)
+        cfg = NTMConfig(
+            max_length=length,
+            min_length=length,
+            eval_lengths=[length],
+            controller="feedforward",
+            batch_size=4,
+        )
         tr = NTMTrainer(RunConfig(env="x", agent="ntm", seed=0), cfg, task=task)
         m = tr.train_iteration()
         assert torch.isfinite(torch.tensor(m["losses/bits_per_sequence"]))

@@ -20,10 +20,13 @@ SPLITS = ("train", "validation", "test")
 def random_rgb(classes: int = 15, shape=(20, 24), n=(60, 15, 30), seed: int = 0) -> Dataset:
     """Noise images of a non-28, non-square size, every pixel nonzero, labels i % classes."""
     rng = np.random.default_rng(seed)
-    return Dataset("rgb", {
-        sp: (rng.integers(1, 256, (k, *shape, 3), dtype=np.uint8), np.arange(k) % classes)
-        for sp, k in zip(SPLITS, n)
-    })
+    return Dataset(
+        "rgb",
+        {
+            sp: (rng.integers(1, 256, (k, *shape, 3), dtype=np.uint8), np.arange(k) % classes)
+            for sp, k in zip(SPLITS, n)
+        },
+    )
 
 
 def colour_is_class(classes: int = 3, shape=(20, 24), n=(300, 60, 150), seed: int = 0) -> Dataset:
@@ -207,12 +210,15 @@ def test_from_folder_with_split_folders_and_bad_folders(tmp_path, rgb):
         Dataset.from_folder(mixed)
 
 
-@pytest.mark.parametrize("kwargs,words", [
-    (dict(object_scale=0), "object_scale=0 invalid"),
-    (dict(object_scale=0.05), "use object_scale >="),
-    (dict(canvas_size=30, n_digits=2), "use size >= 48"),
-    (dict(clutter_size=21, n_clutter=2), "use 1 to 20 pixels"),
-])
+@pytest.mark.parametrize(
+    "kwargs,words",
+    [
+        (dict(object_scale=0), "object_scale=0 invalid"),
+        (dict(object_scale=0.05), "use object_scale >="),
+        (dict(canvas_size=30, n_digits=2), "use size >= 48"),
+        (dict(clutter_size=21, n_clutter=2), "use 1 to 20 pixels"),
+    ],
+)
 def test_bad_configs_name_the_fix(rgb, kwargs, words):
     with pytest.raises(ValueError, match=words):
         gym.make("glimpse_envs/TranslatedMNIST-v0", dataset=rgb, **kwargs)
@@ -252,8 +258,14 @@ def _trainer(agent: str, ds: Dataset, **cfg):
 
     torch.set_num_threads(1)
     cls = get_trainer(agent)
-    run = RunConfig(env="glimpse_envs/TranslatedMNIST-v0", agent=agent, seed=0, num_envs=16,
-                    steps=10**6, env_kwargs={"dataset": ds, "canvas_size": 40})
+    run = RunConfig(
+        env="glimpse_envs/TranslatedMNIST-v0",
+        agent=agent,
+        seed=0,
+        num_envs=16,
+        steps=10**6,
+        env_kwargs={"dataset": ds, "canvas_size": 40},
+    )
     return cls(run, cls.Config(**cfg))
 
 

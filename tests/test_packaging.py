@@ -10,8 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-tomllib = pytest.importorskip("tomllib") if sys.version_info >= (3, 11) else pytest.importorskip(
-    "tomli")
+tomllib = (
+    pytest.importorskip("tomllib") if sys.version_info >= (3, 11) else pytest.importorskip("tomli")
+)
 
 
 def test_pyproject_metadata():
@@ -36,14 +37,31 @@ def test_console_script_from_a_wheel_install(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     bindir = venv / ("Scripts" if sys.platform == "win32" else "bin")
     # (the build backend comes from the package registry, as for any user's install)
-    subprocess.run([str(bindir / "python"), "-m", "pip", "install", "--no-deps", "--quiet",
-                    str(ROOT)], check=True, cwd=tmp_path, capture_output=True)
-    res = subprocess.run([str(bindir / "glimpse-train"), "--help"], capture_output=True, text=True,
-                         cwd=tmp_path, check=False)
+    subprocess.run(
+        [str(bindir / "python"), "-m", "pip", "install", "--no-deps", "--quiet", str(ROOT)],
+        check=True,
+        cwd=tmp_path,
+        capture_output=True,
+    )
+    res = subprocess.run(
+        [str(bindir / "glimpse-train"), "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "evaluate" in res.stdout and "--steps" in res.stdout
     where = subprocess.run(
-        [str(bindir / "python"), "-c", "import agents.cli, glimpse_envs; "
-         "print(agents.cli.__file__); print(glimpse_envs.__file__)"],
-        capture_output=True, text=True, cwd=tmp_path, check=True).stdout.split()
+        [
+            str(bindir / "python"),
+            "-c",
+            "import agents.cli, glimpse_envs; "
+            "print(agents.cli.__file__); print(glimpse_envs.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    ).stdout.split()
     assert all(str(venv) in w for w in where), where  # the wheel's copy, not the checkout

@@ -154,6 +154,7 @@ def test_headless_scripted_mode_prints_the_score(capsys):
     assert play.main(["Copy-v0", "--episodes", "5", "--seed", "0"]) == 0
     out = capsys.readouterr().out
     assert "glimpse_envs/Copy-v0: 0/5 episodes right" in out and "random policy, headless" in out
-    won, played, total = play.play_scripted("glimpse_envs/Reverse-v0", 30, seed=1,
-                                            env_kwargs={"max_length": 1, "min_length": 1})
+    won, played, total = play.play_scripted(
+        "glimpse_envs/Reverse-v0", 30, seed=1, env_kwargs={"max_length": 1, "min_length": 1}
+    )
     assert played == 30 and 0 < won < 30  # chance solves some length-1 reversals, not all

@@ -24,7 +24,10 @@ def _trainer(**cfg) -> RAMTrainer:
 def _grads(model, loss) -> dict[str, float]:
     model.zero_grad(set_to_none=True)
     loss.backward(retain_graph=True)
-    return {n: (0.0 if p.grad is None else float(p.grad.abs().sum())) for n, p in model.named_parameters()}
+    return {
+        n: (0.0 if p.grad is None else float(p.grad.abs().sum()))
+        for n, p in model.named_parameters()
+    }
 
 
 @pytest.mark.parametrize("core", ["rnn", "lstm"])

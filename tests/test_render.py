@@ -105,8 +105,9 @@ def test_visual_figure_svg_and_gif_read_back(case, tmp_path):
     make_trace, make_sensor, frames = CASES[case]
     episode = render.VisualEpisode(make_trace(), make_sensor(), title="TEST")
     expected = episode.frame()
-    png, svg, gif = render.render_trace(make_trace(), tmp_path, "ep", sensor=make_sensor(),
-                                        title="TEST")
+    png, svg, gif = render.render_trace(
+        make_trace(), tmp_path, "ep", sensor=make_sensor(), title="TEST"
+    )
     assert (png.name, svg.name, gif.name) == ("ep.png", "ep.svg", "ep.gif")
     with Image.open(png) as im:  # the matplotlib figure, larger than the pixel art
         assert im.size[0] > expected.shape[1] and im.size[1] >= 300
@@ -182,8 +183,15 @@ def test_render_checkpoint_and_main(tiny, tmp_path):
     trainer = _StubTrainer("glimpse_envs/ClutteredMNIST-v0", {"dataset": tiny})
     paths = render.render_checkpoint(trainer, 2, "test", tmp_path / "a")
     names = [p.name for p in paths]
-    assert names == ["test_0000.png", "test_0000.svg", "test_0000.gif",
-                     "test_0001.png", "test_0001.svg", "test_0001.gif", "index.md"]
+    assert names == [
+        "test_0000.png",
+        "test_0000.svg",
+        "test_0000.gif",
+        "test_0001.png",
+        "test_0001.svg",
+        "test_0001.gif",
+        "index.md",
+    ]
     index = paths[-1].read_text()
     assert "test_0001.gif" in index and index.count("\n| ") == 3  # header + 2 episodes
     assert "the first 2 canvases of the fixed test split (0-1)" in index
@@ -201,7 +209,11 @@ def test_render_checkpoint_and_main(tiny, tmp_path):
     )
     assert trainer.closed
     assert sorted(p.name for p in out.iterdir()) == [
-        "index.md", "test_0000.gif", "test_0000.png", "test_0000.svg"]
+        "index.md",
+        "test_0000.gif",
+        "test_0000.png",
+        "test_0000.svg",
+    ]
     assert "--episodes 1" in (out / "index.md").read_text()
     assert (out / "test_0000.gif").read_bytes() == paths[2].read_bytes()
 

@@ -162,14 +162,14 @@ def test_tile_squares_are_the_pixels_a_tile_glimpse_reads(size, grid):
     before, after = TileSensor.padding(size, grid)
     assert (size + before + after) % grid == 0 and 0 <= after - before <= 1
     for loc in [(-1.0, -1.0), (0.0, 0.3), (1.0, 1.0), (0.9, -0.95)]:
-        (x0, y0, w), = sensor.squares(loc, size)
+        ((x0, y0, w),) = sensor.squares(loc, size)
         image = np.zeros((1, size, size), np.uint8)
-        image[0, max(y0, 0): y0 + w, max(x0, 0): x0 + w] = 255
+        image[0, max(y0, 0) : y0 + w, max(x0, 0) : x0 + w] = 255
         glimpse = sensor(image, np.array([loc], np.float32))[0, 0]
         inside = np.zeros((w, w), bool)  # the tile's pixels that lie on the canvas
-        inside[max(-y0, 0): size - y0, max(-x0, 0): size - x0] = True
+        inside[max(-y0, 0) : size - y0, max(-x0, 0) : size - x0] = True
         assert (glimpse[inside] == 1.0).all() and (glimpse[~inside] == 0.0).all()
-        image[0, max(y0, 0): y0 + w, max(x0, 0): x0 + w] = 0
+        image[0, max(y0, 0) : y0 + w, max(x0, 0) : x0 + w] = 0
         assert sensor(image, np.array([loc], np.float32)).max() == 0.0  # nothing outside it read
 
 

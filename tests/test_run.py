@@ -43,10 +43,15 @@ def test_validation_checkpoints_hooks_and_guard_at_the_right_steps():
         yield
 
     p, why = train_updates(
-        tr, 300, eval_every=100, validate=lambda p: calls.append(("val", p.env_steps)),
-        checkpoint_every=150, checkpoint=lambda p: calls.append(("ckpt", p.env_steps)),
+        tr,
+        300,
+        eval_every=100,
+        validate=lambda p: calls.append(("val", p.env_steps)),
+        checkpoint_every=150,
+        checkpoint=lambda p: calls.append(("ckpt", p.env_steps)),
         on_update=lambda p, before: calls.append(("log", before, p.env_steps)),
-        guard=guard)
+        guard=guard,
+    )
     assert why == "budget" and (p.env_steps, p.updates) == (300, 10)
     assert [c for c in calls if c[0] == "val"] == [("val", 120), ("val", 210), ("val", 300)]
     assert [c for c in calls if c[0] == "ckpt"] == [("ckpt", 150), ("ckpt", 300)]
@@ -58,8 +63,14 @@ def test_validation_checkpoints_hooks_and_guard_at_the_right_steps():
 def test_a_resumed_progress_continues_and_validate_at_end():
     tr = FakeTrainer(per=40)
     seen = []
-    p, _ = train_updates(tr, 100, Progress(env_steps=60, train_s=5.0), eval_every=1000,
-                         validate=lambda p: seen.append(p.env_steps), validate_at_end=True)
+    p, _ = train_updates(
+        tr,
+        100,
+        Progress(env_steps=60, train_s=5.0),
+        eval_every=1000,
+        validate=lambda p: seen.append(p.env_steps),
+        validate_at_end=True,
+    )
     assert p.env_steps == 100 and p.train_s > 5.0 and p.updates == 1 and seen == [100]
 
 

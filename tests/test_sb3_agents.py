@@ -62,7 +62,13 @@ def test_visual_evaluate_trace_and_round_trip(cls):
     tr.train_iteration()
     m = tr.evaluate("test", 10)
     assert set(m) >= {"error", "glimpses", "pixels"} and 1 <= m["glimpses"] <= 6
-    other = cls(_run("glimpse_envs/MNIST-v0", cls.name, ), TINY)
+    other = cls(
+        _run(
+            "glimpse_envs/MNIST-v0",
+            cls.name,
+        ),
+        TINY,
+    )
     other.load_state_dict(tr.state_dict())
     assert other.evaluate("test", 10) == m
     trace = tr.trace("test", 0)
@@ -78,11 +84,14 @@ def test_tape_evaluate(cls):
     assert {"success", "success@2", "success@4", "success@12"} <= set(m)
 
 
-@pytest.mark.parametrize("env_id", [
-    pytest.param("glimpse_envs/MNIST-v0", marks=needs_mnist), "glimpse_envs/ForwardReverse-v0"])
+@pytest.mark.parametrize(
+    "env_id",
+    [pytest.param("glimpse_envs/MNIST-v0", marks=needs_mnist), "glimpse_envs/ForwardReverse-v0"],
+)
 def test_maskable_ppo_trains_and_is_given_the_masks(env_id):
-    kw = {"env_kwargs": {"glimpses": 1} if "MNIST" in env_id else {"min_length": 1,
-                                                                     "max_length": 2}}
+    kw = {
+        "env_kwargs": {"glimpses": 1} if "MNIST" in env_id else {"min_length": 1, "max_length": 2}
+    }
     tr = MaskablePPOTrainer(_run(env_id, "maskable-ppo", **kw), TINY)
     assert "losses/value_loss" in tr.train_iteration()
     seen = []

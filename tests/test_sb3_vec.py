@@ -43,14 +43,19 @@ def test_adapter_equals_dummy_vec_env(mode):
         "CartPole-v1", num_envs=n, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}
     )
     ours = _rollout(GymnasiumVecEnv(vec), seed=3, steps=steps)
-    ref = _rollout(DummyVecEnv([lambda: gym.make("CartPole-v1") for _ in range(n)]), seed=3, steps=steps)
+    ref = _rollout(
+        DummyVecEnv([lambda: gym.make("CartPole-v1") for _ in range(n)]), seed=3, steps=steps
+    )
     assert sum(int(d.sum()) for _, _, d, _ in ours[1:]) > 10
     _assert_same(ours, ref)
 
 
 def test_truncation_flag():
     vec = gym.make_vec(
-        "CartPole-v1", num_envs=2, vectorization_mode="sync", max_episode_steps=3,
+        "CartPole-v1",
+        num_envs=2,
+        vectorization_mode="sync",
+        max_episode_steps=3,
         vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
     )
     venv = GymnasiumVecEnv(vec)
@@ -68,18 +73,33 @@ def test_next_step_mode_is_refused_with_a_fix():
 
 
 def test_split_infos_masks_and_nesting():
-    infos = {"a": np.array([1, 2]), "_a": np.array([True, False]),
-             "f": {"b": np.array([5, 6]), "_b": np.array([False, True])}, "_f": np.array([False, True])}
+    infos = {
+        "a": np.array([1, 2]),
+        "_a": np.array([True, False]),
+        "f": {"b": np.array([5, 6]), "_b": np.array([False, True])},
+        "_f": np.array([False, True]),
+    }
     assert split_infos(infos, 2) == [{"a": 1}, {"f": {"b": 6}}]
 
 
 def test_sb3_ppo_learns_through_adapter():
     from stable_baselines3 import PPO
 
-    vec = gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="sync",
-                       vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
-    model = PPO("MlpPolicy", GymnasiumVecEnv(vec), n_steps=32, batch_size=64, n_epochs=1, seed=0,
-                device="cpu")
+    vec = gym.make_vec(
+        "CartPole-v1",
+        num_envs=4,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+    )
+    model = PPO(
+        "MlpPolicy",
+        GymnasiumVecEnv(vec),
+        n_steps=32,
+        batch_size=64,
+        n_epochs=1,
+        seed=0,
+        device="cpu",
+    )
     model.learn(256)
     assert model.num_timesteps >= 256
 
@@ -105,7 +125,9 @@ def test_native_vector_env_equals_dummy_vec_env_of_single_envs(env_id):
         pytest.skip("MNIST not found: set GLIMPSE_ENVS_DATA")
     n = 3
     ours = _dict_rollout(make_sb3_vec_env(env_id, n), seed=11, steps=40)
-    ref = _dict_rollout(DummyVecEnv([lambda: gym.make(env_id) for _ in range(n)]), seed=11, steps=40)
+    ref = _dict_rollout(
+        DummyVecEnv([lambda: gym.make(env_id) for _ in range(n)]), seed=11, steps=40
+    )
     dones = 0
     for k in ours[0]:
         np.testing.assert_array_equal(ours[0][k], ref[0][k])
@@ -119,7 +141,9 @@ def test_native_vector_env_equals_dummy_vec_env_of_single_envs(env_id):
             assert ("terminal_observation" in x) == ("terminal_observation" in y)
             if "terminal_observation" in x:
                 for k in x["terminal_observation"]:
-                    np.testing.assert_array_equal(x["terminal_observation"][k], y["terminal_observation"][k])
+                    np.testing.assert_array_equal(
+                        x["terminal_observation"][k], y["terminal_observation"][k]
+                    )
                 assert x["TimeLimit.truncated"] == y["TimeLimit.truncated"]
                 assert bool(x["is_success"]) == bool(y["is_success"])
     assert dones > 5
@@ -152,4 +176,5 @@ def test_make_sb3_vec_env_is_monitored_so_sb3_logs_episodes():
     assert "rollout/ep_rew_mean" in seen and "rollout/ep_len_mean" in seen
     assert "rollout/success_rate" in seen
     assert make_sb3_vec_env("glimpse_envs/Copy-v0", 2, monitor=False).__class__.__name__ == (
-        "GymnasiumVecEnv")
+        "GymnasiumVecEnv"
+    )

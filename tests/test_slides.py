@@ -25,7 +25,9 @@ def _texts(fig) -> list[Text]:
 def test_text_at_least_12_px_and_title_caption(case):
     make_trace, make_sensor, _ = CASES[case]
     ep = render.VisualEpisode(make_trace(), make_sensor())
-    fig = slides.visual_slide(ep, "ram on Env-v0, test canvas 3", "checkpoint: runs/a (10 env steps)")
+    fig = slides.visual_slide(
+        ep, "ram on Env-v0, test canvas 3", "checkpoint: runs/a (10 env steps)"
+    )
     texts = _texts(fig)
     assert min(t.get_fontsize() for t in texts) * slides.DPI / 72 >= 12
     words = " ".join(t.get_text() for t in texts)
@@ -37,8 +39,9 @@ def test_scale_changes_size(tmp_path):
     make_trace, make_sensor, _ = CASES["hard-retina"]
     sizes = {}
     for scale in (1.0, 2.0):
-        png, _, gif = render.render_trace(make_trace(), tmp_path / str(scale), "ep",
-                                          sensor=make_sensor(), scale=scale)
+        png, _, gif = render.render_trace(
+            make_trace(), tmp_path / str(scale), "ep", sensor=make_sensor(), scale=scale
+        )
         with Image.open(png) as a, Image.open(gif) as b:
             sizes[scale] = (a.size, b.size)
     (p1, g1), (p2, g2) = sizes[1.0], sizes[2.0]
@@ -49,8 +52,15 @@ def test_scale_changes_size(tmp_path):
 @pytest.mark.parametrize("vector", ["svg", "pdf"])
 def test_vector_output_has_text(vector, tmp_path):
     trace, task = _tape(False)
-    _, path = render.render_trace(trace, tmp_path, "t", task=task, title="ntm on Copy-v0",
-                                  caption="checkpoint: x", vector=vector)
+    _, path = render.render_trace(
+        trace,
+        tmp_path,
+        "t",
+        task=task,
+        title="ntm on Copy-v0",
+        caption="checkpoint: x",
+        vector=vector,
+    )
     data = path.read_bytes()
     if vector == "svg":
         text = data.decode()
@@ -113,8 +123,9 @@ def test_draw_glimpses_are_the_models_own():
     seen = []
     hook = model.lstm.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach()))
     with torch.no_grad():
-        _, _, params = model(torch.as_tensor(image[None] / 255.0, dtype=torch.float32),
-                             return_trace=True)
+        _, _, params = model(
+            torch.as_tensor(image[None] / 255.0, dtype=torch.float32), return_trace=True
+        )
     hook.remove()
     glimpses = render.draw_glimpses(image, None, params[0].numpy(), 5)
     model_glimpses = torch.stack(seen).reshape(3, 5, 5).numpy()
@@ -152,8 +163,12 @@ def test_draw_box_border_is_the_filter_width():
     ep = render.VisualEpisode(trace)
     assert [render.draw_border(g, ep.f) for g in trace["grid"]] == [ep.f, 3 * ep.f]
     fig = slides.visual_slide(ep, "t", "")
-    boxes = {p.get_gid(): p.get_linewidth() for ax in fig.axes for p in ax.patches
-             if (p.get_gid() or "").startswith("box-")}
+    boxes = {
+        p.get_gid(): p.get_linewidth()
+        for ax in fig.axes
+        for p in ax.patches
+        if (p.get_gid() or "").startswith("box-")
+    }
     assert boxes["box-1"] == pytest.approx(3 * boxes["box-0"])
     fig.clf()
 
@@ -171,8 +186,12 @@ def test_tape_figure_axes_phases_and_failure(tmp_path):
     assert w.get_array().shape == r.get_array().shape and w.get_clim() == r.get_clim() == (0, 1)
     # the cell axis names the real cells of the circular run (127, then 0 ...)
     d = render.tape_data(trace, task)
-    ticks = [t.get_text() for ax in fig.axes if ax.images and ax.images[0] is w
-             for t in ax.get_yticklabels()]
+    ticks = [
+        t.get_text()
+        for ax in fig.axes
+        if ax.images and ax.images[0] is w
+        for t in ax.get_yticklabels()
+    ]
     assert ticks[0] == str(int(d["cells"][0]))
     assert len([ax for ax in fig.axes if ax.get_label() == "colorbar"]) == 1
     fig.clf()
@@ -180,7 +199,9 @@ def test_tape_figure_axes_phases_and_failure(tmp_path):
 
 def test_failures_marked_in_index_and_figure(tiny, tmp_path):
     trainer = _StubTrainer("glimpse_envs/ClutteredMNIST-v0", {"dataset": tiny})
-    paths = render.render_checkpoint(trainer, 2, "test", tmp_path, checkpoint="runs/x (5 env steps)")
+    paths = render.render_checkpoint(
+        trainer, 2, "test", tmp_path, checkpoint="runs/x (5 env steps)"
+    )
     index = paths[-1].read_text()
     labels = [trainer.trace("test", i)["label"] for i in range(2)]  # the stub always says 0
     wrong = sum(label != 0 for label in labels)
@@ -192,7 +213,8 @@ def test_failures_marked_in_index_and_figure(tiny, tmp_path):
 def test_same_bytes_twice_vector(tmp_path):
     out = []
     for name in ("a", "b"):
-        files = render.render_trace(CASES["hard-retina"][0](), tmp_path / name, "v",
-                                    sensor=Retina(12, 3), vector="pdf")
+        files = render.render_trace(
+            CASES["hard-retina"][0](), tmp_path / name, "v", sensor=Retina(12, 3), vector="pdf"
+        )
         out.append([f.read_bytes() for f in files])
     assert out[0] == out[1]

@@ -15,18 +15,39 @@ CASES = [
     ("draw", "glimpse_envs/ClutteredMNIST-v0", ["--glimpses", "2", "--hidden", "32"], "error"),
     ("mlp", "glimpse_envs/MultiMNIST-v0", ["--hidden", "32"], "error"),
     ("cnn", "glimpse_envs/TranslatedMNIST-v0", ["--hidden", "32"], "error"),
-    ("ntm", "glimpse_envs/Copy-v0", ["--eval-lengths", "[3,5]", "--max-length", "3"], "bit_errors@5"),
+    (
+        "ntm",
+        "glimpse_envs/Copy-v0",
+        ["--eval-lengths", "[3,5]", "--max-length", "3"],
+        "bit_errors@5",
+    ),
     ("lstm", "glimpse_envs/RepeatCopy-v0", ["--hidden", "16", "--layers", "1"], "bit_errors@20"),
 ]
 
 
 @pytest.mark.parametrize(("agent", "env", "extra", "key"), CASES, ids=[c[0] for c in CASES])
 def test_train_py_runs_the_agent(agent, env, extra, key, tmp_path):
-    cmd = [sys.executable, "train.py", "--agent", agent, "--env", env, "--steps", "400",
-           "--eval-every", "0", "--test-episodes", "20", "--out", str(tmp_path), *extra]
+    cmd = [
+        sys.executable,
+        "train.py",
+        "--agent",
+        agent,
+        "--env",
+        env,
+        "--steps",
+        "400",
+        "--eval-every",
+        "0",
+        "--test-episodes",
+        "20",
+        "--out",
+        str(tmp_path),
+        *extra,
+    ]
     env_vars = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env_vars,
-                          check=False)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env_vars, check=False
+    )
     if proc.returncode and "DataError" in proc.stderr:
         pytest.skip("MNIST not available; set GLIMPSE_ENVS_DATA")
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -81,8 +81,15 @@ class Policy:
 
 
 POLICIES = [
-    "echo", "echo-delay-1", "echo-delay-2", "echo-delay-3", "constant", "never",
-    "late-constant", "late-echo", "random",
+    "echo",
+    "echo-delay-1",
+    "echo-delay-2",
+    "echo-delay-3",
+    "constant",
+    "never",
+    "late-constant",
+    "late-echo",
+    "random",
 ]
 
 
@@ -104,15 +111,15 @@ def _play(venv, kind: str, length: int, seed: int) -> tuple[np.ndarray, np.ndarr
 CASES = [(cls, L) for cls in ENVS for L in _lengths(cls)]
 
 
-@pytest.mark.parametrize(
-    "env_cls,length", CASES, ids=[f"{c.env_name}-L{L}" for c, L in CASES]
-)
+@pytest.mark.parametrize("env_cls,length", CASES, ids=[f"{c.env_name}-L{L}" for c, L in CASES])
 def test_degenerate_policies_fail(env_cls, length):
     env_id = f"glimpse_envs/{env_cls.env_name}"
     venv = gym.make_vec(env_id, num_envs=EPISODES, vectorization_mode="vector_entry_point")
     oracle, _, oracle_success, _ = run_vector(
         gym.make_vec(env_id, num_envs=EPISODES, vectorization_mode="vector_entry_point").unwrapped,
-        env_id, [length] * EPISODES, seed=5,
+        env_id,
+        [length] * EPISODES,
+        seed=5,
     )
     if env_cls.task_class.aligned:  # the Bayes predictor is optimal, not perfect  # a prediction task: chance is a fair coin per prediction
         chance = (length - 1) / 2

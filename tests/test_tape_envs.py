@@ -373,8 +373,10 @@ def test_make_without_import():
     import subprocess
     import sys
 
-    code = ("import gymnasium as gym; env = gym.make('glimpse_envs:glimpse_envs/Reverse-v0'); "
-            "obs, _ = env.reset(seed=0); print(type(env.unwrapped).__name__, sorted(obs), "
-            "sum(i.startswith('glimpse_envs/') for i in gym.registry))")
+    code = (
+        "import gymnasium as gym; env = gym.make('glimpse_envs:glimpse_envs/Reverse-v0'); "
+        "obs, _ = env.reset(seed=0); print(type(env.unwrapped).__name__, sorted(obs), "
+        "sum(i.startswith('glimpse_envs/') for i in gym.registry))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[0] == "ReverseEnv" and out.stdout.split()[-1] == "15"

@@ -17,7 +17,9 @@ SHORT = {"min_length": 1, "max_length": 1}
 
 def _trainer(env_kwargs=SHORT, **cfg) -> TapeReinforceTrainer:
     torch.set_num_threads(1)
-    run = RunConfig(env=COPY, agent="tape-reinforce", seed=0, num_envs=64, env_kwargs=dict(env_kwargs))
+    run = RunConfig(
+        env=COPY, agent="tape-reinforce", seed=0, num_envs=64, env_kwargs=dict(env_kwargs)
+    )
     return TapeReinforceTrainer(run, Config(**cfg))
 
 
@@ -53,7 +55,7 @@ def test_play_episodes_counts_one_episode_per_env():
     # each env's counted episode is one contiguous run of steps from the start
     for i in range(8):
         col = ep["active"][:, i]
-        assert col[: col.sum()].all() and not col[col.sum():].any()
+        assert col[: col.sum()].all() and not col[col.sum() :].any()
 
 
 def test_checkpoint_round_trip_restores_weights_and_curriculum():
@@ -96,8 +98,11 @@ def test_trace_records_writes_apart_from_head_positions():
     t = {"step": 0}
 
     def store_then_read(obs, starts):  # step 0: store and stay; then move right, emitting nothing
-        a = np.array([[0, 0, int(obs["input"][0]) + 1, 0]]) if t["step"] == 0 else np.array(
-            [[0, 1, 0, 0]])
+        a = (
+            np.array([[0, 0, int(obs["input"][0]) + 1, 0]])
+            if t["step"] == 0
+            else np.array([[0, 1, 0, 0]])
+        )
         t["step"] += 1
         return a
 

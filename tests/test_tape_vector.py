@@ -164,15 +164,24 @@ def test_vector_truncation_and_render():
 
 def test_public_teacher_and_episode_record():
     """What agents read besides observations goes through public methods, not ``_core``."""
-    vec = gym.make_vec("glimpse_envs/Copy-v0", num_envs=2, vectorization_mode="vector_entry_point",
-                       render_mode="ansi")
+    vec = gym.make_vec(
+        "glimpse_envs/Copy-v0",
+        num_envs=2,
+        vectorization_mode="vector_entry_point",
+        render_mode="ansi",
+    )
     vec.reset(seed=0, options={"length": [2, 3]})
     x0, y0, hist = vec.unwrapped.episode_record(0)
     assert x0.shape == (3,) and y0.shape == (2,) and hist == []
-    assert vec.unwrapped.teacher_symbols().tolist() == [y0[0], vec.unwrapped.episode_record(1)[1][0]]
+    assert vec.unwrapped.teacher_symbols().tolist() == [
+        y0[0],
+        vec.unwrapped.episode_record(1)[1][0],
+    ]
     vec.step(np.array([[0, 1, 1 + x0[0], 0], [0, 0, 0, 0]]))
     assert vec.unwrapped.episode_record(0)[2] == [(1, 1, -1, False, 0)]
-    plain = gym.make_vec("glimpse_envs/Copy-v0", num_envs=1, vectorization_mode="vector_entry_point")
+    plain = gym.make_vec(
+        "glimpse_envs/Copy-v0", num_envs=1, vectorization_mode="vector_entry_point"
+    )
     plain.reset(seed=0)
     with pytest.raises(RuntimeError, match="render_mode"):
         plain.unwrapped.episode_record(0)

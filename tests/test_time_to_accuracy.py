@@ -15,8 +15,12 @@ import time_to_accuracy as tta
 
 
 def test_time_to_a_target_is_the_first_point_at_or_below_it():
-    curve = [{"train_s": 10, "test_error": 5.0}, {"train_s": 20, "test_error": 2.9},
-             {"train_s": 30, "test_error": 3.1}, {"train_s": 40, "test_error": 1.5}]
+    curve = [
+        {"train_s": 10, "test_error": 5.0},
+        {"train_s": 20, "test_error": 2.9},
+        {"train_s": 30, "test_error": 3.1},
+        {"train_s": 40, "test_error": 1.5},
+    ]
     assert tta.time_to(curve, 3.0)["train_s"] == 20
     assert tta.time_to(curve, 2.0)["train_s"] == 40
     assert tta.time_to(curve, 1.0) is None

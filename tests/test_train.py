@@ -18,24 +18,86 @@ from agents import cli as train  # the code of train.py
 
 COPY_SHORT = '{"min_length": 1, "max_length": 2}'
 TINY = {  # a few seconds each, most of it imports
-    "ram": ["--env", "MNIST-v0", "--steps", "768", "--num-envs", "32", "--eval-every", "384",
-            "--eval-episodes", "20", "--test-episodes", "40"],
-    "tape-reinforce": ["--env", "Copy-v0", "--env-kwargs", COPY_SHORT, "--steps", "100",
-                       "--num-envs", "16", "--eval-every", "50", "--eval-episodes", "6",
-                       "--test-episodes", "12"],
-    "ppo": ["--env", "TiledMNIST-v0", "--steps", "64", "--num-envs", "4", "--n-steps", "16",
-            "--batch-size", "32", "--eval-every", "32", "--eval-episodes", "10",
-            "--test-episodes", "20"],
-    "recurrent-ppo": ["--env", "MNIST-v0", "--steps", "64", "--num-envs", "4", "--n-steps", "16",
-                      "--batch-size", "32", "--eval-every", "32", "--eval-episodes", "10",
-                      "--test-episodes", "20"],
+    "ram": [
+        "--env",
+        "MNIST-v0",
+        "--steps",
+        "768",
+        "--num-envs",
+        "32",
+        "--eval-every",
+        "384",
+        "--eval-episodes",
+        "20",
+        "--test-episodes",
+        "40",
+    ],
+    "tape-reinforce": [
+        "--env",
+        "Copy-v0",
+        "--env-kwargs",
+        COPY_SHORT,
+        "--steps",
+        "100",
+        "--num-envs",
+        "16",
+        "--eval-every",
+        "50",
+        "--eval-episodes",
+        "6",
+        "--test-episodes",
+        "12",
+    ],
+    "ppo": [
+        "--env",
+        "TiledMNIST-v0",
+        "--steps",
+        "64",
+        "--num-envs",
+        "4",
+        "--n-steps",
+        "16",
+        "--batch-size",
+        "32",
+        "--eval-every",
+        "32",
+        "--eval-episodes",
+        "10",
+        "--test-episodes",
+        "20",
+    ],
+    "recurrent-ppo": [
+        "--env",
+        "MNIST-v0",
+        "--steps",
+        "64",
+        "--num-envs",
+        "4",
+        "--n-steps",
+        "16",
+        "--batch-size",
+        "32",
+        "--eval-every",
+        "32",
+        "--eval-episodes",
+        "10",
+        "--test-episodes",
+        "20",
+    ],
 }
 
 
 def _cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], check=False, capture_output=True,
-                          text=True, env=env, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 def _run_dir(out: Path) -> Path:
@@ -45,7 +107,10 @@ def _run_dir(out: Path) -> Path:
 
 def _rows(run_dir: Path) -> list[dict]:
     with open(run_dir / "train.csv", newline="") as fh:
-        return [{k: v for k, v in r.items() if k not in train.TIMING_COLUMNS} for r in csv.DictReader(fh)]
+        return [
+            {k: v for k, v in r.items() if k not in train.TIMING_COLUMNS}
+            for r in csv.DictReader(fh)
+        ]
 
 
 @needs_mnist
@@ -60,32 +125,49 @@ def test_tiny_run_through_the_cli(agent, tmp_path):
     assert list(run_dir.glob("events.out.tfevents.*"))
     results = json.loads((run_dir / "results.json").read_text())
     key = "success" if agent == "tape-reinforce" else "error"
-    assert key in results["test"] and results["env_steps"] >= int(TINY[agent][TINY[agent].index("--steps") + 1])
+    assert key in results["test"] and results["env_steps"] >= int(
+        TINY[agent][TINY[agent].index("--steps") + 1]
+    )
     assert "test split" in res.stdout and str(run_dir) in res.stdout
     header = (run_dir / "train.csv").read_text().splitlines()[0]
     assert "charts/" in header and "losses/" in header
     assert "val/" in (run_dir / "eval.csv").read_text()
     assert (run_dir / "model.zip").exists() == (agent in ("ppo", "recurrent-ppo"))  # SB3's format
     if agent in ("ram", "ppo"):  # checkpoint round trip: evaluate gives the final table again
-        res = _cli("evaluate", "--checkpoint", str(run_dir), "--episodes",
-                   str(results["test_episodes"]), "--json", str(tmp_path / "e.json"))
+        res = _cli(
+            "evaluate",
+            "--checkpoint",
+            str(run_dir),
+            "--episodes",
+            str(results["test_episodes"]),
+            "--json",
+            str(tmp_path / "e.json"),
+        )
         assert res.returncode == 0, res.stderr[-3000:]
         assert json.loads((tmp_path / "e.json").read_text()) == results["test"]
 
 
 @needs_mnist
-@pytest.mark.parametrize("agent,halves", [("ram", (384, 768)), ("tape-reinforce", (50, 100)),
-                                          ("ppo", (64, 128))])
+@pytest.mark.parametrize(
+    "agent,halves", [("ram", (384, 768)), ("tape-reinforce", (50, 100)), ("ppo", (64, 128))]
+)
 def test_resume_continues_the_same_curve(agent, halves, tmp_path):
     torch.set_num_threads(1)
     args = [a for a in TINY[agent]]
     i = args.index("--steps")
-    common = args[:i] + args[i + 2:] + ["--eval-every", "0", "--no-progress", "--test-episodes", "4"]
+    common = (
+        args[:i] + args[i + 2 :] + ["--eval-every", "0", "--no-progress", "--test-episodes", "4"]
+    )
     if agent == "ram":  # its default rate decays over --steps, which this resume changes
         common += ["--lr-final", "0"]
 
     def run(out, steps, extra=()):
-        assert train.main(["--agent", agent, *common, "--steps", str(steps), "--out", str(out), *extra]) == 0
+        assert (
+            train.main(
+                ["--agent", agent, *common, "--steps", str(steps), "--out", str(out), *extra]
+            )
+            == 0
+        )
 
     run(tmp_path / "a", halves[1])
     run(tmp_path / "b", halves[0])
@@ -102,8 +184,16 @@ def test_interrupted_ram_resumes_on_its_decaying_schedule(tmp_path, monkeypatch)
     from agents.ram import RAMTrainer
 
     torch.set_num_threads(1)
-    common = ["--agent", "ram", *TINY["ram"], "--eval-every", "0", "--no-progress",
-              "--test-episodes", "4"]
+    common = [
+        "--agent",
+        "ram",
+        *TINY["ram"],
+        "--eval-every",
+        "0",
+        "--no-progress",
+        "--test-episodes",
+        "4",
+    ]
     assert train.main([*common, "--out", str(tmp_path / "a")]) == 0
     step = RAMTrainer.train_iteration
 
@@ -126,7 +216,11 @@ def test_interrupted_ram_resumes_on_its_decaying_schedule(tmp_path, monkeypatch)
 @needs_mnist
 def test_bad_names_list_the_valid_ones(capsys):
     res = _cli("--env", "NoSuchEnv-v0")
-    assert res.returncode == 2 and "glimpse_envs/MNIST-v0" in res.stderr and "Traceback" not in res.stderr
+    assert (
+        res.returncode == 2
+        and "glimpse_envs/MNIST-v0" in res.stderr
+        and "Traceback" not in res.stderr
+    )
     assert train.main(["--agent", "no-such-agent"]) == 2
     err = capsys.readouterr().err
     assert "valid agents" in err and "ram" in err and "recurrent-ppo" in err
@@ -145,8 +239,25 @@ def test_list(capsys):
 @needs_mnist
 def test_bad_checkpoints_get_clear_errors(tmp_path, capsys):
     out = tmp_path / "runs"
-    assert train.main(["--agent", "ram", *TINY["ram"], "--steps", "96", "--num-envs", "16",
-                       "--out", str(out), "--no-progress", "--test-episodes", "4"]) == 0
+    assert (
+        train.main(
+            [
+                "--agent",
+                "ram",
+                *TINY["ram"],
+                "--steps",
+                "96",
+                "--num-envs",
+                "16",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--test-episodes",
+                "4",
+            ]
+        )
+        == 0
+    )
     run_dir = _run_dir(out)
     ckpt = run_dir / "checkpoint.pt"
     capsys.readouterr()
@@ -184,18 +295,33 @@ def test_hyperparams_file_sets_options_and_the_command_line_wins(tmp_path):
     from agents.sb3_agents import PPOTrainer
 
     zoo = ROOT / "benchmarks" / "hyperparams" / "ppo.yml"
-    run, cfg, _, _ = train.parse_train_args([
-        "--agent", "ppo", "--env", "glimpse_envs/MNIST-v0", "--hyperparams", str(zoo),
-        "--n-steps", "32"])
-    assert (run.steps, run.num_envs, run.lr, cfg.gamma, cfg.n_steps) == (9_900_000, 16, 3e-4,
-                                                                        1.0, 32)
+    run, cfg, _, _ = train.parse_train_args(
+        [
+            "--agent",
+            "ppo",
+            "--env",
+            "glimpse_envs/MNIST-v0",
+            "--hyperparams",
+            str(zoo),
+            "--n-steps",
+            "32",
+        ]
+    )
+    assert (run.steps, run.num_envs, run.lr, cfg.gamma, cfg.n_steps) == (
+        9_900_000,
+        16,
+        3e-4,
+        1.0,
+        32,
+    )
     # every entry of the committed file parses for both PPO agents
     import yaml
 
     for env in (k for k in yaml.safe_load(zoo.read_text()) if k != "defaults"):
         for agent in ("ppo", "recurrent-ppo"):
-            run, _, _, _ = train.parse_train_args(["--agent", agent, "--env", env,
-                                                   "--hyperparams", str(zoo)])
+            run, _, _, _ = train.parse_train_args(
+                ["--agent", agent, "--env", env, "--hyperparams", str(zoo)]
+            )
             assert run.env == f"glimpse_envs/{env}" and run.steps > 1_000_000
     bad = tmp_path / "bad.yml"
     bad.write_text("MNIST-v0:\n  n_envs: 4\n  learning_rat: 0.1\n")
@@ -207,4 +333,8 @@ def test_hyperparams_file_sets_options_and_the_command_line_wins(tmp_path):
         train.hyperparam_flags(tmp_path / "missing.yml", "MNIST-v0", PPOTrainer.Config)
     bad.write_text("MNIST-v0:\n  env_kwargs: {glimpses: 3}\n  n_envs: 4\n")
     assert train.hyperparam_flags(bad, "glimpse_envs/MNIST-v0", PPOTrainer.Config) == [
-        "--env-kwargs", '{"glimpses": 3}', "--num-envs", "4"]
+        "--env-kwargs",
+        '{"glimpses": 3}',
+        "--num-envs",
+        "4",
+    ]

@@ -18,15 +18,36 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 from agents import cli as train  # the code of train.py
 
-COPY = ["--agent", "tape-reinforce", "--env", "Copy-v0", "--env-kwargs",
-        '{"min_length": 1, "max_length": 2}', "--num-envs", "8", "--eval-episodes", "4",
-        "--test-episodes", "4", "--no-progress", "--threads", "1"]
+COPY = [
+    "--agent",
+    "tape-reinforce",
+    "--env",
+    "Copy-v0",
+    "--env-kwargs",
+    '{"min_length": 1, "max_length": 2}',
+    "--num-envs",
+    "8",
+    "--eval-episodes",
+    "4",
+    "--test-episodes",
+    "4",
+    "--no-progress",
+    "--threads",
+    "1",
+]
 
 
 def _cli(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], capture_output=True,
-                          text=True, env=env, timeout=timeout, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def _run_dir(out: Path) -> Path:
@@ -36,7 +57,10 @@ def _run_dir(out: Path) -> Path:
 
 def _rows(path: Path) -> list[dict]:
     with open(path, newline="") as fh:
-        return [{k: v for k, v in r.items() if k not in train.TIMING_COLUMNS} for r in csv.DictReader(fh)]
+        return [
+            {k: v for k, v in r.items() if k not in train.TIMING_COLUMNS}
+            for r in csv.DictReader(fh)
+        ]
 
 
 BAD_FLAGS = [
@@ -48,7 +72,10 @@ BAD_FLAGS = [
     (["--test-episodes", "-1"], "--test-episodes -1"),
     (["--num-envs", "0"], "--num-envs 0"),
     (["--eval-every", "-1"], "--eval-every -1"),
-    (["--device", "cuda"] if not torch.cuda.is_available() else ["--device", "nonsense"], "--device"),
+    (
+        ["--device", "cuda"] if not torch.cuda.is_available() else ["--device", "nonsense"],
+        "--device",
+    ),
 ]
 
 
@@ -70,8 +97,20 @@ def test_evaluate_negative_episodes(tmp_path, capsys):
 def test_failed_start_leaves_no_run_folder(tmp_path, capsys):
     out = tmp_path / "runs"
     # memory_size too small for the lengths: the env refuses it while the trainer is built
-    assert train.main([*COPY[:5], '{"max_length": 50, "memory_size": 10}', *COPY[6:],
-                       "--steps", "100", "--out", str(out)]) == 2
+    assert (
+        train.main(
+            [
+                *COPY[:5],
+                '{"max_length": 50, "memory_size": 10}',
+                *COPY[6:],
+                "--steps",
+                "100",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "cannot build tape-reinforce" in err and "memory_size" in err
     assert not out.exists() or not any(out.iterdir())
@@ -82,9 +121,14 @@ def test_sigterm_checkpoints_and_resume_gives_the_same_curve(tmp_path):
     args = [*COPY, "--steps", "6000", "--eval-every", "1500", "--checkpoint-every", "0"]
     assert _cli(*args, "--out", str(tmp_path / "a")).returncode == 0
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args, "--out",
-                              str(tmp_path / "b")], cwd=ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), *args, "--out", str(tmp_path / "b")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:  # wait until it is training (some rows logged)
         runs = list((tmp_path / "b").glob("*/train.csv")) if (tmp_path / "b").exists() else []
@@ -141,8 +185,12 @@ def test_second_resume_of_a_run_in_use_is_refused(tmp_path, capsys):
     args = [*COPY, "--steps", "200", "--eval-every", "0"]
     assert train.main([*args, "--out", str(tmp_path)]) == 0
     run_dir = _run_dir(tmp_path)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     stale = run_dir / f".checkpoint.pt.{dead}.tmp"
     stale.write_bytes(b"half a checkpoint")
     capsys.readouterr()
@@ -166,8 +214,15 @@ def test_cli_manners(tmp_path, capsys):
         train.main(["--help"])
     text = capsys.readouterr().out
     assert "evaluate" in text and "render" in text
-    res = _cli(*[a for a in COPY if a != "--no-progress"], "--total-timesteps", "400",
-               "--eval-every", "0", "--out", str(tmp_path / "runs"))
+    res = _cli(
+        *[a for a in COPY if a != "--no-progress"],
+        "--total-timesteps",
+        "400",
+        "--eval-every",
+        "0",
+        "--out",
+        str(tmp_path / "runs"),
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     progress = [ln for ln in res.stdout.splitlines() if ln.startswith("[") and "env steps," in ln]
     assert 1 <= len(progress) <= 11 and progress[-1].startswith("[400/400 env steps, 100%]")

@@ -26,15 +26,19 @@ from glimpse_envs.tape_tasks import CopyTask
 @pytest.mark.parametrize("universal", [False, True])
 def test_shapes_and_gradients(positions, universal):
     torch.manual_seed(0)
-    cfg = TransformerConfig(d_model=16, heads=2, layers=2, ff=32, positions=positions,
-                            max_positions=64, act_max_steps=3)
+    cfg = TransformerConfig(
+        d_model=16, heads=2, layers=2, ff=32, positions=positions, max_positions=64, act_max_steps=3
+    )
     model = SequenceTransformer(5, 4, cfg, universal)
     x = torch.randn(3, 11, 5)
     out = model(x)
     assert out.shape == (3, 11, 4) and torch.isfinite(out).all()
     out.sum().backward()
-    assert all(p.grad is not None and torch.isfinite(p.grad).all()
-               for n, p in model.named_parameters() if not n.startswith("pos"))
+    assert all(
+        p.grad is not None and torch.isfinite(p.grad).all()
+        for n, p in model.named_parameters()
+        if not n.startswith("pos")
+    )
     if universal:
         assert model.ponder.shape == (3, 11)
         assert ((model.ponder >= 1) & (model.ponder <= 3 + 1)).all()  # N + R within the budget
@@ -52,18 +56,36 @@ def test_relative_schemes_depend_on_offsets_only():
 
 
 def test_learned_positions_refuse_longer_sequences():
-    model = SequenceTransformer(3, 2, TransformerConfig(d_model=8, heads=2, layers=1, ff=8,
-                                                        positions="learned", max_positions=10))
+    model = SequenceTransformer(
+        3,
+        2,
+        TransformerConfig(
+            d_model=8, heads=2, layers=1, ff=8, positions="learned", max_positions=10
+        ),
+    )
     with pytest.raises(ValueError, match="max_positions=10"):
         model(torch.zeros(1, 11, 3))
 
 
-@pytest.mark.parametrize("cls,cfg_cls", [(TransformerTrainer, TransformerConfig),
-                                         (UniversalTransformerTrainer, UniversalTransformerConfig)])
+@pytest.mark.parametrize(
+    "cls,cfg_cls",
+    [
+        (TransformerTrainer, TransformerConfig),
+        (UniversalTransformerTrainer, UniversalTransformerConfig),
+    ],
+)
 def test_short_run_on_copy_beats_chance_and_resumes(cls, cfg_cls):
     torch.set_num_threads(1)
-    cfg = cfg_cls(d_model=32, heads=2, ff=64, max_length=3, eval_lengths=[3], batch_size=16,
-                  lr=3e-3, act_max_steps=3)
+    cfg = cfg_cls(
+        d_model=32,
+        heads=2,
+        ff=64,
+        max_length=3,
+        eval_lengths=[3],
+        batch_size=16,
+        lr=3e-3,
+        act_max_steps=3,
+    )
     tr = cls(RunConfig(env="x", agent=cls.name, seed=0), cfg, task=CopyTask(bits=4))
     metrics = train(tr, 300)
     result = tr.evaluate("test", 200)
@@ -81,10 +103,20 @@ def test_ponder_cost_lowers_the_steps_taken():
     torch.set_num_threads(1)
     steps = {}
     for cost in (0.0, 1.0):
-        cfg = UniversalTransformerConfig(d_model=16, heads=2, ff=32, max_length=3, eval_lengths=[3],
-                                         batch_size=16, lr=3e-3, act_max_steps=6, ponder_cost=cost)
-        tr = UniversalTransformerTrainer(RunConfig(env="x", agent="universal-transformer", seed=0),
-                                         cfg, task=CopyTask(bits=4))
+        cfg = UniversalTransformerConfig(
+            d_model=16,
+            heads=2,
+            ff=32,
+            max_length=3,
+            eval_lengths=[3],
+            batch_size=16,
+            lr=3e-3,
+            act_max_steps=6,
+            ponder_cost=cost,
+        )
+        tr = UniversalTransformerTrainer(
+            RunConfig(env="x", agent="universal-transformer", seed=0), cfg, task=CopyTask(bits=4)
+        )
         steps[cost] = train(tr, 100)["charts/ponder_steps"]
     assert steps[1.0] < steps[0.0] - 0.5, steps
 
@@ -95,14 +127,54 @@ def test_through_train_py_evaluate_and_render(agent, tmp_path, capsys):
 
     torch.set_num_threads(1)
     out = tmp_path / "runs"
-    assert cli.main(["--agent", agent, "--env", "glimpse_envs/Copy-v0", "--steps", "3000",
-                     "--d-model", "16", "--heads", "2", "--ff", "16", "--max-length", "3",
-                     "--eval-lengths", "[3, 6]", "--eval-every", "0", "--test-episodes", "20",
-                     "--positions", "alibi", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                "--agent",
+                agent,
+                "--env",
+                "glimpse_envs/Copy-v0",
+                "--steps",
+                "3000",
+                "--d-model",
+                "16",
+                "--heads",
+                "2",
+                "--ff",
+                "16",
+                "--max-length",
+                "3",
+                "--eval-lengths",
+                "[3, 6]",
+                "--eval-every",
+                "0",
+                "--test-episodes",
+                "20",
+                "--positions",
+                "alibi",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     (run_dir,) = list(out.iterdir())
     assert cli.main(["evaluate", "--checkpoint", str(run_dir), "--episodes", "10"]) == 0
-    assert cli.main(["render", "--checkpoint", str(run_dir), "--episodes", "1",
-                     "--out", str(tmp_path / "r")]) == 0
+    assert (
+        cli.main(
+            [
+                "render",
+                "--checkpoint",
+                str(run_dir),
+                "--episodes",
+                "1",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
     assert list((tmp_path / "r").glob("*.png"))
     assert cli.main(["--list"]) == 0
     assert agent in capsys.readouterr().out

@@ -225,13 +225,15 @@ def test_a_fixed_canvas_with_random_start_has_a_fixed_first_glimpse(tiny, contin
     opts = {"split": "test", "index": np.array([3, 4, 3])}
     starts = []
     for seed in (0, 1, None):
-        vec = gym.make_vec("glimpse_envs/MNIST-v0", num_envs=3,
-                           vectorization_mode="vector_entry_point", **kw)
+        vec = gym.make_vec(
+            "glimpse_envs/MNIST-v0", num_envs=3, vectorization_mode="vector_entry_point", **kw
+        )
         obs, _ = vec.reset(seed=seed, options=opts)
         starts.append(obs["location"].copy())
     assert np.array_equal(starts[0], starts[1]) and np.array_equal(starts[0], starts[2])
-    assert np.array_equal(starts[0][0], starts[0][2]) and not np.array_equal(starts[0][0],
-                                                                            starts[0][1])
+    assert np.array_equal(starts[0][0], starts[0][2]) and not np.array_equal(
+        starts[0][0], starts[0][1]
+    )
     env = gym.make("glimpse_envs/MNIST-v0", **kw)
     obs, _ = env.reset(seed=5, options={"split": "test", "index": 4})
     assert np.array_equal(obs["location"], starts[0][1])

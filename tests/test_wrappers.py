@@ -66,8 +66,15 @@ def test_discrete_actions_visual_table_and_dqn():
     assert env.action(G * G + 7)[2] == 8  # answer class 7
     with pytest.raises(ValueError, match="invalid action"):
         env.action(G * G + 10)
-    model = DQN("MultiInputPolicy", env, learning_starts=16, buffer_size=500, batch_size=16,
-                train_freq=4, seed=0)
+    model = DQN(
+        "MultiInputPolicy",
+        env,
+        learning_starts=16,
+        buffer_size=500,
+        batch_size=16,
+        train_freq=4,
+        seed=0,
+    )
     model.learn(64)
     assert model.num_timesteps == 64
 
@@ -106,7 +113,14 @@ def test_discrete_actions_tape_factorisation_can_solve_copy_and_repeat_copy():
             obs, r, term, _, info = env.step(act(0, out=v + 1))  # the end marker
             total += r
         assert term and info["is_success"] and total == info["target_length"]
-    model = DQN("MultiInputPolicy", DiscreteActions(gym.make("glimpse_envs/Copy-v0", max_length=2)),
-                learning_starts=16, buffer_size=500, batch_size=16, train_freq=4, seed=0)
+    model = DQN(
+        "MultiInputPolicy",
+        DiscreteActions(gym.make("glimpse_envs/Copy-v0", max_length=2)),
+        learning_starts=16,
+        buffer_size=500,
+        batch_size=16,
+        train_freq=4,
+        seed=0,
+    )
     model.learn(64)
     assert model.num_timesteps == 64

@@ -27,21 +27,33 @@ def colour_is_class(shape=(20, 24), n=(600, 60, 200), seed=0) -> Dataset:
 
     def split(m):
         y = rng.integers(0, 3, m)
-        return (palette[y][:, None, None, :] * rng.uniform(0.6, 1.0, (m, *shape, 1))).astype(np.uint8), y
+        return (palette[y][:, None, None, :] * rng.uniform(0.6, 1.0, (m, *shape, 1))).astype(
+            np.uint8
+        ), y
 
-    return Dataset("colours", {sp: split(k) for sp, k in zip(("train", "validation", "test"), n)},
-                   classes=["red", "green", "blue"])
+    return Dataset(
+        "colours",
+        {sp: split(k) for sp, k in zip(("train", "validation", "test"), n)},
+        classes=["red", "green", "blue"],
+    )
 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    run = RunConfig(env="glimpse_envs/ClutteredMNIST-v0", agent="ram", seed=0, num_envs=16,
-                    env_kwargs={"dataset": colour_is_class()})
+    run = RunConfig(
+        env="glimpse_envs/ClutteredMNIST-v0",
+        agent="ram",
+        seed=0,
+        num_envs=16,
+        env_kwargs={"dataset": colour_is_class()},
+    )
     trainer = RAMTrainer(run, Config())
     for _ in range(40):
         trainer.train_iteration()
     print("test error %:", trainer.evaluate("test", 200)["error"])
     trace = trainer.trace("test", 0)
     sensor, _ = env_context(run.env, trainer.env_kwargs)
-    save_png(VisualEpisode(trace, sensor, "RAM  OWN RGB IMAGES  CLUTTEREDMNIST-V0").frame(),
-             OUT / "test_0000.png")
+    save_png(
+        VisualEpisode(trace, sensor, "RAM  OWN RGB IMAGES  CLUTTEREDMNIST-V0").frame(),
+        OUT / "test_0000.png",
+    )
