@@ -45,8 +45,25 @@ Evaluation uses the mean location (no sampling) and the classifier's argmax, one
 probabilities; this is reported separately as ``error_mc`` with ``glimpses_mc = K * T`` (it senses
 K times as many pixels), never as the main number.
 
-Every random draw of iteration ``i`` (the env resets and the location noise) comes from seeds that
-are a pure function of ``(run.seed, i)``, so a resumed run continues the same curve.
+Learned stop (``stop="learned"``, ``train.py --stop learned``; default ``fixed``, RAM as above):
+a stop head ``p_t = sigmoid(w_s . h_t + c_s)`` decides after each glimpse but the last whether to
+answer now (through the env's decision action, ``c + 1``) or to keep looking; the env's budget
+``T`` (``--glimpses``) is the most it may take, and the env charges ``glimpse_cost`` per glimpse
+taken on the answer's reward (``--glimpse-cost``). In training the stop is sampled (Bernoulli
+``p_t``) and learned by REINFORCE with the same baseline ``b_t`` and return ``R`` (the env's reward,
+``1[correct] - glimpse_cost * glimpses``): ``-sum_t log pi(stop_t | h_t) (R - b_t)`` over the
+decisions each episode took; the location term counts only the locations that were looked at; the
+classifier's cross-entropy is taken at every glimpse an episode took (so the answer is trained
+wherever the head may stop); the head reads ``h_t.detach()`` unless ``reinforce_core``. Its bias
+starts at ``logit(stop_init)`` (default 0.05 per glimpse: the untrained agent takes most of its
+budget). Evaluation stops when ``p_t > 0.5``. A batch's episodes end at different glimpses: the
+vector env keeps stepping the finished rows (autoreset, their steps ignored) until the batch's last
+answer, and a training iteration counts the glimpses its episodes took (not ``num_envs * T``) as
+its env steps; ``glimpses`` in the evaluation is the mean per decision.
+
+Every random draw of iteration ``i`` (the env resets, the location noise and the stop samples)
+comes from seeds that are a pure function of ``(run.seed, i)``, so a resumed run continues the same
+curve.
 """
 
 from __future__ import annotations
@@ -98,6 +115,19 @@ class Config(PolicyConfig):
     mc_samples: int = option(
         1, "test-time Monte Carlo: K > 1 also reports error_mc averaging K sampled passes"
     )
+    stop: str = option(
+        "fixed",
+        "fixed: answer at the env's last glimpse; learned: a stop head answers earlier (REINFORCE "
+        "on the env's reward, which charges --glimpse-cost per glimpse)",
+    )
+    stop_init: float = option(
+        0.05, "learned stop: the stop head's initial probability of answering after a glimpse"
+    )
+    stop_warmup: float = option(
+        0.5,
+        "learned stop: the fraction of the budget (--steps) spent taking every glimpse before "
+        "the stop head is sampled (its classifier trained at each glimpse meanwhile)",
+    )
 
 
 class GlimpseNet(nn.Module):
@@ -136,10 +166,23 @@ class RAMNet(GlimpseNet):
         self.location = nn.Linear(cfg.core_hidden, 2)
         self.baseline = nn.Linear(cfg.core_hidden, 1)
         self.classifier = nn.Linear(cfg.core_hidden, num_classes)
+        if cfg.stop == "learned":  # made last: the other layers start as RAM's do
+            if not 0.0 < cfg.stop_init < 1.0:
+                raise ValueError(f"stop_init={cfg.stop_init} invalid: use a probability in (0, 1)")
+            self.stop_head = nn.Linear(cfg.core_hidden, 1)
+            with torch.no_grad():  # the same probability on every state at the start
+                self.stop_head.weight.zero_()
+                self.stop_head.bias.fill_(float(np.log(cfg.stop_init / (1.0 - cfg.stop_init))))
+        elif cfg.stop != "fixed":
+            raise ValueError(f"stop must be 'fixed' or 'learned', got {cfg.stop!r}")
 
     def initial_state(self, batch: int, device: torch.device) -> tuple[torch.Tensor, ...]:
         h = torch.zeros(batch, self.cfg.core_hidden, device=device)
         return (h, torch.zeros_like(h)) if self.cfg.core == "lstm" else (h,)
+
+    def stop_logit(self, h: torch.Tensor) -> torch.Tensor:
+        """The stop head's logit (B,): answer now with probability ``sigmoid`` of it."""
+        return self.stop_head(h if self.cfg.reinforce_core else h.detach()).squeeze(-1)
 
     def step(
         self, glimpse: torch.Tensor, loc: torch.Tensor, state: tuple[torch.Tensor, ...]
@@ -186,6 +229,44 @@ def hybrid_loss(
     baseline = F.mse_loss(baselines, returns)
     total = classifier + cfg.reinforce_weight * reinforce + cfg.baseline_weight * baseline
     return {"total": total, "classifier": classifier, "reinforce": reinforce, "baseline": baseline}
+
+
+def stop_loss(ep: dict[str, Any], labels: torch.Tensor, cfg: Config) -> dict[str, torch.Tensor]:
+    """The learned-stop agent's loss terms from :meth:`RAMTrainer._play_stop`'s record.
+
+    ``alive`` (B, L + 1): whether the episode had taken glimpse t; decision t (t < T - 1) is the
+    stop choice after glimpse t (counted where the episode was alive) and the location of glimpse
+    t + 1 (counted where it was then looked at); both are judged by ``R - b_t``, ``R`` the
+    episode's reward (the env's only nonzero one, at its answer).
+    """
+    alive = torch.as_tensor(ep["alive"], device=labels.device, dtype=torch.float32)
+    n_dec = ep["loc_logp"].shape[1]
+    decide, looked = alive[:, :n_dec], alive[:, 1 : n_dec + 1]
+    returns = torch.as_tensor(ep["reward"], device=labels.device)[:, None].expand(-1, n_dec)
+    baselines = ep["baselines"][:, :n_dec]
+    adv = (returns - baselines).detach()
+    stop = torch.zeros((), device=labels.device)
+    if ep["stop_logp"] is not None:  # (None in the warm-up, when every glimpse is taken)
+        stop = -(ep["stop_logp"] * adv * decide).sum(1).mean()
+    location = -(ep["loc_logp"] * adv * looked).sum(1).mean()
+    seen = alive[:, :-1]  # the glimpses taken: the classifier is trained at each of them
+    logits = ep["step_logits"]
+    ce = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]),
+        labels[:, None].expand(-1, logits.shape[1]).reshape(-1),
+        reduction="none",
+    )
+    classifier = (ce * seen.reshape(-1)).sum() / seen.sum()
+    baseline = ((baselines - returns) ** 2 * decide).sum() / decide.sum().clamp(min=1.0)
+    reinforce = location + stop
+    total = classifier + cfg.reinforce_weight * reinforce + cfg.baseline_weight * baseline
+    return {
+        "total": total,
+        "classifier": classifier,
+        "reinforce": reinforce,
+        "baseline": baseline,
+        "stop": stop,
+    }
 
 
 def sample_location(
@@ -249,6 +330,20 @@ class RAMTrainer(Trainer):
         self.iteration = 0
         self.env_steps = 0
         self._eval_vec: Any = None
+        #: RAM's ``--stop learned`` (DRAM's config has no ``stop``: its schedule is fixed)
+        self.learned_stop = getattr(cfg, "stop", "fixed") == "learned"
+        if self.learned_stop and not 0.0 <= cfg.stop_warmup <= 1.0:
+            self.close()
+            raise ValueError(f"stop_warmup={cfg.stop_warmup} invalid: use a fraction in [0, 1]")
+        if self.learned_stop and self.glimpses < 2:
+            self.close()
+            raise ValueError("--stop learned needs a budget of at least 2 glimpses (--glimpses)")
+        if self.learned_stop and (cfg.pure_rl or cfg.mc_samples > 1):
+            self.close()
+            raise ValueError(
+                "--stop learned trains the answer by cross-entropy and scores one greedy pass: "
+                "it does not combine with --pure-rl or --mc-samples > 1"
+            )
 
     def build_model(self) -> nn.Module:
         """The agent's network (built after the env's spaces are read)."""
@@ -277,8 +372,12 @@ class RAMTrainer(Trainer):
         generator: torch.Generator | None,
         n: int,
         sample_answer: bool = False,
+        **play: Any,
     ) -> dict[str, Any]:
-        """Play one batch of episodes to the answer; ``generator=None`` uses the mean location."""
+        """Play one batch of episodes to the answer; ``generator=None`` uses the mean location
+        (``play``: :meth:`_play_stop`'s options, with the learned stop)."""
+        if self.learned_stop:
+            return self._play_stop(vec, obs, generator, n, **play)
         state = self.model.initial_state(n, self.device)
         loc_logp, baselines, rewards, locations = [], [], [], []
         keep = np.zeros(n, dtype=np.int64)
@@ -320,6 +419,101 @@ class RAMTrainer(Trainer):
             "info": info,
         }
 
+    def _play_stop(
+        self,
+        vec,
+        obs: dict[str, np.ndarray],
+        generator: torch.Generator | None,
+        n: int,
+        may_stop: bool = True,
+    ) -> dict[str, Any]:
+        """:meth:`_play` with the learned stop: after glimpse t < T - 1 each episode answers with
+        probability ``sigmoid(stop_logit(h_t))`` (sampled with ``generator``; ``None``: when it is
+        above 1/2), at glimpse T - 1 it must (``may_stop=False``: only then, the warm-up). Rows
+        that have answered keep being stepped (the vector env resets them; those steps are
+        ignored) until every row has answered.
+
+        Per row: ``answer``, ``label``, ``reward`` (the answer's), ``glimpses`` and ``pixels``;
+        per step: ``alive`` (B, L + 1), ``step_logits`` (B, L, C), ``baselines`` (B, L),
+        ``stop_logp`` and ``loc_logp`` (B, min(L, T - 1)) when sampling, ``locations`` (B, L, 2).
+        """
+        T = self.glimpses
+        state = self.model.initial_state(n, self.device)
+        alive = np.ones(n, bool)
+        answer = np.zeros(n, np.int64)
+        label = np.zeros(n, np.int64)
+        final = np.zeros(n, np.float32)
+        glimpses = np.zeros(n, np.int64)
+        pixels = np.zeros(n, np.int64)
+        step_logits, baselines, loc_logp, stop_logp, locations, alive_t = [], [], [], [], [], []
+        info: dict[str, Any] = {}
+        for t in range(T):
+            glimpse, loc = self._obs(obs)
+            locations.append(obs["location"].copy())
+            alive_t.append(alive.copy())
+            h, state = self.model.step(glimpse, loc, state)
+            baselines.append(self.model.value(h))
+            logits = self.model.classifier(h)
+            step_logits.append(logits)
+            where = np.zeros((n, 2), np.float32)
+            if t < T - 1:
+                z = self.model.stop_logit(h)
+                if generator is None:
+                    stop = z.detach() > 0
+                elif not may_stop:
+                    stop = torch.zeros(z.shape, dtype=torch.bool, device=z.device)
+                else:
+                    u = torch.rand(z.shape, generator=generator, device=z.device)
+                    stop = u < torch.sigmoid(z.detach())
+                    stop_logp.append(
+                        -F.binary_cross_entropy_with_logits(z, stop.float(), reduction="none")
+                    )
+                sample, logp = sample_location(
+                    self.model.location_mean(h), self.cfg.loc_std, generator
+                )
+                if logp is not None:
+                    loc_logp.append(logp)
+                where = sample.cpu().numpy()
+                ends = stop.cpu().numpy() & alive
+            else:
+                ends = alive.copy()
+            guess = logits.argmax(-1).cpu().numpy()
+            obs, reward, terminated, truncated, info = vec.step(
+                self._action(where, np.where(ends, guess + 1, 0))
+            )
+            done = np.asarray(terminated) | np.asarray(truncated)
+            if ((done & alive) != ends).any():
+                raise RuntimeError(f"{self.run.env} did not end exactly the answered episodes")
+            if ends.any():
+                answer[ends] = guess[ends]
+                label[ends] = np.asarray(info["label"]).reshape(n)[ends]
+                final[ends] = np.asarray(reward, dtype=np.float32)[ends]
+                glimpses[ends] = np.asarray(info["glimpses"])[ends]
+                pixels[ends] = np.asarray(info["pixels_sensed"])[ends]
+            alive &= ~ends
+            if not alive.any():
+                break
+        alive_t.append(alive)
+        return {
+            "logits": torch.stack(step_logits, 1)[
+                torch.arange(n, device=self.device),
+                torch.as_tensor(glimpses - 1, device=self.device),
+            ],
+            "answer": torch.as_tensor(answer, device=self.device),
+            "label": label,
+            "reward": final,
+            "rewards": final[:, None],
+            "glimpses": glimpses,
+            "pixels": pixels,
+            "alive": np.stack(alive_t, 1),
+            "step_logits": torch.stack(step_logits, 1),
+            "stop_logp": torch.stack(stop_logp, 1) if stop_logp else None,
+            "loc_logp": torch.stack(loc_logp, 1) if loc_logp else None,
+            "baselines": torch.stack(baselines, 1),
+            "locations": np.stack(locations, 1),
+            "info": info,
+        }
+
     def training_batch(self, iteration: int, **play: Any) -> dict[str, Any]:
         """Play iteration ``iteration``'s batch of episodes with sampled locations (:meth:`_play`
         with ``play``); adds ``returns`` (B, env steps): the rewards of each step and the later ones."""
@@ -334,6 +528,11 @@ class RAMTrainer(Trainer):
     # -- Trainer API ----------------------------------------------------------------------------
     def episode_losses(self, iteration: int) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         """Play iteration ``iteration``'s batch of episodes and build RAM's loss terms."""
+        if self.learned_stop:
+            warm = self.env_steps < self.cfg.stop_warmup * self.run.steps
+            ep = self.training_batch(iteration, may_stop=not warm)
+            labels = torch.as_tensor(ep["label"], dtype=torch.long, device=self.device)
+            return ep, stop_loss(ep, labels, self.cfg)
         ep = self.training_batch(iteration, sample_answer=self.cfg.pure_rl)
         # return after decision t (locations t = 0..T-2, then the answer) = rewards of steps >= t
         returns = ep["returns"]
@@ -363,8 +562,14 @@ class RAMTrainer(Trainer):
         grad_norm = float(nn.utils.clip_grad_norm_(self.model.parameters(), clip))
         self.optimizer.step()
         self.iteration += 1
-        steps = n * self.glimpses
+        steps = int(ep["glimpses"].sum()) if self.learned_stop else n * self.glimpses
         self.env_steps += steps
+        extra = {}
+        if self.learned_stop:
+            extra = {
+                "charts/glimpses": float(ep["glimpses"].mean()),
+                "losses/stop": float(losses["stop"].detach()),
+            }
         return {
             "env_steps": steps,
             "charts/reward": float(ep["rewards"].sum(1).mean()),
@@ -375,6 +580,7 @@ class RAMTrainer(Trainer):
             "losses/reinforce": float(losses["reinforce"].detach()),
             "losses/baseline": float(losses["baseline"].detach()),
             "losses/grad_norm": grad_norm,
+            **extra,
         }
 
     def accuracy(self, ep: dict[str, Any]) -> dict[str, float]:
@@ -399,8 +605,9 @@ class RAMTrainer(Trainer):
             batch = vec.num_envs
             ep = self._play(vec, obs, None, batch)
             wrong += float((ep["answer"].cpu().numpy() != ep["label"])[:used].sum())
-            glimpses += float(np.asarray(ep["info"]["glimpses"])[:used].sum())
-            pixels += float(np.asarray(ep["info"]["pixels_sensed"])[:used].sum())
+            looked = ep["info"] if "glimpses" not in ep else {"pixels_sensed": ep["pixels"], **ep}
+            glimpses += float(np.asarray(looked["glimpses"])[:used].sum())
+            pixels += float(np.asarray(looked["pixels_sensed"])[:used].sum())
             if k > 1:
                 probs = 0.0
                 for j in range(k):
@@ -462,7 +669,7 @@ class RAMTrainer(Trainer):
             "image": image,
             "label": int(ep["label"][0]),
             "prediction": int(ep["answer"][0]),
-            "locations": ep["locations"][0],
+            "locations": ep["locations"][0][: int(ep.get("glimpses", [self.glimpses])[0])],
             "probabilities": F.softmax(ep["logits"], -1)[0].cpu().numpy(),
         }
 
