@@ -30,8 +30,10 @@ Budget: one env step per sequence step per example, as the NTM and LSTM.
 into ``patch`` x ``patch`` patches (zero-padded to a multiple), a class token, ``layers`` encoder
 layers with learned positions, the class token's output classifies (one head per digit on
 MultiMNIST). It reads every pixel once per decision (``pixels`` = S^2, as the MLP and CNN) and its
-attention map for the renders is the class token's last-layer weights over the patches, spread
-over their pixels (``filters``, one map).
+attention map for the renders and ``train.py compare`` (``filters``, one map, so it is drawn as
+soft attention beside DRAW's filters) is, by ``--attention-map``, the class token's last-layer
+weights over the patches (``last``) or the attention rollout through every layer (``rollout``,
+Abnar & Zuidema 2020), each patch's share spread evenly over its pixels on the canvas.
 """
 
 from __future__ import annotations
@@ -322,6 +324,33 @@ class ViTConfig:
     lr: float = option(1e-3, "Adam learning rate (used when --lr is 0)")
     grad_clip: float = option(10.0, "clip the gradient norm to this (0: no clipping)")
     eval_batch: int = option(500, "canvases per evaluation batch")
+    attention_map: str = option(
+        "last",
+        "the renders' attention map: last (the class token's last-layer weights) or rollout "
+        "(attention rolled out through every layer, residual included)",
+    )
+
+
+ATTENTION_MAPS = ("last", "rollout")
+
+
+def class_token_attention(layers, how: str) -> torch.Tensor:
+    """The class token's weights over the other tokens (T - 1,), summing to 1, from the
+    ``attention`` (B, H, T, T) kept by ``layers`` on their last forward (first example, mean over
+    heads): the last layer's row (``last``), or the rollout ``prod_l (A_l + I) / 2`` with rows
+    renormalised (``rollout``), the class token's weight on itself left out."""
+    if how == "last":
+        row = layers[-1].attention[0].mean(0)[0]
+    else:
+        T = layers[0].attention.shape[-1]
+        eye = torch.eye(T, device=layers[0].attention.device)
+        rolled = eye
+        for layer in layers:
+            a = 0.5 * layer.attention[0].mean(0) + 0.5 * eye
+            rolled = (a / a.sum(-1, keepdim=True)) @ rolled
+        row = rolled[0]
+    w = row[1:]
+    return w / w.sum()
 
 
 class ViTTrainer(VisualTrainer):
@@ -333,6 +362,10 @@ class ViTTrainer(VisualTrainer):
     Config = ViTConfig
 
     def build_model(self) -> nn.Module:
+        if self.cfg.attention_map not in ATTENTION_MAPS:
+            raise ValueError(
+                f"attention_map must be one of {ATTENTION_MAPS}, got {self.cfg.attention_map!r}"
+            )
         return VisionTransformer(
             self.canvas.size, self.cfg, self.canvas.num_classes, self.canvas.n_targets
         )
@@ -345,17 +378,22 @@ class ViTTrainer(VisualTrainer):
         return {"pixels": float(self.canvas.size**2)}
 
     def attention_trace(self, x: torch.Tensor) -> dict[str, Any]:
-        """``filters`` (1, S, S): the class token's last-layer attention (mean over heads) over
-        the patches, each patch's weight spread evenly over its pixels (the map sums to 1 over
-        the canvas, the class token's weight on itself left out)."""
+        """``filters`` (1, S, S): the class token's attention over the patches (``attention_map``:
+        last layer or rollout, mean over heads), each patch's weight spread evenly over its pixels
+        on the canvas (the zero padding of the last row and column of patches left out), so the
+        map sums to 1 over the canvas."""
         model = self.model
-        layer = model.layers[-1]
-        layer.keep_attention = True
+        layers = model.layers if self.cfg.attention_map == "rollout" else model.layers[-1:]
+        for layer in layers:
+            layer.keep_attention = True
         try:
             logits = model(x)
         finally:
-            layer.keep_attention = False
-        w = layer.attention[0].mean(0)[0, 1:]  # class token -> patches
-        g, p, S = model.grid, model.patch, x.shape[-1]
-        heat = (w / w.sum()).view(g, g).repeat_interleave(p, 0).repeat_interleave(p, 1) / (p * p)
-        return {"logits": logits.detach(), "filters": heat[None, :S, :S].cpu().numpy()}
+            for layer in layers:
+                layer.keep_attention = False
+        w = class_token_attention(layers, self.cfg.attention_map)  # (grid * grid,)
+        S, p = x.shape[-1], model.patch
+        pixels = model.patches(torch.ones(1, S, S, device=x.device))[0].sum(-1)  # per patch
+        per_pixel = (w / pixels).view(model.grid, model.grid)
+        heat = per_pixel.repeat_interleave(p, 0).repeat_interleave(p, 1)[:S, :S]
+        return {"logits": logits.detach(), "filters": heat[None].cpu().numpy()}
