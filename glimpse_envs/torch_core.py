@@ -97,7 +97,9 @@ class TorchCanvas:
 
         The same layers as :meth:`Canvas.render`, through flat-pixel windows (:func:`_windows`): the
         objects written in (their slots never overlap), then the clutter pieces composited onto
-        them by a pixel-wise maximum. A colour window is a grayscale one C times as wide."""
+        them by a pixel-wise maximum, one piece of every canvas at a time (each write has distinct
+        indices, so it is deterministic on every device). A colour window is a grayscale one C
+        times as wide."""
         c = self.canvas
         rows = self.objects(split)
         p = np.asarray(params, np.int64)
@@ -120,8 +122,9 @@ class TorchCanvas:
                 rows, _windows(src * (oh * wc) + e[:, :, 2] * wc + e[:, :, 1] * C, cs, cs * C, wc)
             )
             at = _windows(base[:, None] + e[:, :, 4] * SC + e[:, :, 3] * C, cs, cs * C, SC)
-            # the maximum is order-free: every piece of every canvas in one reduction
-            out.scatter_reduce_(0, at.view(-1), crops.view(-1), "amax")
+            for j in range(K):  # one piece of every canvas at a time: no overlaps within a step
+                under = _read(out, at[:, j])
+                out.scatter_(0, at[:, j].reshape(-1), torch.maximum(under, crops[:, j]).view(-1))
         shape = (B, S, S) if C == 1 else (B, S, S, C)
         return out.view(shape), labels[p[:, 0:n0:3]]
 
