@@ -5,13 +5,14 @@ was."""
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
 import pytest
 import torch
 from conftest import needs_mnist
+from test_ram import _grads
+from test_train import _rows, _run_dir
 
 from agents import cli as train
 from agents.base import RunConfig
@@ -25,15 +26,6 @@ def _trainer(steps: int = 10**6, cost: float = 0.0, **cfg) -> RAMTrainer:
     torch.set_num_threads(1)
     run = RunConfig(env=MNIST, seed=0, num_envs=64, steps=steps, env_kwargs={"glimpse_cost": cost})
     return RAMTrainer(run, Config(stop="learned", **cfg))
-
-
-def _grads(model, loss) -> dict[str, float]:
-    model.zero_grad(set_to_none=True)
-    loss.backward(retain_graph=True)
-    return {
-        n: (0.0 if p.grad is None else float(p.grad.abs().sum()))
-        for n, p in model.named_parameters()
-    }
 
 
 def test_shapes_and_gradients():
@@ -106,17 +98,16 @@ def test_cost_sets_the_glimpses_and_a_short_run_beats_chance(cost, most, least):
     assert res["error"] < 75.0, res
 
 
-def _rows(run_dir) -> list[dict]:
-    with open(run_dir / "train.csv", newline="") as fh:
-        return [
-            {k: v for k, v in r.items() if k not in train.TIMING_COLUMNS}
-            for r in csv.DictReader(fh)
-        ]
+def _interrupted_at(update: int):
+    """RAM's ``train_iteration``, but Ctrl-C at update ``update``."""
+    step = RAMTrainer.train_iteration
 
+    def patched(self):
+        if self.iteration == update:
+            raise KeyboardInterrupt
+        return step(self)
 
-def _run_dir(out):
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
-    return run_dir
+    return patched
 
 
 def test_resume_evaluate_and_render_through_train_py(tmp_path, monkeypatch):
@@ -129,16 +120,9 @@ def test_resume_evaluate_and_render_through_train_py(tmp_path, monkeypatch):
         *("--eval-every", "0", "--test-episodes", "40", "--no-progress"),
     ]
     assert train.main([*common, "--out", str(tmp_path / "a")]) == 0
-    step = RAMTrainer.train_iteration
-
-    def stop_early(self):
-        if self.iteration == 2:
-            raise KeyboardInterrupt
-        return step(self)
-
-    monkeypatch.setattr(RAMTrainer, "train_iteration", stop_early)
-    assert train.main([*common, "--out", str(tmp_path / "b")]) == 130
-    monkeypatch.setattr(RAMTrainer, "train_iteration", step)
+    with monkeypatch.context() as m:
+        m.setattr(RAMTrainer, "train_iteration", _interrupted_at(2))
+        assert train.main([*common, "--out", str(tmp_path / "b")]) == 130
     b = _run_dir(tmp_path / "b")
     assert train.main(["--resume", str(b), "--no-progress"]) == 0
     full, resumed = _rows(_run_dir(tmp_path / "a")), _rows(b)
