@@ -7,10 +7,12 @@ took) through the one training loop (``agents/run.py``), then scored on the firs
 canvases of the fixed test split: test error against mean glimpses per decision. The fixed runs
 set the env's budget (``glimpses``); the learned-stop runs keep the id's budget of 8 and set
 ``glimpse_cost``, which the env subtracts per glimpse from the answer's reward (the agent's
-REINFORCE return). A short-budget curve, not the paper's (millions of steps, not tens of
-millions)::
+REINFORCE return). ``--equal-episodes`` adds fixed runs at T < 8 trained on as many updates (64
+episodes each) as T = 8 gets, ``budget * T / 8`` env steps: at the same env steps a smaller T
+sees proportionally more episodes. A short-budget curve, not the paper's (1M env steps per run,
+not tens of millions)::
 
-    python benchmarks/learned_stop.py                                   # the committed results
+    python benchmarks/learned_stop.py --budget 1000000 --equal-episodes  # the committed results
     python benchmarks/learned_stop.py --budget 20000 --test 500 --name learned_stop__smoke
 
 Writes ``benchmarks/results/NAME.{json,md,png}`` after every run (the command, machine, date, git
@@ -37,6 +39,10 @@ def _runs(args) -> list[tuple[str, str, dict[str, Any]]]:
             out.append((f"{env}|fixed|{t}", env, {"glimpses": t}))
         for c in args.costs:
             out.append((f"{env}|learned|{c:g}", env, {"glimpses": args.max_glimpses, "cost": c}))
+        for t in args.fixed if args.equal_episodes else ():
+            if t != args.max_glimpses:  # (at the learned stop's budget: the fixed run above)
+                steps = args.budget * t // args.max_glimpses
+                out.append((f"{env}|fixed_episodes|{t}", env, {"glimpses": t, "steps": steps}))
     return out
 
 
@@ -70,6 +76,8 @@ def _train(env: str, settings: dict[str, Any], args) -> dict[str, Any]:
     finally:
         trainer.close()
     res.update(env=env, env_kwargs=kwargs, stop=cfg.stop, seed=args.seed, test_episodes=args.test)
+    res["same_episodes"] = "steps" in settings
+    res["updates"] = trainer.iteration
     print(f"  [{label}] test {res['test']}", flush=True)
     return res
 
@@ -78,10 +86,11 @@ def _rows(record: dict[str, Any]) -> list[list[Any]]:
     rows = []
     for res in record["runs"].values():
         learned = res["stop"] == "learned"
+        kind = "fixed, same updates as T=8" if res.get("same_episodes") else "fixed"
         rows.append(
             [
                 res["env"].split("/")[-1],
-                "learned stop" if learned else "fixed",
+                "learned stop" if learned else kind,
                 res["env_kwargs"]["glimpses"],
                 res["env_kwargs"].get("glimpse_cost", 0.0) if learned else "-",
                 f"{res['env_steps']:,}",
@@ -105,13 +114,25 @@ def plot(record: dict[str, Any], path) -> None:
     fig, axes = plt.subplots(1, len(envs), figsize=(5.5 * len(envs), 4.2), squeeze=False)
     for ax, env in zip(axes[0], envs):
         runs = [r for r in record["runs"].values() if r["env"] == env]
-        fixed = sorted(
-            (r["test"]["glimpses"], r["test"]["error"]) for r in runs if r["stop"] == "fixed"
-        )
-        if fixed:
-            ax.plot(*zip(*fixed), "o-", color="tab:blue", label="RAM, fixed budget T")
-            for g, e in fixed:
-                ax.annotate(f"T={g:g}", (g, e), textcoords="offset points", xytext=(4, 4))
+        fixed = [r for r in runs if r["stop"] == "fixed" and not r.get("same_episodes")]
+        for line, style, name in (
+            (fixed, "o-", "RAM, fixed budget T (same env steps)"),
+            (
+                [r for r in runs if r.get("same_episodes")]
+                + [
+                    r
+                    for r in fixed
+                    if r["env_kwargs"]["glimpses"] == record["budget"]["max_glimpses"]
+                ],
+                "^--",
+                "RAM, fixed budget T (same updates as T=8)",
+            ),
+        ):
+            points = sorted((r["test"]["glimpses"], r["test"]["error"]) for r in line)
+            if len(points) > 1 or (points and line is fixed):
+                ax.plot(*zip(*points), style, color="tab:blue", label=name)
+        for g, e in sorted((r["test"]["glimpses"], r["test"]["error"]) for r in fixed):
+            ax.annotate(f"T={g:g}", (g, e), textcoords="offset points", xytext=(4, 4))
         learned = [r for r in runs if r["stop"] == "learned"]
         for i, r in enumerate(learned):
             g, e = r["test"]["glimpses"], r["test"]["error"]
@@ -134,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--envs", nargs="+", default=list(ENVS))
-    p.add_argument("--budget", type=int, default=1_500_000, help="env steps per run")
+    p.add_argument("--budget", type=int, default=1_000_000, help="env steps per run")
     p.add_argument("--fixed", type=int, nargs="+", default=[2, 4, 6, 8], help="fixed budgets T")
     p.add_argument("--costs", type=float, nargs="+", default=[0.0, 0.005, 0.02, 0.05])
     p.add_argument("--max-glimpses", type=int, default=8, help="the learned stop's budget")
@@ -142,6 +163,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--num-envs", type=int, default=64)
     p.add_argument("--val", type=int, default=1000, help="validation canvases per curve point")
     p.add_argument("--test", type=int, default=10_000, help="test canvases scored")
+    p.add_argument(
+        "--equal-episodes",
+        action="store_true",
+        help="also train each fixed T < the learned stop's budget on as many updates (episodes) as "
+        "T = that budget gets: budget * T / max-glimpses env steps",
+    )
     p.add_argument("--name", default="learned_stop")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -154,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         "seed": args.seed,
         "num_envs": args.num_envs,
         "test_canvases": args.test,
+        "equal_episodes": args.equal_episodes,
     }
     path = RESULTS / f"{args.name}.json"
     done: dict[str, Any] = {}
