@@ -62,6 +62,20 @@ def test_lengths(env_id: str) -> tuple[int, int, dict[int, int], dict[int, str]]
     return cfg.min_length, cfg.max_length, kept, skipped
 
 
+def scored_bits(env_id: str, length: int, episodes: int) -> float:
+    """Mean bits scored per fixed test sequence of ``length`` (padding left out): a model that
+    guesses every bit gets half of them wrong."""
+    import gymnasium as gym
+
+    import glimpse_envs  # noqa: F401
+
+    env = gym.make(env_id).unwrapped
+    task = env.task
+    env.close()
+    _, targets = task.fixed("test", length, range(episodes))
+    return float((targets >= 0).sum() * task.target_bits(targets).shape[-1] / len(targets))
+
+
 def hard_rows(path: Path) -> dict[str, dict]:
     """The hard tape agent's figures per env name (``reproduce_tape`` result file), if any."""
     if not path.is_file():
@@ -93,6 +107,34 @@ def markdown(record: dict) -> str:
         for t in tasks.values():
             r = t["models"].get(model)
             row += [pct(r["test"][f"success@{n}"]) if r else "-" for n in t["lengths"].values()]
+        lines.append("| " + " | ".join(row) + " |")
+    episodes = record["budget"]["sequences_per_length"]
+    lines += [
+        "",
+        "Wrong bits per sequence on the same sequences (in brackets: the bits scored per sequence; "
+        "guessing gets half of them wrong):",
+        "",
+        "| "
+        + " | ".join(
+            [head[0]]
+            + [
+                f"{h} [{scored_bits(f'glimpse_envs/{env}', n, episodes):.0f}]"
+                for h, (env, n) in zip(
+                    head[1:],
+                    [(e, n) for e, t in tasks.items() for n in t["lengths"].values()],
+                )
+            ]
+        )
+        + " |",
+        "|---" * len(head) + "|",
+    ]
+    for model in record["budget"]["models"]:
+        row = [model]
+        for t in tasks.values():
+            r = t["models"].get(model)
+            row += [
+                f"{r['test'][f'bit_errors@{n}']:.1f}" if r else "-" for n in t["lengths"].values()
+            ]
         lines.append("| " + " | ".join(row) + " |")
     for env, t in tasks.items():
         ns = list(t["lengths"].values())
