@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from agents.base import RunConfig, Trainer, env_family, option
-from agents.supervised import SequenceTrainer, VisualTrainer
+from agents.supervised import SequenceTrainer, SupervisedConfig, VisualTrainer
 
 
 class MLP(nn.Module):
@@ -133,14 +133,12 @@ class SequenceLSTM(nn.Module):
 
 
 @dataclass
-class MLPConfig:
+class MLPConfig(SupervisedConfig):
     """Hyperparameters of the MLP baseline (RAM paper: 2 layers of 256, or of 64)."""
 
     hidden: int = option(256, "units per hidden layer")
     layers: int = option(2, "hidden layers")
     batch_size: int = option(64, "canvases per update")
-    lr: float = option(1e-3, "Adam learning rate (used when --lr is 0)")
-    grad_clip: float = option(10.0, "clip the gradient norm to this (0: no clipping)")
     eval_batch: int = option(1000, "canvases per evaluation batch")
 
 
@@ -181,14 +179,12 @@ class MLPTrainer(_WholeImageTrainer):
 
 
 @dataclass
-class CNNConfig:
+class CNNConfig(SupervisedConfig):
     """Hyperparameters of the CNN baseline."""
 
     arch: str = option("conv2", "conv2 (two conv layers + FC) or ram (8 10x10/5 conv + FC)")
     hidden: int = option(256, "units of the fully connected layer")
     batch_size: int = option(64, "canvases per update")
-    lr: float = option(1e-3, "Adam learning rate (used when --lr is 0)")
-    grad_clip: float = option(10.0, "clip the gradient norm to this (0: no clipping)")
     eval_batch: int = option(1000, "canvases per evaluation batch")
 
 
@@ -215,13 +211,12 @@ class CNNTrainer(_WholeImageTrainer):
 
 
 @dataclass
-class LSTMConfig:
+class LSTMConfig(SupervisedConfig):
     """Hyperparameters of the LSTM baseline (NTM paper: 3 layers of 256 on copy)."""
 
     hidden: int = option(256, "units per layer")
     layers: int = option(3, "stacked layers on tapes (1 on canvas rows when 0 is given)")
     optimizer: str = option("adam", "adam or rmsprop (momentum 0.9)")
-    lr: float = option(1e-3, "learning rate (used when --lr is 0)")
     grad_clip: float = option(10.0, "tapes: clip gradient elements to [-c, c]; canvases: the norm")
     batch_size: int = option(16, "sequences (or canvases) per update")
     min_length: int = option(0, "tapes: shortest training length; 0: the task's default")

@@ -150,18 +150,14 @@ def check_family(cls, env_id: str) -> None:
 
 
 def list_all() -> None:
-    import gymnasium as gym
-
+    import glimpse_envs
     from agents import AGENTS, get_trainer
 
     print("envs (--env):")
     for env_id in env_ids():
         try:
-            entry = gym.spec(env_id).entry_point
-            if isinstance(entry, str):
-                module, name = entry.split(":")
-                entry = getattr(importlib.import_module(module), name)
-            line = (entry.__doc__ or "").strip().splitlines()[0].strip("# ").strip()
+            page = glimpse_envs.page(env_id)
+            line = page.strip().splitlines()[0].strip("# ").strip()
         except Exception as e:  # noqa: BLE001 - a listing never fails on one entry
             line = f"({type(e).__name__})"
         print(f"  {env_id:40s} {line}")
@@ -230,22 +226,26 @@ ENV_NOT_FLAGS = {"env_name", "task_class", "task_kwargs"}
 
 
 def env_config(env_id: str) -> tuple[str, type, Any]:
-    """``(family, config dataclass, the id's own config)`` of a registered id, from its entry
-    point's class: visual ids are ``GlimpseConfig`` (the task's ``CONFIG``), tape ids
-    ``TapeConfig`` (the task's defaults), without building an env."""
+    """``(family, config dataclass, the id's own config)`` of a registered id, from its spec:
+    visual ids are ``GlimpseConfig`` (the task's defaults), tape ids ``TapeConfig`` (the task's
+    defaults), without building an env."""
     import gymnasium as gym
 
     from glimpse_envs.glimpse_env import GlimpseConfig, GlimpseEnv
     from glimpse_envs.tape_env import TapeConfig, TapeEnv
 
-    entry = gym.spec(env_id).entry_point
+    spec = gym.spec(env_id)
+    entry = spec.entry_point
     if isinstance(entry, str):
         module, name = entry.split(":")
         entry = getattr(importlib.import_module(module), name)
+    task = spec.kwargs.get("task")
     if isinstance(entry, type) and issubclass(entry, GlimpseEnv):
-        return "visual", GlimpseConfig, entry.CONFIG
+        from glimpse_envs.visual import TASKS
+
+        return "visual", GlimpseConfig, TASKS[task].config if task else entry.CONFIG
     if isinstance(entry, type) and issubclass(entry, TapeEnv):
-        return "tape", TapeConfig, TapeConfig.make(entry.env_name, entry.task_class)
+        return "tape", TapeConfig, TapeConfig.for_task(task)
     raise UsageError(f"{env_id}: not a glimpse-envs env class ({entry!r})")
 
 

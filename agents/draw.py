@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from agents.base import option
-from agents.supervised import VisualTrainer
+from agents.supervised import SupervisedConfig, VisualTrainer
 
 
 def filterbank(
@@ -139,16 +139,13 @@ class DRAWClassifier(nn.Module):
 
 
 @dataclass
-class DRAWConfig:
+class DRAWConfig(SupervisedConfig):
     """Hyperparameters of the DRAW read-attention classifier."""
 
     glimpses: int = option(8, "glimpses T before classifying (the paper reports 4 and 8)")
     read_n: int = option(12, "N: the read grid is N x N Gaussian filters")
     hidden: int = option(256, "LSTM units")
     batch_size: int = option(64, "canvases per update")
-    lr: float = option(1e-3, "Adam learning rate (used when --lr is 0)")
-    grad_clip: float = option(10.0, "clip the gradient norm to this (0: no clipping)")
-    eval_batch: int = option(500, "canvases per evaluation batch")
 
 
 class DRAWTrainer(VisualTrainer):

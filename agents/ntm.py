@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.base import option
-from agents.supervised import SequenceTrainer
+from agents.supervised import SequenceTrainer, SupervisedConfig
 
 # ---------------------------------------------------------------------------------------------
 # addressing: pure functions on batched tensors (B, N) weightings, (B, N, M) memories
@@ -194,7 +194,7 @@ class NTM(nn.Module):
 
 
 @dataclass
-class NTMConfig:
+class NTMConfig(SupervisedConfig):
     """Hyperparameters of the NTM: the paper's memory (128 x 20), heads and clipping, LSTM
     controller. Optimiser: Adam 1e-3 by default (on copy 1-20 it reached zero bit errors at
     lengths 10-50 after about 1M env steps; RMSProp 1e-4 with momentum 0.9, the paper's, also
@@ -207,7 +207,6 @@ class NTMConfig:
     read_heads: int = option(1, "read heads")
     shift_range: int = option(1, "shifts -K..K allowed to the heads")
     optimizer: str = option("adam", "adam, or rmsprop (momentum 0.9, the paper's; try --lr 1e-4)")
-    lr: float = option(1e-3, "learning rate (used when --lr is 0)")
     grad_clip: float = option(10.0, "clip every gradient element to [-c, c] (0: no clipping)")
     batch_size: int = option(16, "sequences per update")
     min_length: int = option(

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.base import option
-from agents.supervised import VisualTrainer
+from agents.supervised import SupervisedConfig, VisualTrainer
 from glimpse_envs.retina import TileSensor
 
 
@@ -112,16 +112,13 @@ class SoftTilesClassifier(nn.Module):
 
 
 @dataclass
-class SoftTilesConfig:
+class SoftTilesConfig(SupervisedConfig):
     """Hyperparameters of the soft-tiles classifier."""
 
     grid: int = option(0, "tiles per side; 0 takes the env's TileSensor grid (3 on TiledMNIST)")
     steps: int = option(0, "attention steps; 0 takes the env's glimpse budget (3 on TiledMNIST)")
     hidden: int = option(256, "LSTM units (and glimpse features)")
     batch_size: int = option(64, "canvases per update")
-    lr: float = option(1e-3, "Adam learning rate (used when --lr is 0)")
-    grad_clip: float = option(10.0, "clip the gradient norm to this (0: no clipping)")
-    eval_batch: int = option(500, "canvases per evaluation batch")
 
 
 def sensor_grid(sensor) -> int:

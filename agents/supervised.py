@@ -14,6 +14,7 @@ sequences the hard tape agents play through ``reset(options={"split", "index", "
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agents.base import RunConfig, Trainer, iteration_seed
+from agents.base import RunConfig, Trainer, iteration_seed, option
+
+
+@dataclass
+class SupervisedConfig:
+    """The fields every backprop-trained agent's config shares: each agent's config subclasses
+    it and restates a field only where its default or meaning differs."""
+
+    lr: float = option(1e-3, "Adam learning rate (used when --lr is 0)")
+    grad_clip: float = option(10.0, "clip the gradient norm to this (0: no clipping)")
+    eval_batch: int = option(500, "canvases (or sequences) per evaluation batch")
 
 
 def make_unwrapped(env_id: str, env_kwargs: dict | None = None):
@@ -208,15 +219,6 @@ class VisualTrainer(_TorchTrainer):
 # ---------------------------------------------------------------------------------------------
 # tapes
 
-#: evaluation lengths per task class: the NTM paper's tests beyond the training range
-DEFAULT_EVAL_LENGTHS = {
-    "CopyTask": [10, 20, 30, 50, 120],
-    "RepeatCopyTask": [5, 10, 15, 20],
-    "AssociativeRecallTask": [3, 6, 9, 12, 15],
-    "DynamicNGramsTask": [200],
-    "PrioritySortTask": [20],
-}
-
 
 def env_task(env):
     """The task generator of a tape env (``env.task``)."""
@@ -255,12 +257,11 @@ class SequenceTrainer(_TorchTrainer):
             task = env_task(env)
             env.close()
         self.task = task
-        name = type(self.task).__name__
         lo, hi = self.task.default_lengths
         self.min_length = max(cfg.min_length or lo, self.task.min_length)
         self.max_length = max(cfg.max_length or hi, self.min_length)
-        self.eval_lengths = [int(n) for n in cfg.eval_lengths] or DEFAULT_EVAL_LENGTHS.get(
-            name, sorted({self.max_length, 2 * self.max_length})
+        self.eval_lengths = [int(n) for n in cfg.eval_lengths] or self.task.default_eval_lengths(
+            self.max_length
         )
         probe_in, probe_t = self.task.sample(np.random.default_rng(0), 1, self.min_length)
         self.input_size = self.task.input_bits(probe_in).shape[-1]

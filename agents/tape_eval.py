@@ -123,15 +123,15 @@ def play_episodes(
 
 
 def eval_lengths(env_id: str, env_kwargs: dict | None = None) -> list[int]:
-    """The training maximum, 2x and 6x it, keeping those the env's memory allows."""
+    """The task's generalisation lengths (``task.eval_lengths``: the training maximum, 2x and 6x),
+    keeping those the env's memory allows."""
     import glimpse_envs  # noqa: F401
 
     env = gym.make(env_id, **(env_kwargs or {}))
     config = env.unwrapped.config
     env.close()
-    top = config.max_length
     out = []
-    for length in (top, 2 * top, 6 * top):
+    for length in config.task.eval_lengths(config.max_length):
         try:
             config.check_length(length)
         except ValueError:

@@ -28,22 +28,25 @@ command, and prints the table. The baseline (SyncVectorEnv) runs in the same pro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import glimpse_envs
 from agents.provenance import git_rev
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
 NATIVE_SIZES = (1, 64, 256, 1024)
 SYNC_SIZES = (64, 256)
 
@@ -67,12 +70,15 @@ def _action_pool(space: gym.Space, policy: str, n: int, seed: int = 0) -> list:
     return pool
 
 
+VISUAL_POLICIES = ("look", "random")
+
+
 def _policies(env_id: str, tape_policy: str = "both") -> tuple[str, ...]:
     env = gym.make(env_id)
     glimpse = _is_glimpse(env)
     env.close()
     if glimpse:
-        return ("look",)
+        return VISUAL_POLICIES
     return TAPE_POLICIES if tape_policy == "both" else (tape_policy,)
 
 
@@ -90,6 +96,31 @@ def bench_single(env_id: str, seconds: float, policy: str = "look") -> float:
     rate = steps / (time.perf_counter() - start)
     env.close()
     return rate
+
+
+@contextlib.contextmanager
+def checkout(rev: str):
+    """A temporary ``git worktree`` of revision ``rev`` (removed afterwards): its folder."""
+    folder = tempfile.mkdtemp(prefix="glimpse_envs_at_")
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", folder, rev], check=True
+    )
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", folder])
+
+
+def bench_single_at(folder: str, env_id: str, seconds: float, policy: str) -> float:
+    """:func:`bench_single` of the package in ``folder`` (another revision), in a subprocess."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--single-only", env_id, policy, str(seconds)],
+        env={**os.environ, "PYTHONPATH": folder},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.split()[-1])
 
 
 def bench_vector(env_id: str, n: int, mode: str, seconds: float, policy: str = "look") -> float:
@@ -143,7 +174,26 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--out", default=str(RESULTS / "env_throughput"), help="output path without suffix"
     )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also measure the single env of git revision REV (a temporary worktree, in a "
+        "subprocess), alternating with this tree's, best of two each: columns 'single @REV' and "
+        "'single new/old'",
+    )
+    parser.add_argument(
+        "--single-only", nargs=3, metavar=("ID", "POLICY", "SECONDS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
+    if args.single_only:  # the subprocess of --against: print one figure
+        env_id, policy, secs = args.single_only
+        print(bench_single(env_id, float(secs), policy))
+        return {}
+    with checkout(args.against) if args.against else contextlib.nullcontext() as old:
+        return _measure(args, old)
+
+
+def _measure(args, old: str | None) -> dict:
     seconds = args.seconds or (0.4 if args.quick else 2.0)
     native_sizes = (1, 256) if args.quick else NATIVE_SIZES
     sync_sizes = (256,) if args.quick else SYNC_SIZES
@@ -155,7 +205,15 @@ def main(argv: list[str] | None = None) -> dict:
     for env_id in ids:
         for policy in _policies(env_id, args.tape_policy):
             row = {"id": env_id, "policy": policy}
-            row["single"] = bench_single(env_id, seconds, policy)
+            if old:  # alternate old and new, best of two each
+                new_s, old_s = [], []
+                for _ in range(2):
+                    old_s.append(bench_single_at(old, env_id, seconds, policy))
+                    new_s.append(bench_single(env_id, seconds, policy))
+                row["single"], row["single_old"] = max(new_s), max(old_s)
+                row["single_new_over_old"] = row["single"] / row["single_old"]
+            else:
+                row["single"] = bench_single(env_id, seconds, policy)
             for n in sync_sizes:
                 row[f"sync_{n}"] = bench_vector(env_id, n, "sync", seconds, policy)
             for n in native_sizes:
@@ -166,7 +224,7 @@ def main(argv: list[str] | None = None) -> dict:
             print(
                 f"{env_id} [{policy}]: "
                 + ", ".join(
-                    f"{k}={_fmt(v) if 'over' not in k else f'{v:.1f}x'}"
+                    f"{k}={_fmt(v) if 'over' not in k else f'{v:.2f}x'}"
                     for k, v in row.items()
                     if k not in ("id", "policy")
                 ),
@@ -174,11 +232,15 @@ def main(argv: list[str] | None = None) -> dict:
             )
 
     header = ["id", "policy", "single"]
+    if old:
+        header += [f"single @{args.against}", "single new/old"]
     header += [f"sync {n}" for n in sync_sizes] + [f"native {n}" for n in native_sizes]
     header += ["native/sync @256", "sensor glimpses/s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         cells = [r["id"], r["policy"], _fmt(r["single"])]
+        if old:
+            cells += [_fmt(r["single_old"]), f"{r['single_new_over_old']:.2f}x"]
         cells += [_fmt(r[f"sync_{n}"]) for n in sync_sizes]
         cells += [_fmt(r[f"native_{n}"]) for n in native_sizes]
         cells += [f"{r['native_over_sync_256']:.1f}x", _fmt(r["sensor_glimpses_per_s"])]
@@ -192,6 +254,7 @@ def main(argv: list[str] | None = None) -> dict:
         "git_revision": git_rev(),
         "command": " ".join([Path(sys.executable).name] + sys.argv),
         "seconds_per_measurement": seconds,
+        "against": args.against,
         "unit": "env steps per second (sensor: glimpses per second)",
     }
     table = "\n".join(lines)
@@ -204,7 +267,9 @@ def main(argv: list[str] | None = None) -> dict:
         + ["", table, ""]
     )
     md.append(
-        "Visual ids (`look`): random grid locations, decision 0, so episodes run their whole budget."
+        "Visual ids: `look` takes random grid locations with decision 0, so episodes run their whole"
+        " budget (it measures glimpses); `random` samples the action space uniformly, so most steps"
+        " answer and the next step resets (it measures resets)."
     )
     md.append(
         "Tape ids: `random` samples the action space uniformly; a random output symbol is almost"

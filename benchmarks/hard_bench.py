@@ -5,16 +5,14 @@ the command, budget, machine, date and git revision beside the results."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from agents.provenance import git_rev, provenance  # noqa: F401  (git_rev re-exported)
+from agents.run import Progress, train_updates
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-sys.path.insert(0, str(ROOT))
-
-from agents.provenance import git_rev, provenance  # noqa: E402, F401  (git_rev re-exported)
-from agents.run import Progress, train_updates  # noqa: E402
 
 
 def add_common_args(p, presets: dict, unit: str) -> None:

@@ -75,13 +75,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from agents.provenance import available_cores, git_rev, machine, now
+from agents.provenance import provenance as _provenance
+from agents.tape_eval import eval_lengths as _tape_eval_lengths
+from glimpse_envs import tape as _tape
+from glimpse_envs import visual as _visual
 
-from agents.provenance import available_cores, git_rev, machine, now  # noqa: E402
-from agents.provenance import provenance as _provenance  # noqa: E402
-from glimpse_envs import tape as _tape  # noqa: E402
-from glimpse_envs import visual as _visual  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "benchmarks" / "results"
 RUNS = RESULTS / "hard_vs_soft" / "runs"
@@ -121,8 +121,8 @@ def agent_row(agent: str) -> tuple[str, str]:
 
 
 #: visual env -> its default glimpse budget T, and the tape envs: read from the env classes
-ENV_GLIMPSES = {cls.ID.split("/")[-1]: cls.CONFIG.glimpses for cls in _visual.TASKS}
-TAPE_ENVS = {cls.env_name for cls in _tape.ENVS}
+ENV_GLIMPSES = {t.id.split("/")[-1]: t.config.glimpses for t in _visual.TASKS.values()}
+TAPE_ENVS = {t.env_name for t in _tape.TASKS.values()}
 
 _T1A = "RAM NIPS 2014 Table 1a"
 _T1B = "RAM NIPS 2014 Table 1b"
@@ -273,10 +273,10 @@ TAPE_AGENTS = ("tape-reinforce", "ntm", "transformer", "universal-transformer", 
 #: training range and evaluation lengths as their own flags
 SEQUENCE_AGENTS = ("ntm", "lstm", "transformer", "universal-transformer")
 #: the copy task's evaluation lengths, the same for every agent: tape-reinforce and PPO score at
-#: the training maximum, 2x and 6x it (agents/tape_eval.py), NTM and LSTM are told the same
-COPY_EVAL_LENGTHS = (20, 40, 120)
+#: the task's generalisation lengths (``task.eval_lengths``: the training maximum, 2x and 6x),
+#: NTM and LSTM are told the same
 QUICK_COPY_MAX = 5
-QUICK_COPY_EVAL = (5, 10, 30)
+QUICK_COPY_EVAL = tuple(_tape.TASKS["Copy"].task_class().eval_lengths(QUICK_COPY_MAX))
 
 
 def _round_steps(x: float) -> int:
@@ -374,7 +374,12 @@ def full_configs() -> list[Config]:
             configs.append(Config(env, "draw", epochs * 55_000 * 8))
         configs += [Config(env, "mlp", epochs * 55_000), Config(env, "cnn", epochs * 55_000)]
     configs += [
-        Config("Copy-v0", agent, steps, _copy_flags(agent, None, COPY_EVAL_LENGTHS, 1000))
+        Config(
+            "Copy-v0",
+            agent,
+            steps,
+            _copy_flags(agent, None, _tape_eval_lengths("glimpse_envs/Copy-v0"), 1000),
+        )
         for agent, steps in (
             ("tape-reinforce", 20_000_000),
             ("ntm", 5_000_000),
@@ -421,7 +426,6 @@ def standard_configs() -> list[Config]:
     fit 5 hours of a 2-core CPU (``STANDARD_TRAIN_S``); each run validates
     ``STANDARD_CURVE_POINTS`` times for its learning curve. Tape agents train on the env's own
     lengths and are scored at the training maximum, 2x and 6x (where the memory allows)."""
-    from agents.tape_eval import eval_lengths
 
     configs = []
     for env in STANDARD_VISUAL_ENVS:
@@ -441,7 +445,7 @@ def standard_configs() -> list[Config]:
                 )
             )
     for env in STANDARD_TAPE_ENVS:
-        lengths = eval_lengths(f"glimpse_envs/{env}")
+        lengths = _tape_eval_lengths(f"glimpse_envs/{env}")
         for agent in TAPE_AGENTS:
             steps = standard_steps(agent, env)
             configs.append(
@@ -887,8 +891,6 @@ def sweep(
     if not jobs_json:
         return out
     if backend == "ray":
-        if str(Path(__file__).parent) not in sys.path:
-            sys.path.insert(0, str(Path(__file__).parent))
         from ray_backend import run_jobs_with_ray
 
         done = run_jobs_with_ray(

@@ -30,12 +30,14 @@ import time
 
 from supervised_bench import RESULTS, header, train_for, write
 
-COPY_LENGTHS = [10, 20, 30, 50, 120]
+from glimpse_envs.tape_tasks import AssociativeRecallTask, CopyTask, RepeatCopyTask
+
+COPY_LENGTHS = list(CopyTask.test_lengths)
 PLOT_LENGTHS = [1, 2, 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120]
 EXTRA = {
     # env id: (evaluation lengths beyond the training range, training range in the task's unit)
-    "glimpse_envs/RepeatCopy-v0": ([5, 10, 12, 15, 20], "lengths 1-10, repeats 1-10"),
-    "glimpse_envs/AssociativeRecall-v0": ([3, 6, 9, 12, 15], "2-6 items"),
+    "glimpse_envs/RepeatCopy-v0": (list(RepeatCopyTask.test_lengths), "lengths 1-10, repeats 1-10"),
+    "glimpse_envs/AssociativeRecall-v0": (list(AssociativeRecallTask.test_lengths), "2-6 items"),
 }
 
 PRESETS = {

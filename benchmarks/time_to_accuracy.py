@@ -77,8 +77,7 @@ def peer_worker(peer: Path, epochs: int, seed: int, limit: int) -> None:
     from torch.utils.data import DataLoader, TensorDataset
     from torch.utils.data.sampler import SubsetRandomSampler
 
-    torch.set_num_threads(1)
-    sys.path.insert(0, str(peer))
+    torch.set_num_threads(1)  # the peer's folder is on PYTHONPATH (see main)
     if "tensorboard_logger" not in sys.modules:
         try:
             import tensorboard_logger  # noqa: F401
@@ -289,7 +288,10 @@ def main(argv: list[str] | None = None) -> int:
         **os.environ,
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        # the peer's modules import each other by top-level name: its folder goes on the path
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(args.peer.resolve()), str(ROOT), os.environ.get("PYTHONPATH")])
+        ),
     }
     import tempfile
 

@@ -27,7 +27,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -37,11 +36,11 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 import glimpse_envs  # noqa: E402, F401  (registers the ids)
 from agents.provenance import provenance  # noqa: E402
 from glimpse_envs.torch_core import TorchGlimpseCore  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "benchmarks" / "results"
 IDS = ("MNIST-v0", "TranslatedMNIST-v0", "ClutteredMNIST-v0", "ClutteredMNIST100-v0")

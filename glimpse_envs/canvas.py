@@ -168,8 +168,6 @@ class Canvas:
         images, labels = self.objects(split)
         p = np.asarray(params, np.int64)
         B, S, C, n0 = p.shape[0], self.size, self.channels, 3 * self.n_digits
-        if B == 1:  # one canvas: the same layers by slicing (max compositing is order-free)
-            return self._render_one(p, images, labels)
         # the windows below need C order: the loaded datasets have it (no copy is made)
         images = np.ascontiguousarray(images)
         out = np.zeros((B, S, S) if C == 1 else (B, S, S, C), np.uint8)
@@ -206,25 +204,6 @@ class Canvas:
                 np.maximum(under, crops[:, j], out=under)
                 pieces[at[:, j]] = under
         return out, labels[d[:, :, 0]]
-
-    def _render_one(self, p: np.ndarray, images: np.ndarray, labels: np.ndarray):
-        """:meth:`render` of one description ``p`` (1, n_params), with slices instead of indices."""
-        S, n0, cs = self.size, 3 * self.n_digits, self.clutter_size
-        oh, ow = self.object_shape
-        out = np.zeros((1, S, S) if self.channels == 1 else (1, S, S, self.channels), np.uint8)
-        canvas = out[0]
-        q = p[0].tolist()
-        for j in range(self.n_digits):
-            i, x, y = q[3 * j : 3 * j + 3]
-            x += j * self._slot
-            canvas[y : y + oh, x : x + ow] = images[i]
-        first = q[0]
-        for j in range(n0, n0 + 5 * self.n_clutter, 5):
-            src, u, v, x, y = q[j : j + 5]
-            src += src >= first  # any digit but the first target
-            region = canvas[y : y + cs, x : x + cs]
-            np.maximum(region, images[src, v : v + cs, u : u + cs], out=region)
-        return out, labels[p[:, 0:n0:3]]
 
     def sample(
         self, rng: np.random.Generator, batch: int, split: str = "train"

@@ -42,8 +42,8 @@ METADATA = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
 class GlimpseConfig:
     """Every parameter of a visual env, stated once (gymnax's ``EnvParams``), validated on creation.
 
-    Each task's defaults are one instance, ``CONFIG`` on its class in :mod:`glimpse_envs.visual`
-    (``MNIST.CONFIG.glimpses == 6``); the keyword arguments of ``gym.make(id, ...)`` and of the
+    Each task's defaults are one instance, ``glimpse_envs.visual.TASKS[NAME].config``
+    (``TASKS["MNIST"].config.glimpses == 6``); the keyword arguments of ``gym.make(id, ...)`` and of the
     vector env replace fields of it (:meth:`override`), or ``config=GlimpseConfig(...)`` gives a
     whole one. ``env.unwrapped.config`` is the built env's (``canvas_size`` the side actually
     built): agents and wrappers read the budget as ``env.unwrapped.config.glimpses``. Every field
@@ -125,8 +125,9 @@ class GlimpseConfig:
 class _GlimpseCore:
     """Configuration, spaces and the batched episode state shared by the single and vector envs.
 
-    A task subclass sets ``CONFIG`` (its :class:`GlimpseConfig`) and ``ID``; the constructor's
-    keyword arguments override fields of ``CONFIG``. ``sensor="retina"`` uses :class:`Retina`,
+    ``task=NAME`` takes the defaults (``CONFIG``), ``ID`` and page of the registered task NAME
+    (:data:`glimpse_envs.visual.TASKS`); the constructor's keyword arguments override fields of
+    ``CONFIG``. ``sensor="retina"`` uses :class:`Retina`,
     ``sensor="tiles"`` :class:`TileSensor` with ``grid`` tiles per side.
     """
 
@@ -134,11 +135,23 @@ class _GlimpseCore:
     ID = "glimpse_envs/Glimpse-v0"
 
     def _configure(
-        self, render_mode: str | None = None, config: GlimpseConfig | None = None, **given: Any
+        self,
+        render_mode: str | None = None,
+        task: str | None = None,
+        config: GlimpseConfig | None = None,
+        **given: Any,
     ) -> None:
         if config is not None and not isinstance(config, GlimpseConfig):
             raise TypeError(f"config={config!r} invalid: give a glimpse_envs.GlimpseConfig")
-        cfg = (self.CONFIG if config is None else config).override(**given)
+        base = self.CONFIG
+        if task is not None:  # a registered id: its defaults, id and page
+            from glimpse_envs.visual import TASKS
+
+            if task not in TASKS:
+                raise ValueError(f"task={task!r} unknown: use one of {sorted(TASKS)}")
+            entry = TASKS[task]
+            base, self.ID, self.__doc__ = entry.config, entry.id, entry.page
+        cfg = (base if config is None else config).override(**given)
         if render_mode is not None and render_mode not in METADATA["render_modes"]:
             raise ValueError(
                 f"render_mode={render_mode!r} invalid: use None or one of {METADATA['render_modes']}"
@@ -217,6 +230,7 @@ class _GlimpseCore:
     def _alloc(self, B: int) -> None:
         n = self.n_targets
         self._B = B
+        self._row_index = np.arange(B)
         S, C = self.canvas.size, self.canvas.channels
         self._images = np.zeros((B, S, S) if C == 1 else (B, S, S, C), np.uint8)
         self._prep = self.sensor.prepare(self._images)
@@ -338,22 +352,21 @@ class _GlimpseCore:
         loc, d = self._check_actions(actions)
         t = self._t
         answer = d > 0
-        at_budget = t >= self.budget
         if self.n_targets == 1:
             correct = d == self._target1[:, 0]  # d = c + 1 answers class c; 0 never matches
-            terminated = answer | at_budget
-            look = ~terminated
+            look = ~answer & (t < self.budget)
+            terminated = ~look
             self._last_answer = d - 1
             self._n_correct = correct
         else:
-            rows = np.arange(self._B)
+            look = ~answer & (t < self.budget)
             slot = np.minimum(self._emitted, self.n_targets - 1)
-            correct = answer & (d == self._target1[rows, slot])
-            self._pred[rows[answer], slot[answer]] = d[answer] - 1
-            self._emitted = self._emitted + answer
-            self._n_correct = self._n_correct + correct
-            terminated = (self._emitted >= self.n_targets) | (at_budget & ~answer)
-            look = ~answer & ~at_budget
+            correct = answer & (d == self._target1[self._row_index, slot])
+            if answer.any():
+                self._pred[self._row_index[answer], slot[answer]] = d[answer] - 1
+                self._emitted = self._emitted + answer
+                self._n_correct = self._n_correct + correct
+            terminated = (self._emitted >= self.n_targets) | ~(look | answer)
         reward = correct.astype(np.float64)
         if look.all():
             self._glimpse = self.sensor(self._prep, loc, prepared=True)
@@ -361,7 +374,7 @@ class _GlimpseCore:
             self._loc = loc
             self._t = t = t + 1
             if self._path is not None:
-                self._path[np.arange(self._B), t - 1] = loc
+                self._path[self._row_index, t - 1] = loc
         elif look.any():
             # the sensor's result is a new array: the rows that do not look get their glimpse back
             new = self.sensor(self._prep, loc, prepared=True)
@@ -464,12 +477,119 @@ class _GlimpseCore:
 
 
 class GlimpseEnv(_GlimpseCore, gym.Env):
-    """Base class of the single glimpse environments (see the task classes for the documentation).
+    """A visual hard-attention task: a canvas seen only through a glimpse sensor.
 
-    Args:
-        render_mode: None, ``"rgb_array"`` or ``"human"``.
-        config: a whole :class:`GlimpseConfig` in place of the task's ``CONFIG``.
-        **kwargs: fields of :class:`GlimpseConfig` that replace the task's (``glimpses=4``).
+    Every visual id is this class with ``kwargs={"task": NAME}`` (Minigrid's way): the task's
+    defaults are ``glimpse_envs.visual.TASKS[NAME].config``; ``env.unwrapped.__doc__`` is the id's
+    page (its description and defaults, then this text). Below, T is the glimpse budget
+    (``glimpses``), S the canvas side, n the digits per canvas (``n_digits``), C the dataset's
+    classes (10 for MNIST), G the location grid's points per side.
+
+    ## Description
+
+    A canvas holds n objects (MNIST digits by default) and optional clutter. The agent sees it only
+    through its sensor: every step it chooses where to look next and whether to answer. With n = 1
+    the answer ends the episode; with n > 1 an answer emits the next digit of the sequence (reading
+    order, left to right) and the glimpse stays where it was.
+
+    ## Action Space
+
+    ``MultiDiscrete([G, G, C + 1])``: grid column x, grid row y, and a decision (0 = keep looking,
+    c + 1 = answer class c). Grid point j maps to the location ``l = -1 + 2 j / (G - 1)``: grid
+    point (0, 0) is the top-left corner, location (-1, -1), and (G - 1, G - 1) the bottom-right
+    one, location (1, 1). With ``continuous=True`` the action is ``Box(-1, 1, (2 + C + 1,),
+    float32)``: the location (x, y) in [-1, 1] followed by C + 1 decision scores, the decision
+    being their argmax (index 0 = keep looking). An action outside the space raises
+    ``ValueError``. The location is ignored when the decision answers.
+
+    ## Observation Space
+
+    A ``Dict``:
+
+    | key | space | dtype | meaning |
+    |---|---|---|---|
+    | ``glimpse`` | ``Box(0, 1, (k, g, g))`` | float32 | retina: k patches, patch j of ``g * 2**j`` pixels averaged to g x g; tiles: the tile under the location, (1, 10, 10) on MNIST |
+    | ``location`` | ``Box(-1, 1, (2,))`` | float32 | (x, y) of the glimpse just taken, (-1, -1) top left |
+    | ``step`` | ``Discrete(T + 1)`` | int | glimpses taken so far minus one (0 after reset) |
+    | ``emitted`` | ``Discrete(n + 1)`` | int | only when n > 1: digits answered so far |
+
+    With a colour dataset (images (N, H, W, C)) the glimpse keeps the channels, last:
+    ``Box(0, 1, (k, g, g, C))``, every channel sensed as a grayscale image of it would be.
+
+    ## Rewards
+
+    n = 1: 1 for a correct answer, 0 for a wrong one or none (RAM's terminal reward). n > 1: 1
+    for each digit emitted correctly in its position, when it is emitted. With
+    ``glimpse_cost=c > 0``, the last reward of the episode also subtracts ``c`` times the glimpses
+    taken (the first glimpse, taken by ``reset``, included), a ponder cost that lets an agent learn
+    when to stop.
+
+    ## Reward Threshold
+
+    Each id registers a ``reward_threshold`` (its page gives the value and where it comes from).
+    The mean return is the accuracy (per canvas; with n > 1 the digits right per canvas) when
+    ``glimpse_cost=0``, the default; a ponder cost lowers the return, so compare accuracy
+    (``info["is_success"]``) then.
+
+    ## Starting State
+
+    A new canvas from the training split, and the first glimpse already taken at the centre (0, 0),
+    or at a uniformly random location with ``start="random"`` (a random grid point, or uniform in
+    [-1, 1]^2 when ``continuous=True``). ``reset(options={"split": "test", "index": i})`` plays
+    fixed canvas i of a split (``canvas.fixed``, the same image in every process, and with
+    ``start="random"`` the same first glimpse); ``reset(options={"split": "validation"})``
+    samples from that split.
+
+    ## Episode End
+
+    n = 1: terminated when the agent answers; at the T-th glimpse the agent must answer: keeping on
+    looking there ends the episode as wrong. n > 1: terminated after n answers; once the budget is
+    spent the agent must answer: keeping on looking there ends the episode, the digits not yet
+    emitted counting as wrong. Every episode therefore ends by itself within ``T - 1 + n`` steps,
+    so no ``TimeLimit`` is registered; ``gym.make(..., max_episode_steps=m)`` truncates earlier if
+    wanted. ``info`` always holds ``glimpses`` (taken so far) and ``pixels_sensed`` (sensor values
+    read so far, ``k * g * g`` per glimpse); the last step adds ``label``, ``prediction`` (-1
+    where no answer was given) and ``is_success``.
+
+    ## Arguments
+
+    The fields of :class:`GlimpseConfig` (each with its meaning there), as keyword arguments that
+    replace the task's defaults, or ``config=GlimpseConfig(...)`` for a whole one; plus
+    ``render_mode``. In short:
+
+    * ``dataset``: ``"mnist"``, ``"fashion"`` (Fashion-MNIST), the path of an image folder (one
+      sub-folder per class, read with Pillow), or a ``glimpse_envs.data.Dataset``: your own
+      images, (N, H, W) grayscale or (N, H, W, C) colour, any size, any number of classes.
+      ``object_scale`` resizes them (area averaging).
+    * ``glimpses`` (T >= 1), ``retina_size`` and ``retina_scales`` (g and k; the largest patch,
+      ``g * 2**(k - 1)`` pixels, may be at most twice the canvas side), ``sensor`` (``"retina"``
+      or ``"tiles"``).
+    * ``canvas_size``, ``n_clutter``, ``clutter_size``, ``n_digits``: the canvas
+      (``glimpse_envs.canvas.Canvas``; clutter pieces are crops of other digits of the same split,
+      drawn under the digits). When ``canvas_size`` is not given and one (scaled) object is larger
+      than the task's side, the canvas side is the object's larger side.
+    * ``grid`` (G; default ``S // 4 + 1``, about 4 px apart; tiles: 3), ``continuous``,
+      ``start``, ``glimpse_cost``, ``data_dir`` (see ``glimpse_envs.data``).
+    * ``render_mode``: ``"rgb_array"`` draws the canvas with the sensor's squares at each scale
+      and the path of earlier glimpses, beside the glimpse patches; ``"human"`` shows that in a
+      pygame window.
+
+    The built env's configuration is ``env.unwrapped.config`` (``config.glimpses`` is the budget,
+    ``config.canvas_size`` the side built). ``python train.py --env ID`` takes each field as a
+    flag (``--glimpses``, ``--scales`` for ``retina_scales``, ``--canvas-size``, ...). Impossible
+    configurations (zero glimpses, a retina too large, a canvas smaller than its digits, an
+    unknown dataset) raise ``ValueError`` naming the problem and the fix.
+
+    ## Vectorized environment
+
+    ``gym.make_vec(ID, num_envs=N, vectorization_mode="vector_entry_point")`` builds a
+    :class:`GlimpseVectorEnv` of the same task: the same numpy core on N rows at once, equal to N
+    single envs reset with seeds ``seed + i``; it supports ``autoreset_mode`` ``NextStep`` and
+    ``SameStep`` and returns Gymnasium's dict-of-arrays infos with ``_key`` masks.
+
+    ## Version History
+
+    * v0: initial version.
     """
 
     metadata = METADATA
@@ -480,9 +600,8 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         self.action_space = self._single_act
         self._max_episode_steps = NO_LIMIT  # the single env never truncates (TimeLimit may)
         self._alloc(1)
-        self._rows = np.zeros(1, np.int64)
         self._streams = UniformStreams(1)
-        self._take = self._streams.taker(self._rows)
+        self._take = self._streams.taker(self._row_index)
         self._done = True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -490,7 +609,7 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         super().reset(seed=seed)
         if self._streams.rngs[0] is not self.np_random:  # seeded (or np_random replaced)
             self._streams.set_rng(0, self.np_random)
-        self._reset_rows(self._rows, self._take, options)
+        self._reset_rows(self._row_index, self._take, options)
         self._done = False
         if self.render_mode == "human":
             self.render()
@@ -501,83 +620,18 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         return self._action_masks()[0]
 
     def _obs(self) -> dict[str, Any]:
-        obs = {
-            "glimpse": self._glimpse[0].copy(),
-            "location": self._loc[0].copy(),
-            "step": int(self._t[0]) - 1,
-        }
+        """Row 0 of the batch's observation, copied: a step that does not look keeps the arrays."""
+        obs = self._obs_batch()
+        obs["glimpse"] = obs["glimpse"][0].copy()
+        obs["location"] = obs["location"][0].copy()
+        obs["step"] = int(obs["step"][0])
         if self.n_targets > 1:
-            obs["emitted"] = int(self._emitted[0])
+            obs["emitted"] = int(obs["emitted"][0])
         return obs
-
-    def _step_one(self, x: int, y: int, d: int) -> tuple[float, bool]:
-        """``_step_rows`` for one env and a discrete action, in scalar arithmetic (the same values;
-        the single env's state arrays are not handed out, so they are updated in place)."""
-        t = int(self._t[0])
-        at_budget = t >= self.budget
-        n = self.n_targets
-        if n == 1:
-            correct = d == int(self._target1[0, 0])  # d = c + 1 answers class c; 0 never matches
-            terminated = d > 0 or at_budget
-            look = not terminated
-            self._last_answer[0] = d - 1
-            self._n_correct[0] = correct
-        else:
-            answer = d > 0
-            emitted = int(self._emitted[0])
-            slot = min(emitted, n - 1)
-            correct = answer and d == int(self._target1[0, slot])
-            if answer:
-                self._pred[0, slot] = d - 1
-                emitted += 1
-                self._emitted[0] = emitted
-            if correct:
-                self._n_correct[0] += 1
-            terminated = emitted >= n or (at_budget and not answer)
-            look = not answer and not at_budget
-        reward = 1.0 if correct else 0.0
-        if look:
-            loc = self._loc
-            loc[0, 0] = self._grid_points[x]
-            loc[0, 1] = self._grid_points[y]
-            self._glimpse = self.sensor(self._prep, loc, prepared=True)
-            t += 1
-            self._t[0] = t
-            if self._path is not None:
-                self._path[0, t - 1] = loc[0]
-        if terminated and self.glimpse_cost:
-            reward -= self.glimpse_cost * t
-        self._elapsed[0] += 1
-        return reward, terminated
 
     def step(self, action):
         if self._done:
             raise RuntimeError("step() called after the episode ended: call reset() first")
-        if (
-            not self.continuous
-            and type(action) is np.ndarray
-            and action.shape == (3,)
-            and action.dtype.kind in "iu"
-        ):
-            x, y, d = action.tolist()
-            G = self.grid
-            if 0 <= x < G and 0 <= y < G and 0 <= d <= self.num_classes:
-                reward, done = self._step_one(x, y, d)
-                t = int(self._t[0])
-                info: dict[str, Any] = {"glimpses": t, "pixels_sensed": t * self._ppg}
-                if done:
-                    self._done = True
-                    if self.n_targets == 1:
-                        info["label"] = int(self._labels[0, 0])
-                        info["prediction"] = d - 1
-                        info["is_success"] = bool(self._n_correct[0])
-                    else:
-                        info["label"] = self._labels[0].copy()
-                        info["prediction"] = self._pred[0].copy()
-                        info["is_success"] = bool(self._n_correct[0] == self.n_targets)
-                if self.render_mode == "human":
-                    self.render()
-                return self._obs(), reward, done, False, info
         reward, terminated, _ = self._step_rows(
             action[None] if isinstance(action, np.ndarray) else [action]
         )
@@ -588,13 +642,10 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
             self._done = True
             label, pred, success = self._final_values()
             if self.n_targets == 1:
-                info.update(
-                    label=int(label[0]), prediction=int(pred[0]), is_success=bool(success[0])
-                )
+                label, pred = int(label[0]), int(pred[0])
             else:
-                info.update(
-                    label=label[0].copy(), prediction=pred[0].copy(), is_success=bool(success[0])
-                )
+                label, pred = label[0].copy(), pred[0].copy()
+            info.update(label=label, prediction=pred, is_success=bool(success[0]))
         if self.render_mode == "human":
             self.render()
         return self._obs(), float(reward[0]), done, False, info
@@ -678,14 +729,13 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         self._autoreset = np.zeros(self.num_envs, bool)
         self._started = np.zeros(self.num_envs, bool)  # reset at least once
         self._all_started = False
-        self._all = np.arange(self.num_envs)
         self._ones = np.ones(self.num_envs, bool)
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         options = check_reset_options(options, RESET_OPTIONS, type(self).__name__, self.num_envs)
         mask = options.pop("reset_mask", None)
         seeds = per_env_seeds(seed, self.num_envs, type(self).__name__)
-        rows = self._all if mask is None else np.flatnonzero(np.asarray(mask, bool))
+        rows = self._row_index if mask is None else np.flatnonzero(np.asarray(mask, bool))
         for i in rows:
             if seeds[i] is not None:
                 self._streams.set_rng(int(i), seeding.np_random(seeds[i])[0])

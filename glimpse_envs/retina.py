@@ -9,17 +9,19 @@ the images).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+
+def _corners(locations, half: np.ndarray) -> np.ndarray:
+    """Pixel corners int64 (..., 2) of locations (..., 2) in [-1, 1]: ``floor((l + 1) / 2 * S +
+    0.5)``, ``half`` = (W / 2, H / 2). The one place the rule is written."""
+    return np.floor((np.asarray(locations, np.float64) + 1.0) * half + 0.5).astype(np.int64)
 
 
 def pixel_corner(locations: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """The pixel corners (cx, cy) that locations map to: ``floor((l + 1) / 2 * S + 0.5)``."""
-    loc = np.asarray(locations, np.float64)
-    cx = np.floor((loc[..., 0] + 1.0) * (width / 2.0) + 0.5).astype(np.int64)
-    cy = np.floor((loc[..., 1] + 1.0) * (height / 2.0) + 0.5).astype(np.int64)
-    return cx, cy
+    c = _corners(locations, np.array([width / 2.0, height / 2.0]))
+    return c[..., 0], c[..., 1]
 
 
 class Retina:
@@ -213,21 +215,17 @@ class Retina:
         integral = prep
         B, H1, W1 = integral.shape
         const = self._constants(B, H1, W1)
-        if B == 1:  # one image: scalar corner, cached indices, a single gather
-            lx, ly = np.asarray(locations, np.float64).reshape(2).tolist()
-            cx = math.floor((lx + 1.0) * const["hx"] + 0.5)
-            cy = math.floor((ly + 1.0) * const["hy"] + 0.5)
+        c = _corners(locations, const["half"])
+        if B == 1:  # one image (a single env): cached corner indices, a single gather
+            cx, cy = c.reshape(2).tolist()
             corners = integral.reshape(-1).take(self._index1(const, cx, cy, H1, W1))
             d = corners[:, 1:, :] - corners[:, :-1, :]
             sums = d[:, :, 1:] - d[:, :, :-1]
             sums *= self._scale[0]
             return sums.reshape(1, *self.shape[:3])
         flat, sb, sy = _flat_layout(integral)
-        # corner c = floor((l + 1) / 2 * S + 0.5), then the flat indices of the (g + 1)^2 block
-        # corners of every scale (int64: take() is fastest with intp)
-        c = np.floor((np.asarray(locations, np.float64) + 1.0) * const["half"] + 0.5).astype(
-            np.int64
-        )
+        # the flat indices of the (g + 1)^2 block corners of every scale (int64: take() is
+        # fastest with intp)
         buffers = const.get("buffers")
         if buffers is None:
             buffers = const["buffers"] = self._buffers(B)
@@ -296,16 +294,12 @@ class Retina:
         H, W = Hp - 2 * g, Wp - 2 * g
         const = self._constants(B, H + 1, W + 1)
         lo = -(g - g // 2)
-        if B == 1:
-            lx, ly = np.asarray(locations, np.float64).reshape(2).tolist()
-            cx = math.floor((lx + 1.0) * const["hx"] + 0.5)
-            cy = math.floor((ly + 1.0) * const["hy"] + 0.5)
+        c = _corners(locations, const["half"])
+        if B == 1:  # one image (a single env): a slice
+            cx, cy = c.reshape(2).tolist()
             x0 = min(max(cx, lo), W + g // 2) - g // 2 + g
             y0 = min(max(cy, lo), H + g // 2) - g // 2 + g
             return pixels[:, y0 : y0 + g, x0 : x0 + g].reshape(1, 1, g, g).copy()
-        c = np.floor((np.asarray(locations, np.float64) + 1.0) * const["half"] + 0.5).astype(
-            np.int64
-        )
         start = np.minimum(np.maximum(c, lo), const["cmax"] + g // 2) + (g - g // 2)
         pixels = np.ascontiguousarray(pixels)
         first = (np.arange(B) * (Hp * Wp)) + start[:, 1] * Wp + start[:, 0]
@@ -334,8 +328,6 @@ class Retina:
                 self._consts.clear()
             const = self._consts[key] = {
                 "half": np.array([(W1 - 1) / 2.0, (H1 - 1) / 2.0]),
-                "hx": (W1 - 1) / 2.0,
-                "hy": (H1 - 1) / 2.0,
                 "limit": np.array([W1 - 1, H1 - 1]).reshape(1, 2, 1, 1),
                 "cmax": np.array([W1 - 1, H1 - 1]),
                 "index": {},  # B == 1: corner indices per pixel corner (cx, cy)
@@ -560,12 +552,6 @@ class TileSensor:
         if prepared is None:
             prepared = images.ndim == len(self.shape) + 2
         tiles = images if prepared else self.prepare(images)
-        if tiles.shape[0] == 1:  # one image: scalar tile index, as tile_index computes it
-            G = self.grid
-            lx, ly = np.asarray(locations, np.float64).reshape(2).tolist()
-            col = min(max(math.floor((lx + 1.0) / 2.0 * G), 0), G - 1)
-            row = min(max(math.floor((ly + 1.0) / 2.0 * G), 0), G - 1)
-            return tiles[0, row, col].reshape(1, *self.shape).copy()
         col, row = self.tile_index(locations)
         return tiles[np.arange(tiles.shape[0]), row, col][:, None]
 

@@ -32,8 +32,6 @@ from glimpse_envs.vector import check_reset_options, option, per_env_seeds
 
 MOVE = np.array([0, 1, -1], np.int64)
 """Head displacement per move action: 0 stay, 1 right, 2 left."""
-_MOVE = (0, 1, -1)
-_INT64_0, _INT64_1 = np.int64(0), np.int64(1)
 
 ACTION_PARTS = ("input move", "memory move", "write", "output")
 INPUT_MOVES = {"tape": 3, "forward": 2, "stream": 1}
@@ -100,18 +98,6 @@ class Curricula:
         if grow.shape[0]:
             self.current[grow] += 1
             self._seen[grow] = self._wins[grow] = 0
-
-    def record_one(self, i: int, success: bool) -> None:
-        """:meth:`record` of one env in scalar arithmetic (the single env's path; the same state)."""
-        w, seen = self.window, int(self._seen[i])
-        slot = seen % w
-        wins = int(self._wins[i]) + success - (seen >= w and bool(self._results[i, slot]))
-        self._results[i, slot] = success
-        seen += 1
-        if seen >= w and self.current[i] < self.max_length and wins >= self.threshold * w:
-            self.current[i] += 1
-            seen = wins = 0
-        self._seen[i], self._wins[i] = seen, wins
 
     def state(self, i: int) -> tuple[int, list[bool]]:
         seen, w = int(self._seen[i]), self.window
@@ -224,6 +210,12 @@ class TapeConfig:
             task_kwargs={k: v for k, v in kwargs.items() if k not in own},
         )
 
+    @classmethod
+    def for_task(cls, task: str, **kwargs: Any) -> TapeConfig:
+        """:meth:`make` for the registered task ``task`` (``glimpse_envs.tape.TASKS``)."""
+        env_name, task_class, _ = _task_entry(task)
+        return cls.make(env_name, task_class, **kwargs)
+
     def __post_init__(self):
         env_name, task_class, task_kwargs = self.env_name, self.task_class, self.task_kwargs
         set_ = object.__setattr__  # frozen: the derived fields are set once, here
@@ -324,7 +316,27 @@ class TapeConfig:
 
 
 class TapeCore:
-    """The batched state and dynamics of ``num_envs`` tape episodes (numpy arrays, no Python loop)."""
+    """The batched state and dynamics of ``num_envs`` tape episodes (numpy arrays, no Python loop).
+
+    The per-env numbers live in two arrays, one row per field (:data:`INT_FIELDS`,
+    :data:`FLAG_FIELDS`), each field a contiguous view (``core.in_pos``, ``core.success``, ...)
+    that the dynamics update in place, so that starting episodes is two assignments."""
+
+    #: int64 fields; ``gate``: output is scored only once the input head has reached this cell
+    #: (the delimiter of a delimited task, else 0)
+    INT_FIELDS = (
+        "in_pos",
+        "mem_pos",
+        "correct",
+        "t",
+        "in_len",
+        "tgt_len",
+        "limit",
+        "length",
+        "gate",
+    )
+    #: bool fields; ``ready``: the input head has reached ``gate``
+    FLAG_FIELDS = ("ready", "success", "wrong", "timeout", "forced")
 
     def __init__(self, config: TapeConfig, num_envs: int, record: bool = False):
         self.config, self.task, self.n = config, config.task, num_envs
@@ -334,20 +346,11 @@ class TapeCore:
         self.access = config.access
         self.record = record
         n = num_envs
-        z = lambda: np.zeros(n, np.int64)
-        self.in_pos, self.mem_pos, self.correct, self.t = z(), z(), z(), z()
-        self.in_len, self.tgt_len, self.limit, self.length = z(), z(), z(), z()
-        # output is scored only once the input head has reached cell ``gate`` (the delimiter of a
-        # delimited task, else 0); ``ready`` remembers that it has
-        self.gate = z()
-        self.ready = np.zeros(n, bool)
-        self.success = np.zeros(n, bool)
-        self.wrong = np.zeros(n, bool)
-        self.timeout = np.zeros(n, bool)
-        self.forced = np.zeros(n, bool)
+        self._ints = np.zeros((len(self.INT_FIELDS), n), np.int64)
+        self._flags = np.zeros((len(self.FLAG_FIELDS), n), bool)
         self.mem = np.zeros((n, self.m), np.int64)
-        self._memf = self.mem.reshape(-1)
         self._mb = np.arange(n, dtype=np.int64) * self.m
+        self._views()
         self._alloc(
             config.task.input_length(config.max_length) + 1,
             config.task.target_length(config.max_length) + 1,
@@ -355,6 +358,14 @@ class TapeCore:
         # per step: (in_pos, mem_pos after the moves, emitted, ok, cell written or -1)
         self.history: list[list] = [[] for _ in range(n)]
         self.episodes: list = [None] * n  # (inputs, targets) per env, for rendering
+
+    def _views(self) -> None:
+        """The field views and the flat memory view (rebuilt after unpickling)."""
+        for k, name in enumerate(self.INT_FIELDS):
+            setattr(self, name, self._ints[k])
+        for k, name in enumerate(self.FLAG_FIELDS):
+            setattr(self, name, self._flags[k])
+        self._memf = self.mem.reshape(-1)
 
     def _alloc(self, in_w: int, tg_w: int) -> None:
         n = self.n
@@ -368,86 +379,43 @@ class TapeCore:
         self._inf, self._tgf = self.inputs.reshape(-1), self.targets.reshape(-1)
         self._ib = np.arange(n, dtype=np.int64) * in_w
         self._tb = np.arange(n, dtype=np.int64) * tg_w
+        self._in_cols, self._tg_cols = np.arange(in_w), np.arange(tg_w)
 
     def __getstate__(self):
-        state = dict(self.__dict__)
-        for k in (
-            "_memf",
-            "_inf",
-            "_tgf",
-        ):  # flat views: pickle would detach them from their arrays
-            del state[k]
-        return state
+        # views: pickle would detach them from their arrays
+        views = {"_memf", "_inf", "_tgf", *self.INT_FIELDS, *self.FLAG_FIELDS}
+        return {k: v for k, v in self.__dict__.items() if k not in views}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._memf = self.mem.reshape(-1)
+        self._views()
         self._inf, self._tgf = self.inputs.reshape(-1), self.targets.reshape(-1)
 
-    def load(self, idx, episodes, lengths, forced) -> None:
-        """Start new episodes in envs ``idx``: ``episodes[j]`` is ``(inputs, targets)``, one unpadded
-        row each (``task.sample_one``), ``lengths[j]`` its length, ``forced[j]`` whether it was forced.
-        Per env only the row copies; everything else is one batched assignment (for a few envs,
-        scalar assignments, which are cheaper and give the same state)."""
-        if len(episodes) <= 4 and all(
-            e[0].shape[0] < self.inputs.shape[1] and e[1].shape[0] < self.targets.shape[1]
-            for e in episodes
-        ):
-            for i, (x, y), length, f in zip(idx, episodes, lengths, forced):
-                a, b = x.shape[0], y.shape[0]
-                self.inputs[i, :a] = x
-                self.inputs[i, a:] = 0
-                self.targets[i, :b] = y
-                self.targets[i, b:] = -1
-                self.mem[i] = 0
-                self.in_pos[i] = self.mem_pos[i] = self.correct[i] = self.t[i] = 0
-                self.in_len[i], self.tgt_len[i], self.length[i] = a, b, length
-                self.limit[i] = self.task.time_limit(a, b)
-                self.gate[i] = a - 1 if self.delimited else 0
-                self.success[i] = self.wrong[i] = self.timeout[i] = self.ready[i] = False
-                self.forced[i] = f
-                if self.record:
-                    self.history[i] = []
-                    self.episodes[i] = (x.copy(), y.copy())
-            return
-        li = np.array([e[0].shape[0] for e in episodes], np.int64)
-        lt = np.array([e[1].shape[0] for e in episodes], np.int64)
-        self.load_flat(
-            idx,
-            np.concatenate([e[0] for e in episodes]),
-            li,
-            np.concatenate([e[1] for e in episodes]),
-            lt,
-            lengths,
-            forced,
-        )
-
-    def load_flat(self, idx, inputs, li, targets, lt, lengths, forced) -> None:
-        """:meth:`load` of concatenated episodes: env ``idx[j]`` gets the j-th ``li[j]`` inputs and
-        ``lt[j]`` targets (``task.build_many``); every assignment batched over the envs."""
+    def load(self, idx, inputs, li, targets, lt, lengths, forced) -> None:
+        """Start new episodes in envs ``idx`` from concatenated episodes (``task.generate``): env
+        ``idx[j]`` gets the j-th ``li[j]`` inputs and ``lt[j]`` targets, ``lengths[j]`` its length,
+        ``forced[j]`` whether it was forced; every assignment batched over the envs."""
         if li.max() + 1 > self.inputs.shape[1] or lt.max() + 1 > self.targets.shape[1]:
             self._alloc(
                 max(int(li.max()) + 1, self.inputs.shape[1]),
                 max(int(lt.max()) + 1, self.targets.shape[1]),
             )
         idx = np.asarray(idx, np.int64)
-        self.inputs[idx] = 0
-        self.targets[idx] = -1
-        # every row copy at once: the rows concatenated, scattered to row start + position in row
-        for flat, base, cat, lens in (
-            (self._inf, self._ib, inputs, li),
-            (self._tgf, self._tb, targets, lt),
-        ):
-            starts = base[idx] - (np.cumsum(lens) - lens)
-            flat[np.repeat(starts, lens) + np.arange(cat.shape[0])] = cat
+        # the rows, padded (inputs with 0, targets with -1), each written at once
+        rows = np.zeros((idx.shape[0], self.inputs.shape[1]), np.int64)
+        rows[self._in_cols < li[:, None]] = inputs
+        self.inputs[idx] = rows
+        rows = np.full((idx.shape[0], self.targets.shape[1]), -1, np.int64)
+        rows[self._tg_cols < lt[:, None]] = targets
+        self.targets[idx] = rows
         self.mem[idx] = 0
-        for arr in (self.in_pos, self.mem_pos, self.correct, self.t):
-            arr[idx] = 0
-        self.in_len[idx], self.tgt_len[idx], self.length[idx] = li, lt, lengths
-        self.limit[idx] = self.task.time_limit(li, lt)
-        self.gate[idx] = li - 1 if self.delimited else 0
-        for arr in (self.success, self.wrong, self.timeout, self.ready):
-            arr[idx] = False
+        # in_pos, mem_pos, correct, t = 0; in_len, tgt_len, limit, length, gate
+        fresh = np.zeros((len(self.INT_FIELDS), idx.shape[0]), np.int64)
+        fresh[4:8] = (li, lt, self.task.time_limit(li, lt), lengths)
+        if self.delimited:
+            fresh[8] = li - 1
+        self._ints[:, idx] = fresh
+        self._flags[:, idx] = False
         self.forced[idx] = forced
         if self.record:
             xs = np.split(inputs, np.cumsum(li)[:-1])
@@ -468,23 +436,23 @@ class TapeCore:
             self.ready |= self.in_pos >= self.gate
             hit &= self.ready
         self.correct += hit
-        self.mem_pos = (self.mem_pos + MOVE[a[:, 1]]) % self.m
+        np.remainder(self.mem_pos + MOVE[a[:, 1]], self.m, out=self.mem_pos)
         if self.access == "stream":
-            self.in_pos = np.minimum(self.in_pos + 1, self.in_len)
+            np.minimum(self.in_pos + 1, self.in_len, out=self.in_pos)
         elif self.access == "forward":
-            self.in_pos = np.minimum(self.in_pos + a[:, 0], self.in_len)
+            np.minimum(self.in_pos + a[:, 0], self.in_len, out=self.in_pos)
         else:
-            self.in_pos = np.minimum(np.maximum(self.in_pos + MOVE[a[:, 0]], 0), self.in_len)
+            np.minimum(np.maximum(self.in_pos + MOVE[a[:, 0]], 0), self.in_len, out=self.in_pos)
         self.t += 1
         if self.aligned:
             terminated = self.t >= self.tgt_len
-            self.success = terminated & (self.correct == self.tgt_len)
+            np.logical_and(terminated, self.correct == self.tgt_len, out=self.success)
             reward = hit.astype(np.float64)
         else:
-            self.wrong = (o > 0) ^ hit
-            self.success = self.correct >= self.tgt_len
+            np.not_equal(o > 0, hit, out=self.wrong)
+            np.greater_equal(self.correct, self.tgt_len, out=self.success)
             ended = self.success | self.wrong
-            self.timeout = (self.t >= self.limit) > ended
+            np.greater(self.t >= self.limit, ended, out=self.timeout)
             terminated = ended | self.timeout
             reward = np.where(self.timeout, -1.0, hit - 0.5 * self.wrong)
         if self.record:
@@ -500,61 +468,6 @@ class TapeCore:
                     )
                 )
         return reward, terminated
-
-    def step_one(self, a0: int, a1: int, a2: int, a3: int) -> tuple[float, bool, bool]:
-        """:meth:`step` of a batch of one in scalar arithmetic (the same values and state):
-        (reward, terminated, hit). For the single env, whose arrays are not handed out."""
-        mp = int(self.mem_pos[0])
-        wrote = mp if a2 > 0 else -1
-        if a2 > 0:
-            self.mem[0, mp] = a2 - 1
-        slot = int(self.t[0]) if self.aligned else int(self.correct[0])
-        ip, in_len = int(self.in_pos[0]), int(self.in_len[0])
-        hit = (a3 - 1) == int(self.targets[0, slot])
-        if self.delimited:
-            ready = bool(self.ready[0]) or ip >= int(self.gate[0])
-            self.ready[0] = ready
-            hit = hit and ready
-        correct = int(self.correct[0]) + hit
-        self.correct[0] = correct
-        mp = (mp + _MOVE[a1]) % self.m
-        self.mem_pos[0] = mp
-        if self.access == "stream":
-            ip = min(ip + 1, in_len)
-        elif self.access == "forward":
-            ip = min(ip + a0, in_len)
-        else:
-            ip = min(max(ip + _MOVE[a0], 0), in_len)
-        self.in_pos[0] = ip
-        t = int(self.t[0]) + 1
-        self.t[0] = t
-        tgt_len = int(self.tgt_len[0])
-        if self.aligned:
-            terminated = t >= tgt_len
-            self.success[0] = terminated and correct == tgt_len
-            reward = 1.0 if hit else 0.0
-        else:
-            wrong = (a3 > 0) != hit
-            self.wrong[0] = wrong
-            success = correct >= tgt_len
-            self.success[0] = success
-            ended = success or wrong
-            timeout = t >= int(self.limit[0]) and not ended
-            self.timeout[0] = timeout
-            terminated = ended or timeout
-            reward = -1.0 if timeout else float(hit) - 0.5 * float(wrong)
-        if self.record:
-            self.history[0].append((ip, mp, a3 - 1, hit, wrote))
-        return reward, terminated, hit
-
-    def observe_one(self) -> dict:
-        """:meth:`observe` of env 0 as the single env's observation dict."""
-        ip = int(self.in_pos[0])
-        return {
-            "input": self.inputs[0, ip],
-            "memory": self.mem[0, int(self.mem_pos[0])],
-            "input_done": _INT64_1 if ip >= int(self.in_len[0]) else _INT64_0,
-        }
 
     def observe(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(symbol under the input head, symbol under the memory head, input exhausted)."""
@@ -595,14 +508,182 @@ def _fixed_options(config, curriculum, options: dict, env: int) -> tuple[int, in
     return length, index
 
 
-class TapeEnv(gym.Env):
-    """Base of the tape envs; a task subclass sets ``task_class`` and ``env_name`` (see ``tape.py``)."""
+def _task_entry(task: str) -> tuple[str, type[TapeTask], str]:
+    """(env_name, task generator class, page) of the registered tape task ``task``."""
+    from glimpse_envs.tape import TASKS
+
+    if task not in TASKS:
+        raise ValueError(f"task={task!r} unknown: use one of {sorted(TASKS)}")
+    entry = TASKS[task]
+    return entry.env_name, entry.task_class, entry.page
+
+
+class _TapeEpisodes:
+    """What the single and the vector tape env share, so that the single env is literally the
+    batch of one: the core, the curricula and streams of its rows, starting episodes in some rows,
+    checking and applying actions. Sets ``_curricula``, ``_streams``, ``_core`` (``config`` and
+    ``task`` come first)."""
+
+    def _setup(self, num_envs: int, record: bool) -> None:
+        self._curricula = self.config.curricula(num_envs)
+        self._streams = UniformStreams(num_envs)  # each row: its env's generator, buffered
+        self._core = TapeCore(self.config, num_envs, record=record)
+        self._nvec_u = self.config.nvec.astype(np.uint64)
+
+    def _start(self, idx: np.ndarray, options: dict, lengths: list | None = None) -> None:
+        """New episodes in rows ``idx``, every one at once. With ``options["split"]``, the fixed
+        episodes that ``options`` name (each drawn from its own ``fixed_seed`` generator); else each
+        row takes its uniforms from its own stream, its length from its curriculum unless
+        ``lengths[j]`` forces one. The task builds all the episodes batched (``task.generate``)."""
+        n = idx.shape[0]
+        if options.get("split") is not None:
+            take = UniformStreams(n)
+            lens = np.zeros(n, np.int64)
+            for j, i in enumerate(idx.tolist()):
+                opts = {**options, "length": None if lengths is None else lengths[j]}
+                lens[j], index = _fixed_options(self.config, self._curricula[i], opts, i)
+                rng = np.random.default_rng(fixed_seed(options["split"], int(lens[j]), index))
+                take.set_rng(j, rng)
+            take, forced = take.taker(np.arange(n)), np.ones(n, bool)
+        else:
+            take, curricula = self._streams.taker(idx), self._curricula
+            counts = curricula.draw_counts(idx)
+            if lengths is None:
+                forced = np.zeros(n, bool)
+            else:
+                forced = np.array([length is not None for length in lengths], bool)
+                counts[forced] = 0
+            if counts.any():
+                lens = curricula.lengths(idx, take(counts), counts)
+            else:  # every range is one length (or forced): nothing to draw
+                lens = np.full(n, curricula.min_length, np.int64)
+            if forced.any():
+                given = [self.config.check_length(lengths[j]) for j in np.flatnonzero(forced)]
+                lens[forced] = given
+        inputs, li, targets, lt = self.task.generate(take, lens)
+        self._core.load(idx, inputs, li, targets, lt, lens, forced)
+
+    def _step_core(self, actions, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """Check ``actions`` (exactly ``shape``: ``(4,)`` single, ``(num_envs, 4)`` vector) and step
+        the core: (reward, terminated), one per row. Curriculum episodes that ended are counted
+        by :meth:`_count`."""
+        a = np.asarray(actions)
+        if (
+            a.shape != shape
+            or a.dtype.kind not in "iu"
+            or (a.astype(np.uint64) >= self._nvec_u).any()
+        ):
+            raise self.config.action_error(actions)
+        return self._core.step(a.reshape(-1, 4).astype(np.int64, copy=False))
+
+    def _count(self, terminated: np.ndarray) -> None:
+        """Record the curriculum episodes (not forced) that ended in ``terminated``."""
+        if terminated.any():
+            counted = np.flatnonzero(terminated & ~self._core.forced)
+            self._curricula.record(counted, self._core.success[counted])
+
+
+class TapeEnv(_TapeEpisodes, gym.Env):
+    """A memory task: heads over tapes whose moves are the action (the RL-NTM's setting).
+
+    Every tape id is this class with ``kwargs={"task": NAME}``: the entry
+    ``glimpse_envs.tape.TASKS[NAME]`` names the task generator (:mod:`glimpse_envs.tape_tasks`),
+    and ``env.unwrapped.__doc__`` is the id's page (its description, time limit and reward
+    threshold, then this text). A subclass may set ``task_class`` and ``env_name`` instead.
+
+    ## Action Space
+
+    ``MultiDiscrete([I, 3, input_size + 1, output_size + 1])``:
+
+    | index | meaning | values |
+    |-------|---------|--------|
+    | 0 | input head move | ``input_access="tape"``: I = 3 (0 stay, 1 right, 2 left); ``"forward"``: I = 2 (0 stay, 1 right); ``"stream"``: I = 1 (0; the stream advances by itself) |
+    | 1 | memory head move | 0 stay, 1 right, 2 left (the memory is circular) |
+    | 2 | write at the memory head | 0 none, j + 1 writes input symbol j (so 1 erases) |
+    | 3 | output | 0 none, s + 1 emits output symbol s |
+
+    A forbidden move (a left move of a forward-only head, any move of a stream) is outside ``nvec``,
+    so it is an out-of-range action: ``step`` raises a ``ValueError`` naming the component.
+    Step order: write at the memory head, emit, move the memory head, move the input head.
+
+    ## Observation Space
+
+    | key | space | meaning |
+    |-----|-------|---------|
+    | ``"input"`` | Discrete(input_size) | symbol under the input head (stream: the current symbol; 0 once exhausted) |
+    | ``"memory"`` | Discrete(input_size) | symbol under the memory head, in input code (0 blank) |
+    | ``"input_done"`` | Discrete(2) | 1 when the input head is past the last input symbol |
+
+    The input head moves over ``[0, input_length]``; cell ``input_length`` is the blank after the input
+    and moves past either end are stays. A stream head advances one cell per step.
+
+    ## Rewards
+
+    +1 per correct output symbol (in order); a wrong symbol: -0.5 and the episode ends; the time limit:
+    -1 and the episode ends. Emitting nothing costs nothing.
+
+    **When output counts.** On the NTM's tasks (Copy, RepeatCopy, AssociativeRecall, PrioritySort:
+    the task's ``delimited`` is True) the output phase starts after the input, as in the paper: a
+    symbol emitted before the input head has reached the delimiter (the last input symbol) is a
+    wrong output, whatever it is. Under ``"stream"`` access the delimiter is read at step
+    ``input_length - 1``, the first step at which output may count; with a revisitable
+    ``"tape"`` the head may walk back once it has read the delimiter. So echoing the input
+    (``action = [0, 0, 0, obs["input"]]``) fails at every length: the sequence must be stored.
+    On Gym's tasks (Reverse, DuplicatedInput, ForwardReverse, ReversedAddition) reading and writing
+    overlap by design and output counts at any step; DynamicNGrams scores one prediction per step.
+
+    ## Starting State
+
+    The heads at cell 0, the memory blank, a fresh episode from the task generator with the
+    curriculum's length (or ``options={"length": n}``).
+
+    ## Episode End
+
+    Terminated when the whole target has been emitted (``is_success``), at a wrong symbol, or at the
+    time limit: ``task.time_limit(input_length, target_length)`` steps (see Time Limit). Every
+    episode ends by itself, at any length and memory size, so no ``TimeLimit`` is registered;
+    ``gym.make(..., max_episode_steps=n)`` truncates earlier if wanted.
+
+    ## Info
+
+    ``length`` (the episode's size parameter: the input shows it before any output may count, and it
+    holds no symbol of the target), ``correct`` (symbols emitted correctly so far, as the rewards
+    already tell) and ``is_success``, at every step; ``target_length`` only in the info of the step
+    that ends the episode (vector env: under the mask ``_target_length``), since it would give away
+    what the agent must infer (RepeatCopy's repeat count before its marker arrives).
+
+    ## Arguments
+
+    * ``input_access``: ``"tape"``, ``"forward"`` or ``"stream"`` (default: the task's, below).
+    * ``memory_size``: memory cells (default 128, the NTM's); lengths whose solution needs more
+      cells than this under the chosen access are refused with a ``ValueError``.
+    * ``min_length``, ``max_length``, ``window`` (100), ``threshold`` (0.9): the per-instance
+      curriculum: lengths uniform over ``[min_length, current]``, ``current`` starting at
+      ``min_length`` and growing by one when the success rate of the last ``window`` episodes reaches
+      ``threshold``. ``reset(options={"length": n})`` forces a length (not counted by the curriculum).
+    * ``render_mode``: ``"ansi"`` (tapes with the heads marked, output with right/wrong marked),
+      ``"rgb_array"`` (tapes as images and the heads' positions over time), ``"human"``.
+
+    ## Vectorized environment
+
+    ``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`` gives the native batched
+    twin (``TapeVectorEnv``; ``NextStep``, ``SameStep`` and ``Disabled`` autoreset), equal to N single
+    envs seeded ``seed + i``. ``reset(options={"length": [n_0, ..., n_N-1]})`` forces one length per env.
+
+    ## Version History
+
+    * v0: initial version. Before the first release the delimited tasks scored output emitted
+      before the delimiter and ``target_length`` was reported at reset; tape figures measured then
+      are void (see CHANGELOG).
+    """
 
     metadata: ClassVar[dict] = {"render_modes": ["ansi", "rgb_array", "human"], "render_fps": 8}
     task_class: type[TapeTask] = TapeTask
     env_name = "Tape-v0"
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any):
+    def __init__(self, render_mode: str | None = None, task: str | None = None, **kwargs: Any):
+        if task is not None:
+            self.env_name, self.task_class, self.__doc__ = _task_entry(task)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"{self.env_name}: render_mode={render_mode!r} is not one of {self.metadata['render_modes']}"
@@ -612,13 +693,9 @@ class TapeEnv(gym.Env):
         self.task = self.config.task
         self.observation_space = self.config.observation_space
         self.action_space = self.config.action_space
-        self._curricula = self.config.curricula(1)
+        self._setup(1, record=render_mode is not None)
         self.curriculum = self._curricula[0]
-        self._streams = UniformStreams(1)
-        self._take = self._streams.taker(np.zeros(1, np.int64))
-        self._core = TapeCore(self.config, 1, record=render_mode is not None)
-        self._nvec_u = self.config.nvec.astype(np.uint64)
-        self._nvec_list = self.config.nvec.tolist()
+        self._rows = np.zeros(1, np.int64)
         self._done = True
         self._window = None
 
@@ -630,21 +707,8 @@ class TapeEnv(gym.Env):
         super().reset(seed=seed)
         if self._streams.rngs[0] is not self.np_random:  # seeded (or np_random replaced)
             self._streams.set_rng(0, self.np_random)
-        length, forced = options.get("length"), options.get("length") is not None
-        if options.get("split") is not None:
-            length, index = _fixed_options(self.config, self.curriculum, options, 0)
-            rng = np.random.default_rng(fixed_seed(options["split"], length, index))
-            episode, forced = self.task.sample_one(rng, length), True
-        else:
-            if forced:
-                length = self.config.check_length(length)
-            else:
-                length = lo = self._curricula.min_length
-                current = int(self._curricula.current[0])
-                if current > lo:  # uniform on lo .. current
-                    length = lo + int(self._take(1)[0] * (current - lo + 1))
-            episode = self.task.generate_one(self._take, length)
-        self._core.load([0], [episode], [length], [forced])
+        length = options.get("length")
+        self._start(self._rows, options, None if length is None else [length])
         self._done = False
         if self.render_mode == "human":
             self.render()
@@ -655,34 +719,16 @@ class TapeEnv(gym.Env):
             raise RuntimeError(
                 f"{self.env_name}: step() after the episode ended (or before reset()): call reset()"
             )
-        core = self._core
-        fast = type(action) is np.ndarray and action.shape == (4,) and action.dtype.kind in "iu"
-        if fast:  # a valid action in scalar arithmetic (the common case)
-            a0, a1, a2, a3 = action.tolist()
-            n0, n1, n2, n3 = self._nvec_list
-            fast = 0 <= a0 < n0 and 0 <= a1 < n1 and 0 <= a2 < n2 and 0 <= a3 < n3
-        if fast:
-            reward, terminated, _ = core.step_one(a0, a1, a2, a3)
-        else:
-            a = np.asarray(action)
-            if (
-                a.shape != (4,)
-                or a.dtype.kind not in "iu"
-                or (a.astype(np.uint64) >= self._nvec_u).any()
-            ):
-                raise self.config.action_error(action)
-            r, t = core.step(a.reshape(1, 4).astype(np.int64, copy=False))
-            reward, terminated = float(r[0]), bool(t[0])
-        if terminated:
-            self._done = True
-            if not core.forced[0]:
-                self._curricula.record_one(0, bool(core.success[0]))
+        reward, terminated = self._step_core(action, (4,))
+        self._count(terminated)
+        done = self._done = bool(terminated[0])
         if self.render_mode == "human":
             self.render()
-        return core.observe_one(), reward, terminated, False, self._info(terminated)
+        return self._obs(), float(reward[0]), done, False, self._info(done)
 
     def _obs(self) -> dict:
-        return self._core.observe_one()
+        inp, mem, done = self._core.observe()
+        return {"input": inp[0], "memory": mem[0], "input_done": done[0]}
 
     def action_masks(self) -> np.ndarray:
         """Every action of the space is legal (sb3-contrib's ``MaskablePPO`` format: the
@@ -730,8 +776,8 @@ class TapeEnv(gym.Env):
             self._window = None
 
 
-class TapeVectorEnv(VectorEnv):
-    """Native batched twin of a :class:`TapeEnv`; a subclass sets ``env_class``.
+class TapeVectorEnv(_TapeEpisodes, VectorEnv):
+    """The native batched :class:`TapeEnv`: ``num_envs`` episodes of one task as one batch.
 
     Args:
         num_envs: number of sub-envs; sub-env i is reset with ``seed + i``.
@@ -739,9 +785,11 @@ class TapeVectorEnv(VectorEnv):
             registered value), as the ``TimeLimit`` of ``gym.make`` does for a single env.
         render_mode: ``"ansi"`` or ``"rgb_array"``: ``render()`` returns one frame per sub-env.
         autoreset_mode: ``"NextStep"`` (default), ``"SameStep"`` or ``"Disabled"``, as Gymnasium's.
+        task: the registered task's name (``glimpse_envs.tape.TASKS``), as for the single env.
         **env_kwargs: the single env's arguments (task arguments, input_access, memory_size, ...).
     """
 
+    #: a subclass may name a :class:`TapeEnv` subclass (its ``env_name`` and ``task_class``)
     env_class: type[TapeEnv] = TapeEnv
 
     def __init__(
@@ -750,9 +798,12 @@ class TapeVectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        task: str | None = None,
         **env_kwargs: Any,
     ):
-        name = self.env_class.env_name
+        name, task_class = self.env_class.env_name, self.env_class.task_class
+        if task is not None:
+            name, task_class, self.__doc__ = _task_entry(task)
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"{name}: num_envs must be an int >= 1, got {num_envs!r}")
         if render_mode not in (None, "ansi", "rgb_array"):
@@ -774,7 +825,7 @@ class TapeVectorEnv(VectorEnv):
         self.num_envs = int(num_envs)
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
-        self.config = TapeConfig.make(name, self.env_class.task_class, **env_kwargs)
+        self.config = TapeConfig.make(name, task_class, **env_kwargs)
         self.task = self.config.task
         self.metadata = {
             "render_modes": ["ansi", "rgb_array"],
@@ -785,35 +836,19 @@ class TapeVectorEnv(VectorEnv):
         self.single_action_space = self.config.action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.curricula = self.config.curricula(self.num_envs)
-        self._streams = UniformStreams(self.num_envs)
-        self._core = TapeCore(self.config, self.num_envs, record=render_mode is not None)
-        self._nvec_u = self.config.nvec.astype(np.uint64)
+        self._setup(self.num_envs, record=render_mode is not None)
         self._autoreset = np.zeros(self.num_envs, bool)
         self._needs_reset = np.ones(self.num_envs, bool)
         self._ones = np.ones(self.num_envs, bool)
+        self._all = np.arange(self.num_envs)
 
-    def _load(self, idx, lengths=None) -> None:
-        """New episodes in sub-envs ``idx``, every one at once: each draws its uniforms from its own
-        stream (its length from its curriculum unless ``lengths[j]`` forces one), then the task
-        builds all the episodes batched (``task.generate``) and the core loads them."""
-        idx = np.asarray(idx, np.int64)
-        take = self._streams.taker(idx)
-        curricula = self.curricula
-        if lengths is None:
-            forced = np.zeros(idx.shape[0], bool)
-            counts = curricula.draw_counts(idx)
-            if counts.any():
-                lens = curricula.lengths(idx, take(counts), counts)
-            else:  # every range is one length: nothing to draw
-                lens = np.full(idx.shape[0], curricula.min_length, np.int64)
-        else:
-            forced = np.array([n is not None for n in lengths], bool)
-            given = np.array([self.config.check_length(n) if n is not None else 0 for n in lengths])
-            counts = np.where(forced, 0, curricula.draw_counts(idx))
-            lens = np.where(forced, given, curricula.lengths(idx, take(counts), counts))
-        inputs, li, targets, lt = self.task.generate(take, lens)
-        self._core.load_flat(idx, inputs, li, targets, lt, lens, forced)
+    @property
+    def curricula(self) -> Curricula:
+        """The sub-envs' length curricula (``curricula[i]``: sub-env i's :class:`Curriculum`)."""
+        return self._curricula
+
+    def _load(self, idx, options: dict | None = None, lengths: list | None = None) -> None:
+        self._start(idx, options or {}, lengths)
         self._needs_reset[idx] = False
 
     def reset(self, *, seed: int | list | None = None, options: dict | None = None):
@@ -821,49 +856,32 @@ class TapeVectorEnv(VectorEnv):
         if seed is None or isinstance(seed, (int, np.integer)):
             super().reset(seed=seed)
         mask = options.pop("reset_mask", None)
-        idx = np.arange(self.num_envs) if mask is None else np.flatnonzero(np.asarray(mask, bool))
+        idx = self._all if mask is None else np.flatnonzero(np.asarray(mask, bool))
         seeds = per_env_seeds(seed, self.num_envs, self.config.env_name)
         lengths = options.get("length")
-        if lengths is None or np.ndim(lengths) == 0:
-            lengths = [lengths] * self.num_envs
-        elif len(lengths) != self.num_envs:
+        if lengths is not None and np.ndim(lengths) != 0 and len(lengths) != self.num_envs:
             raise ValueError(
                 f"{self.config.env_name}: options['length'] needs one int or {self.num_envs} ints"
             )
         for i in idx:
             if seeds[i] is not None:
                 self._streams.set_rng(int(i), seeding.np_random(seeds[i])[0])
-        if len(idx) and options.get("split") is not None:
-            # fixed evaluation episodes: env j plays index[j] (an int i means i + j)
-            episodes, lens = [], []
-            for i in idx:
-                opts = {**options, "length": lengths[i]}
-                length, index = _fixed_options(self.config, self.curricula[i], opts, int(i))
-                rng = np.random.default_rng(fixed_seed(options["split"], length, index))
-                episodes.append(self.task.sample_one(rng, length))
-                lens.append(length)
-            self._core.load(idx, episodes, lens, [True] * len(idx))
-            self._needs_reset[idx] = False
-        elif len(idx):
-            self._load(idx, [None if lengths[i] is None else int(lengths[i]) for i in idx])
+        if len(idx):
+            if lengths is not None:
+                lengths = [lengths if np.ndim(lengths) == 0 else lengths[i] for i in idx]
+            self._load(idx, options, lengths)
         self._autoreset[idx] = False
         return self._obs(), self._info()
 
     def step(self, actions):
-        a = np.asarray(actions)
-        if (
-            a.shape != (self.num_envs, 4)
-            or a.dtype.kind not in "iu"
-            or (a.astype(np.uint64) >= self._nvec_u).any()
-        ):
-            raise self.config.action_error(actions)
         if self._needs_reset.any():
+            self._step_core(actions, (self.num_envs, 4))  # a bad action is named first
             raise RuntimeError(
                 f"{self.config.env_name}: step() on sub-envs {np.flatnonzero(self._needs_reset).tolist()} that "
                 "need a reset (call reset(), or reset(options={'reset_mask': ...}) with autoreset_mode Disabled)"
             )
         core = self._core
-        reward, terminated = core.step(a.astype(np.int64, copy=False))
+        reward, terminated = self._step_core(actions, (self.num_envs, 4))
         truncated = (
             (core.t >= self.max_episode_steps)
             if self.max_episode_steps
@@ -876,9 +894,7 @@ class TapeVectorEnv(VectorEnv):
             reward *= keep
             terminated &= keep
             truncated &= keep
-        counted = np.flatnonzero(terminated & ~core.forced)
-        if len(counted):
-            self.curricula.record(counted, core.success[counted])
+        self._count(terminated)
         ended = terminated | truncated
         infos = self._info(ended)
         if mode == AutoresetMode.NEXT_STEP:

@@ -6,7 +6,6 @@ Every task has the same interface::
     inputs, targets = task.sample(rng, batch, length)
     # inputs  int64 (batch, task.input_length(length)), input code
     # targets int64 (batch, task.target_length(length)), output code, -1 pads (RepeatCopy only)
-    x, y = task.sample_one(rng, length)          # what sample(rng, 1, length) draws, 1-D, unpadded
 
 Codes. Input symbol 0 is the blank, data symbol ``s`` is ``s + 1`` (1..V), the task's input markers
 (delimiter, query, repeat counts, priorities, ...) follow at ``V + 1 ..``. Output symbol ``s`` is data
@@ -123,6 +122,19 @@ class TapeTask(abc.ABC):
     forward tape, where reading and writing overlap by design."""
     input_markers = 1
     output_markers = 0
+    test_lengths: tuple[int, ...] = ()
+    """The lengths the task's paper tests its models at (the NTM paper's, beyond the training
+    range), where it has them: the sequence models' default evaluation lengths."""
+
+    def eval_lengths(self, max_length: int) -> list[int]:
+        """Generalisation lengths: the training maximum, 2x and 6x (the RL-NTM's and issue 12's
+        measure); the tape envs keep those their memory holds (``agents.tape_eval``)."""
+        return [max_length, 2 * max_length, 6 * max_length]
+
+    def default_eval_lengths(self, max_length: int) -> list[int]:
+        """The sequence models' evaluation lengths: :attr:`test_lengths`, else
+        :meth:`eval_lengths` without 6x (their memory of a long sequence is the slow part)."""
+        return list(self.test_lengths) or self.eval_lengths(max_length)[:2]
 
     def __init__(self, num_symbols: int):
         if not isinstance(num_symbols, (int, np.integer)) or num_symbols < 2:
@@ -221,17 +233,6 @@ class TapeTask(abc.ABC):
         padded = np.full((batch, width), PAD, np.int64)
         padded[np.arange(width) < lt[:, None]] = targets
         return inputs.reshape(batch, self.input_length(length)), padded
-
-    def sample_one(self, rng: np.random.Generator, length: int):
-        """One episode, ``sample(rng, 1, length)``, as 1-D ``(inputs, targets)``, the target
-        unpadded; ``length`` is not validated here."""
-        return self.generate_one(GeneratorTaker(rng), length)
-
-    def generate_one(self, take, length: int):
-        """:meth:`generate` of one episode as 1-D ``(inputs, targets)`` (the same uniforms and
-        episode). The single envs call it once per reset, so tasks give it a scalar fast path."""
-        inputs, _, targets, _ = self.generate(take, np.array([length], np.int64))
-        return inputs, targets
 
     def fixed(self, split: str, length: int, indices):
         """Episodes ``indices`` of the fixed evaluation set of ``split`` at ``length``:
@@ -337,6 +338,8 @@ class CopyTask(TapeTask):
     L in 1-20 for training. Memory: L cells under stream/forward access, none with a tape.
     """
 
+    test_lengths = (10, 20, 30, 50, 120)
+
     delimited = True
 
     def __init__(self, bits: int = 8):
@@ -352,13 +355,6 @@ class CopyTask(TapeTask):
     def target_length(self, length):
         return length
 
-    def generate_one(self, take, length):
-        inputs = np.empty(length + 1, np.int64)
-        x = _ints(take(length), self.num_symbols)
-        np.add(x, 1, out=inputs[:length])
-        inputs[length] = self.num_symbols + 1
-        return inputs, x
-
     def generate(self, take, lengths):
         x = _ints(take(lengths), self.num_symbols)
         inputs, li = _end_marked(x + 1, lengths, self.num_symbols + 1)
@@ -373,6 +369,8 @@ class RepeatCopyTask(TapeTask):
     times, the end marker (output symbol V), then ``PAD`` (-1). Paper: 8-bit vectors, L in 1-10,
     n in 1-10, the count a normalised scalar on its own channel (here one marker per count).
     """
+
+    test_lengths = (5, 10, 15, 20)
 
     delimited = True
     default_lengths = (1, 10)
@@ -401,18 +399,6 @@ class RepeatCopyTask(TapeTask):
 
     def target_length(self, length):
         return self.max_repeats * length + 1
-
-    def generate_one(self, take, length):
-        u = take(length + 1)
-        x = _ints(u[:length], self.num_symbols)
-        n = self.min_repeats + int(u[length] * (self.max_repeats - self.min_repeats + 1))
-        inputs = np.empty(length + 1, np.int64)
-        np.add(x, 1, out=inputs[:length])
-        inputs[length] = self.num_symbols + n
-        targets = np.empty(n * length + 1, np.int64)
-        targets[: n * length] = np.tile(x, n)
-        targets[-1] = self.num_symbols
-        return inputs, targets
 
     def generate(self, take, lengths):
         # per episode L + 1 uniforms: the L data symbols, then the repeat count
@@ -457,10 +443,6 @@ class ReverseTask(TapeTask):
     def target_length(self, length):
         return length
 
-    def generate_one(self, take, length):
-        x = _ints(take(length), self.num_symbols)
-        return x + 1, x[::-1].copy()
-
     def generate(self, take, lengths):
         x = _ints(take(lengths), self.num_symbols)
         starts = np.cumsum(lengths) - lengths
@@ -501,10 +483,6 @@ class DuplicatedInputTask(TapeTask):
     def target_length(self, length):
         return length
 
-    def generate_one(self, take, length):
-        x = _ints(take(length), self.num_symbols)
-        return np.repeat(x + 1, self.duplication), x
-
     def generate(self, take, lengths):
         x = _ints(take(lengths), self.num_symbols)
         return np.repeat(x + 1, self.duplication), self.duplication * lengths, x, lengths.copy()
@@ -519,6 +497,8 @@ class AssociativeRecallTask(TapeTask):
     followed the query. Items of an episode are distinct. Paper: 6-bit vectors, k = 3, 2-6 items in
     training. Memory: n (k + 1) cells under stream/forward access.
     """
+
+    test_lengths = (3, 6, 9, 12, 15)
 
     delimited = True
     default_lengths = (2, 6)
@@ -551,22 +531,6 @@ class AssociativeRecallTask(TapeTask):
                 f"{self.num_symbols}**{self.item_length} possible items: raise bits or item_length"
             )
         return length
-
-    def generate_one(self, take, length):
-        v, k = self.num_symbols, self.item_length
-        high = v**k
-        codes = _ints(take(length), high).tolist()
-        while len(set(codes)) < length:  # a repeated item: redraw the episode's items
-            codes = _ints(take(length), high).tolist()
-        powers = [v ** (k - 1 - i) for i in range(k)]
-        items = [[c // p % v + 1 for p in powers] for c in codes]
-        query = int(take(1)[0] * (length - 1))
-        inputs = []
-        for item in items:
-            inputs.append(v + 1)
-            inputs += item
-        inputs += [v + 2, *items[query], v + 2]
-        return np.array(inputs, np.int64), np.array(items[query + 1], np.int64) - 1
 
     def generate(self, take, lengths):
         v, k = self.num_symbols, self.item_length
@@ -610,6 +574,8 @@ class PrioritySortTask(TapeTask):
     output (keep = 0.8). Memory: 2L cells under stream/forward access.
     """
 
+    test_lengths = (20,)
+
     delimited = True
 
     def __init__(self, bits: int = 8, priority_levels: int = 16, keep: float = 0.8):
@@ -637,16 +603,6 @@ class PrioritySortTask(TapeTask):
         """Steps allowed: ``input_length + target_length * (3 * input_length + 4) + 4`` (selection sort:
         one sweep over the stored items and back per output)."""
         return input_length + target_length * (3 * input_length + 4) + 4
-
-    def generate_one(self, take, length):
-        v, Q = self.num_symbols, self.priority_levels
-        u = take(2 * length)
-        x, q = _ints(u[:length], v), _ints(u[length:], Q)
-        inputs = np.empty(2 * length + 1, np.int64)
-        np.add(q, v + 1, out=inputs[0 : 2 * length : 2])
-        np.add(x, 1, out=inputs[1 : 2 * length : 2])
-        inputs[2 * length] = v + Q + 1
-        return inputs, x[np.argsort(-q, kind="stable")[: self.target_length(length)]]
 
     def generate(self, take, lengths):
         v, Q = self.num_symbols, self.priority_levels
@@ -705,17 +661,6 @@ class ReversedAdditionTask(TapeTask):
     def target_length(self, length):
         return length + 1
 
-    def generate_one(self, take, length):
-        b = self.num_symbols
-        d = _ints(take(self.rows * length), b)
-        out, carry = [], 0
-        for col in d.reshape(length, self.rows).sum(1).tolist():  # the carries in scalar arithmetic
-            col += carry
-            out.append(col % b)
-            carry = col // b
-        out.append(carry)
-        return d + 1, np.array(out, np.int64)
-
     def generate(self, take, lengths):
         b, r = self.num_symbols, self.rows
         d = _ints(take(r * lengths), b)  # column by column: a_0 b_0 a_1 b_1 ..
@@ -740,6 +685,8 @@ class DynamicNGramsTask(TapeTask):
     predicted at the step that shows bit t. Paper: 6-grams, 200-bit sequences. The Bayes-optimal
     predictor is :func:`ngram_bayes_predict`; :meth:`bayes_expected_score` is its expected score.
     """
+
+    test_lengths = (200,)
 
     default_lengths = (200, 200)
     min_length = 2
@@ -766,18 +713,6 @@ class DynamicNGramsTask(TapeTask):
     def time_limit(self, input_length, target_length):
         """Exactly one step per prediction: the episode ends with the stream, never by timeout."""
         return target_length
-
-    def generate_one(self, take, length):
-        c = self.n - 1
-        T, mask = 2**c, 2**c - 1
-        u = take(T + length)
-        p = (np.sin(0.5 * np.pi * u[:T]) ** 2).tolist()
-        bits, ctx = [0] * length, 0
-        for i, x in enumerate(u[T:].tolist()):  # the sequence in scalar arithmetic
-            bit = bits[i] = int(x < 0.5) if i < c else int(x < p[ctx])
-            ctx = ((ctx << 1) | bit) & mask
-        x = np.array(bits, np.int64)
-        return x + 1, x[1:]
 
     def generate(self, take, lengths):
         c = self.n - 1

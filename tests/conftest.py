@@ -15,12 +15,12 @@ import gymnasium as gym
 import glimpse_envs  # noqa: F401
 from glimpse_envs.data import Dataset
 
-#: every registered visual id (those whose entry point is in glimpse_envs.visual)
+#: every registered visual id (those whose entry point is the visual family's class)
 VISUAL_IDS = [
     env_id
     for env_id, spec in gym.registry.items()
     if env_id.startswith("glimpse_envs/")
-    and str(spec.entry_point).startswith("glimpse_envs.visual:")
+    and spec.entry_point == "glimpse_envs.glimpse_env:GlimpseEnv"
 ]
 
 

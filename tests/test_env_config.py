@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 
 import gymnasium as gym
 import pytest
@@ -17,9 +16,11 @@ from glimpse_envs.tape_env import TapeConfig
 from glimpse_envs.wrappers import GlimpseStack
 
 
-def _entry(env_id: str, key: str = "entry_point") -> type:
-    module, name = getattr(gym.spec(env_id), key).split(":")
-    return getattr(importlib.import_module(module), name)
+def _defaults(env_id: str) -> GlimpseConfig:
+    """The registered task's defaults, found from the spec's ``kwargs`` (Minigrid's way)."""
+    from glimpse_envs.visual import TASKS
+
+    return TASKS[gym.spec(env_id).kwargs["task"]].config
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +37,24 @@ def test_every_config_field_is_documented_with_a_default():
 
 
 @pytest.mark.parametrize("env_id", VISUAL_IDS)
-def test_visual_config_is_the_registered_class_config(env_id, tiny):
-    """The id's defaults are its entry point's CONFIG, the vector twin's the same object, and
-    the built env's config is it with the given fields replaced (the budget read from it)."""
-    single, vector = _entry(env_id), _entry(env_id, "vector_entry_point")
-    assert isinstance(single.CONFIG, GlimpseConfig) and vector.CONFIG is single.CONFIG
-    env = gym.make(env_id, dataset=tiny, glimpses=single.CONFIG.glimpses + 2)
+def test_visual_config_is_the_registered_task_config(env_id, tiny):
+    """Every visual id is one class with ``kwargs={"task": NAME}``; its defaults are the task's
+    config, and the built env's config (single and vector alike) is it with the given fields
+    replaced (the budget read from it)."""
+    spec = gym.spec(env_id)
+    assert spec.entry_point == "glimpse_envs.glimpse_env:GlimpseEnv"
+    assert spec.vector_entry_point == "glimpse_envs.glimpse_env:GlimpseVectorEnv"
+    default = _defaults(env_id)
+    assert isinstance(default, GlimpseConfig)
+    env = gym.make(env_id, dataset=tiny, glimpses=default.glimpses + 2)
     vec = gym.make_vec(
         env_id,
         num_envs=2,
         vectorization_mode="vector_entry_point",
         dataset=tiny,
-        glimpses=single.CONFIG.glimpses + 2,
+        glimpses=default.glimpses + 2,
     )
-    want = dataclasses.replace(single.CONFIG, dataset=tiny, glimpses=single.CONFIG.glimpses + 2)
+    want = dataclasses.replace(default, dataset=tiny, glimpses=default.glimpses + 2)
     assert env.unwrapped.config == vec.unwrapped.config == want
     assert env.observation_space["step"].n == env.unwrapped.config.glimpses + 1
     assert GlimpseStack(env).budget == want.glimpses
@@ -61,7 +66,7 @@ def test_visual_config_is_the_registered_class_config(env_id, tiny):
 
 
 def test_registered_defaults_are_the_papers():
-    cfg = {env_id: _entry(env_id).CONFIG for env_id in VISUAL_IDS}
+    cfg = {env_id: _defaults(env_id) for env_id in VISUAL_IDS}
     short = {k.split("/")[-1]: v for k, v in cfg.items()}
     assert {k: v.glimpses for k, v in short.items()} == {
         "TiledMNIST-v0": 3,

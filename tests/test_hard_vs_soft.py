@@ -18,8 +18,6 @@ import pytest
 from conftest import needs_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
 import hard_vs_soft as hvs
 
 #: stands in for train.py: same flags, writes OUT/ENV__AGENT__SEED__TIME/results.json; fails (exit

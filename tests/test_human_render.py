@@ -11,7 +11,9 @@ import pytest
 import glimpse_envs
 
 ALL_IDS = glimpse_envs.registered_ids()
-VISUAL_IDS = [i for i in ALL_IDS if str(gym.spec(i).entry_point).startswith("glimpse_envs.visual:")]
+VISUAL_IDS = [
+    i for i in ALL_IDS if gym.spec(i).entry_point == "glimpse_envs.glimpse_env:GlimpseEnv"
+]
 
 
 def _make(env_id: str, tiny, **kwargs) -> gym.Env:

@@ -351,10 +351,10 @@ def test_visual_threshold_is_met_by_the_label_and_missed_by_guessing(env_id, tin
 def test_tape_thresholds_are_met_by_the_oracles_and_missed_by_silence():
     """Each default training length once (a finished curriculum draws them uniformly): the
     oracle's mean return is at least the threshold; emitting nothing earns at most 0."""
-    from glimpse_envs.tape import ENVS, reward_threshold
+    from glimpse_envs.tape import TASKS, reward_threshold
     from tests.oracles import run_vector
 
-    for cls in ENVS:
+    for cls in TASKS.values():
         env_id = f"glimpse_envs/{cls.env_name}"
         threshold = gym.spec(env_id).reward_threshold
         assert threshold == reward_threshold(cls.oracle_return)

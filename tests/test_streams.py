@@ -56,7 +56,8 @@ def test_one_row_taker_and_reseeding_and_pickling():
 @pytest.mark.parametrize("name", list(TASKS))
 def test_batched_episodes_equal_one_at_a_time(name):
     """task.generate over many envs of mixed lengths, each from its own stream, gives every env the
-    episode sample_one draws from the same generator: what makes the vector env equal single envs."""
+    episode sample(rng, 1, length) draws from the same generator: what makes the vector env equal
+    single envs."""
     task = TASKS[name]()
     lengths = np.array([max(task.min_length, n) for n in (1, 5, 2, 9, 3, 12)])
     n = lengths.shape[0]
@@ -69,9 +70,9 @@ def test_batched_episodes_equal_one_at_a_time(name):
         inputs, li, targets, lt = task.generate(streams.taker(np.arange(n)), lengths)
         xs, ys = np.split(inputs, np.cumsum(li)[:-1]), np.split(targets, np.cumsum(lt)[:-1])
         for i in range(n):
-            x, y = task.sample_one(refs[i], int(lengths[i]))
-            np.testing.assert_array_equal(xs[i], x)
-            np.testing.assert_array_equal(ys[i], y)
+            x, y = task.sample(refs[i], 1, int(lengths[i]))
+            np.testing.assert_array_equal(xs[i], x[0])
+            np.testing.assert_array_equal(ys[i], y[0][y[0] >= 0])
 
 
 def test_associative_recall_redraws_repeated_items_per_episode():
@@ -86,8 +87,8 @@ def test_associative_recall_redraws_repeated_items_per_episode():
     items = inputs.reshape(40, -1)[:, :6].reshape(40, 2, 3)[:, :, 1:]
     assert (items[:, 0] != items[:, 1]).any(1).all()
     for i in range(40):
-        x, _ = task.sample_one(np.random.default_rng(i), 2)
-        np.testing.assert_array_equal(inputs.reshape(40, -1)[i], x)
+        x, _ = task.sample(np.random.default_rng(i), 1, 2)
+        np.testing.assert_array_equal(inputs.reshape(40, -1)[i], x[0])
     first_draws = [(np.random.default_rng(i).random(2) * 4).astype(int) for i in range(40)]
     redrawn = sum(int(c[0] == c[1]) for c in first_draws)
     assert redrawn >= 1

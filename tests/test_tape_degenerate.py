@@ -4,7 +4,7 @@ Beside the scripted oracles (``tests/oracles.py``, which must solve every id), t
 policies that use no memory and no reasoning on every tape id at several lengths, and asserts that
 each fails: ``is_success`` on at most 2 % of episodes, and a mean return far below the oracle's
 (at most a quarter of it; DynamicNGrams: at most half of the Bayes predictor's margin over a fair
-coin). A task added to ``glimpse_envs.tape.ENVS`` is guarded by the same table.
+coin). A task added to ``glimpse_envs.tape.TASKS`` is guarded by the same table.
 
 The policies see only the observations:
 
@@ -23,7 +23,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from glimpse_envs.tape import ENVS, TAPE_IDS, register_tape_envs
+from glimpse_envs.tape import TAPE_IDS, TASKS, register_tape_envs
+
+ENVS = list(TASKS.values())
 from tests.oracles import run_vector
 
 register_tape_envs()

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from glimpse_envs.tape import ENVS, TAPE_IDS, register_tape_envs
+from glimpse_envs.tape import TAPE_IDS, TASKS, register_tape_envs
+
+ENVS = list(TASKS.values())
 from tests.oracles import make_oracle, run_single, run_vector
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -235,7 +237,8 @@ def _reference_curriculum(lo, hi, window, threshold, results):
 
 @pytest.mark.parametrize("window,threshold", [(1, 1.0), (4, 0.75), (7, 0.5)])
 def test_batched_curricula_follow_the_rule(window, threshold):
-    """Curricula.record (batched, ring buffers) and record_one (scalar) against the plain rule."""
+    """Curricula.record (batched, ring buffers), for many rows at once and one row at a time
+    (``Curriculum.record``, the single env's case), against the plain rule."""
     from glimpse_envs.tape_env import Curricula
 
     rng = np.random.default_rng(window)
@@ -247,7 +250,7 @@ def test_batched_curricula_follow_the_rule(window, threshold):
         rows = np.flatnonzero(finished[t])
         batched.record(rows, results[t, rows])
         for i in rows.tolist():
-            scalar.record_one(i, bool(results[t, i]))
+            scalar[i].record(bool(results[t, i]))
     for i in range(n):
         want = _reference_curriculum(2, 9, window, threshold, results[finished[:, i], i])[-1]
         assert batched[i].state() == want and scalar[i].state() == want
@@ -375,8 +378,8 @@ def test_make_without_import():
 
     code = (
         "import gymnasium as gym; env = gym.make('glimpse_envs:glimpse_envs/Reverse-v0'); "
-        "obs, _ = env.reset(seed=0); print(type(env.unwrapped).__name__, sorted(obs), "
+        "obs, _ = env.reset(seed=0); print(env.unwrapped.config.env_name, sorted(obs), "
         "sum(i.startswith('glimpse_envs/') for i in gym.registry))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split()[0] == "ReverseEnv" and out.stdout.split()[-1] == "15"
+    assert out.stdout.split()[0] == "Reverse-v0" and out.stdout.split()[-1] == "15"

@@ -34,17 +34,6 @@ def test_shapes_codes_and_determinism(name, task):
     assert repr(task).startswith(type(task).__name__)
 
 
-@pytest.mark.parametrize("name,task", _tasks(), ids=[n for n, _ in _tasks()])
-def test_sample_one_draws_what_sample_draws(name, task):
-    """The envs' per-reset fast path gives sample(rng, 1, length), unpadded."""
-    for length in (task.min_length, 7, 30):
-        x, y = task.sample(np.random.default_rng(9), 1, length)
-        x1, y1 = task.sample_one(np.random.default_rng(9), length)
-        assert x1.dtype == np.int64 and y1.dtype == np.int64
-        np.testing.assert_array_equal(x[0], x1)
-        np.testing.assert_array_equal(y[0][y[0] >= 0], y1)
-
-
 def test_copy_reverse_duplicated_targets():
     rng = np.random.default_rng(0)
     x, y = tt.CopyTask(bits=3).sample(rng, 4, 9)
