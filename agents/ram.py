@@ -351,8 +351,14 @@ class RAMTrainer(Trainer):
 
     # -- env plumbing ---------------------------------------------------------------------------
     def _make_vec(self, n: int):
+        # on an accelerator the env renders and senses there too (glimpse_envs.torch_core), so
+        # the glimpses never pass through the host; --env-kwargs '{"backend": ...}' overrides
+        device = {} if self.device.type == "cpu" else {"backend": "torch", "device": self.device}
         return gym.make_vec(
-            self.run.env, num_envs=n, vectorization_mode="vector_entry_point", **self.env_kwargs
+            self.run.env,
+            num_envs=n,
+            vectorization_mode="vector_entry_point",
+            **{**device, **self.env_kwargs},
         )
 
     def _obs(self, obs: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -133,6 +133,8 @@ class _GlimpseCore:
 
     CONFIG = GlimpseConfig()
     ID = "glimpse_envs/Glimpse-v0"
+    #: a glimpse_envs.torch_core.TorchGlimpseCore when made with backend="torch", else None
+    _device_core = None
 
     def _configure(
         self,
@@ -234,6 +236,8 @@ class _GlimpseCore:
         S, C = self.canvas.size, self.canvas.channels
         self._images = np.zeros((B, S, S) if C == 1 else (B, S, S, C), np.uint8)
         self._prep = self.sensor.prepare(self._images)
+        if self._device_core is not None:  # torch tensors on the device
+            self._images, self._prep, self._glimpse = self._device_core.blank(B)
         self._labels = np.zeros((B, n), np.int64)
         self._target1 = self._labels + 1
         self._t = np.ones(B, np.int64)
@@ -241,7 +245,8 @@ class _GlimpseCore:
         self._n_correct = np.zeros(B, np.int64)
         self._pred = np.full((B, n), -1, np.int64)
         self._loc = np.zeros((B, 2), np.float32)
-        self._glimpse = np.zeros((B, *self.sensor.shape), np.float32)
+        if self._device_core is None:
+            self._glimpse = np.zeros((B, *self.sensor.shape), np.float32)
         #: whether ``_glimpse`` went out in an observation (then it is copied before a write)
         self._glimpse_out = True
         self._elapsed = np.zeros(B, np.int64)
@@ -290,9 +295,10 @@ class _GlimpseCore:
                     ]
                 ).reshape(n, 2)
             starts = self._start_from_uniform(u)
-        images, labels = canvas.render(params, split)
-        prep = self.sensor.prepare(images)
-        glimpse = self.sensor(prep, starts, prepared=True)
+        dev = self._device_core
+        images, labels = (dev or canvas).render(params, split)
+        prep = (dev or self.sensor).prepare(images)
+        glimpse = (dev or self.sensor)(prep, starts, prepared=True)
         if len(rows) == self._B:  # every row: replace, no copy
             self._images, self._prep, self._labels = images, prep, labels
             self._target1 = labels + 1
@@ -308,7 +314,7 @@ class _GlimpseCore:
             self._images[rows], self._prep[rows], self._labels[rows] = images, prep, labels
             self._target1[rows] = labels + 1
             if self._glimpse_out:  # (not when this step's glimpses are a new array already)
-                self._glimpse = self._glimpse.copy()
+                self._glimpse = _fresh(self._glimpse)
                 self._glimpse_out = False
             self._glimpse[rows] = glimpse
             self._loc = self._loc.copy()
@@ -369,7 +375,7 @@ class _GlimpseCore:
             terminated = (self._emitted >= self.n_targets) | ~(look | answer)
         reward = correct.astype(np.float64)
         if look.all():
-            self._glimpse = self.sensor(self._prep, loc, prepared=True)
+            self._glimpse = (self._device_core or self.sensor)(self._prep, loc, prepared=True)
             self._glimpse_out = False
             self._loc = loc
             self._t = t = t + 1
@@ -377,7 +383,7 @@ class _GlimpseCore:
                 self._path[self._row_index, t - 1] = loc
         elif look.any():
             # the sensor's result is a new array: the rows that do not look get their glimpse back
-            new = self.sensor(self._prep, loc, prepared=True)
+            new = (self._device_core or self.sensor)(self._prep, loc, prepared=True)
             stay = ~look
             new[stay] = self._glimpse[stay]
             self._glimpse = new
@@ -426,7 +432,7 @@ class _GlimpseCore:
         """The rgb_array frame of row ``i``: canvas with retina squares and path, beside the patches."""
         S = self.canvas.size
         f = max(1, 256 // S)
-        img = drawing.to_rgb(drawing.upscale(self._images[i], f))
+        img = drawing.to_rgb(drawing.upscale(_host(self._images[i]), f))
         t = int(self._t[i])
         if self._path is not None:
             pts = (self._path[i, :t] + 1.0) / 2.0 * S * f
@@ -444,7 +450,7 @@ class _GlimpseCore:
         pf = max(1, (H - 4 * (k - 1)) // (k * g))
         patches = []
         for j in range(k):
-            p = drawing.to_rgb(drawing.upscale(self._glimpse[i, j], pf))
+            p = drawing.to_rgb(drawing.upscale(_host(self._glimpse[i, j]), pf))
             drawing.rect(
                 p, 0, 0, p.shape[1], p.shape[0], drawing.PALETTE[j % len(drawing.PALETTE)], 1
             )
@@ -697,11 +703,19 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
         autoreset_mode: str | gym.vector.AutoresetMode = gym.vector.AutoresetMode.NEXT_STEP,
+        backend: str = "numpy",
+        device: Any = None,
         **kwargs: Any,
     ):
         if render_mode == "human":
             raise ValueError("render_mode='human' is for single envs: use None or 'rgb_array'")
         self._configure(render_mode, **kwargs)
+        if backend not in ("numpy", "torch"):
+            raise ValueError(f"backend={backend!r} invalid: use 'numpy' or 'torch'")
+        if backend == "torch":  # canvases, prepared canvases and glimpses as torch tensors
+            from glimpse_envs.torch_core import TorchGlimpseCore
+
+            self._device_core = TorchGlimpseCore(self.canvas, self.sensor, device or "cpu")
         if not is_int(num_envs) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} invalid: use an int >= 1")
         if max_episode_steps is not None and (
@@ -801,7 +815,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
             obs = self._obs_batch()
             final_obs = np.full(self.num_envs, None, dtype=object)
             for i in rows:
-                final_obs[i] = {k: (v[i].copy() if v.ndim > 1 else v[i]) for k, v in obs.items()}
+                final_obs[i] = {k: (_fresh(v[i]) if v.ndim > 1 else v[i]) for k, v in obs.items()}
             final_info = self._end_info(
                 {
                     "glimpses": np.where(done, self._t, 0),
@@ -828,7 +842,7 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
         canvas before the glimpses reads (DRAM's context network takes a downsampled view of it).
         Call it after ``reset``; a row whose episode has ended shows its last canvas until the
         next step resets it (``NextStep`` autoreset)."""
-        return self._images.copy()
+        return _fresh(self._images)
 
     def render(self):
         if self.render_mode is None:
@@ -838,3 +852,13 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
 
     def close_extras(self, **kwargs):
         pass
+
+
+def _fresh(a):
+    """A copy of a numpy array or a torch tensor (the torch backend's state is tensors)."""
+    return a.clone() if hasattr(a, "clone") else a.copy()
+
+
+def _host(a) -> np.ndarray:
+    """A numpy array of a numpy array or a (device) torch tensor, for drawing."""
+    return a.cpu().numpy() if hasattr(a, "cpu") else a

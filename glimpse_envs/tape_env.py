@@ -86,18 +86,17 @@ class Curricula:
         seen = self._seen[rows]
         slot = seen % w
         ring = self._results
-        self._wins[rows] += success.astype(np.int64) - (ring[rows, slot] & (seen >= w))
+        # the wins of the last min(seen, window) results: the new one in, the one it replaces out
+        wins = self._wins[rows] + success - (ring[rows, slot] & (seen >= w))
         ring[rows, slot] = success
         seen += 1
+        grow = (seen >= w) & (wins >= self.threshold * w)
+        if grow.any():
+            grow &= self.current[rows] < self.max_length
+            self.current[rows[grow]] += 1
+            seen[grow] = wins[grow] = 0  # a fresh window
         self._seen[rows] = seen
-        grow = rows[
-            (seen >= w)
-            & (self.current[rows] < self.max_length)
-            & (self._wins[rows] >= self.threshold * w)
-        ]
-        if grow.shape[0]:
-            self.current[grow] += 1
-            self._seen[grow] = self._wins[grow] = 0
+        self._wins[rows] = wins
 
     def state(self, i: int) -> tuple[int, list[bool]]:
         seen, w = int(self._seen[i]), self.window
