@@ -129,6 +129,7 @@ _T1B = "RAM NIPS 2014 Table 1b"
 _T2A = "RAM NIPS 2014 Table 2a"
 _T2B = "RAM NIPS 2014 Table 2b"
 _DRAW = "DRAW ICML 2015 Table 1"
+_DRAM = "DRAM ICLR 2015 (MNIST pairs, sequence error)"
 #: (env, agent, glimpses or None) -> (test error %, where it comes from); see ../shared/REFERENCE.md (beside the repository)
 PAPER: dict[tuple[str, str, int | None], tuple[float, str]] = {
     **{
@@ -156,6 +157,12 @@ PAPER: dict[tuple[str, str, int | None], tuple[float, str]] = {
     ("ClutteredMNIST100-v0", "cnn", None): (14.35, f"{_T2B}, conv 2 layers"),
     ("ClutteredMNIST100-v0", "draw", 4): (4.18, f"{_DRAW}, 4 glimpses 12x12"),
     ("ClutteredMNIST100-v0", "draw", 8): (3.36, f"{_DRAW}, 8 glimpses 12x12"),
+    ("MultiMNIST-v0", "dram", None): (5.0, f"{_DRAM}, DRAM"),
+}
+#: labelled configurations' paper figures: (env, agent, label) -> (test error %, source)
+PAPER_LABELLED: dict[tuple[str, str, str], tuple[float, str]] = {
+    ("MultiMNIST-v0", "dram", "no-context"): (7.0, f"{_DRAM}, DRAM without context"),
+    ("MultiMNIST-v0", "dram", "ram-like"): (9.0, f"{_DRAM}, RAM"),
 }
 #: figures the papers give only in words (no number to put in the error column)
 PAPER_NOTES: dict[tuple[str, str], str] = {
@@ -207,6 +214,8 @@ class Config:
             g = ENV_GLIMPSES.get(self.env)
         if g is None and self.agent == "draw":
             g = 8  # agents/draw.py's default
+        if (self.env, self.agent, self.label) in PAPER_LABELLED:
+            return PAPER_LABELLED[self.env, self.agent, self.label]
         for key in ((self.env, self.agent, g), (self.env, self.agent, None)):
             if key in PAPER:
                 return PAPER[key]
@@ -391,7 +400,12 @@ def full_configs() -> list[Config]:
 
 #: the standard preset: seconds of single-thread training per run, by agent (tape agents: the
 #: default); chosen so that 47 configurations x 2 seeds fit in about 5 hours on 2 cores
-STANDARD_TRAIN_S: dict[str, float] = {"ram": 900.0, "ppo": 360.0, "recurrent-ppo": 360.0}
+STANDARD_TRAIN_S: dict[str, float] = {
+    "ram": 900.0,
+    "dram": 600.0,
+    "ppo": 360.0,
+    "recurrent-ppo": 360.0,
+}
 STANDARD_TRAIN_S_DEFAULT = 300.0
 #: ... but no more epochs of the 55,000 training canvases than this (RAM's MNIST-v0 curve is flat
 #: by 30 epochs: benchmarks/results/ram_defaults.md)
@@ -403,6 +417,15 @@ STANDARD_VISUAL_ENVS = (
     "ClutteredMNIST100-v0",
 )
 STANDARD_TAPE_ENVS = ("Copy-v0", "RepeatCopy-v0", "AssociativeRecall-v0")
+#: the env read as a sequence of digits, and its agents: DRAM with and without the context
+#: network and its RAM-like variant (the paper's three rows), and PPO
+STANDARD_SEQUENCE_ENVS = ("MultiMNIST-v0",)
+SEQUENCE_VISUAL_CONFIGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("dram", "", ()),
+    ("dram", "no-context", ("--no-context",)),
+    ("dram", "ram-like", ("--no-context", "--core-layers", "1")),
+    ("ppo", "", ()),
+)
 #: validations per run (the learning curves' points) and test sequences per length on tapes
 STANDARD_CURVE_POINTS = 10
 STANDARD_TAPE_TEST_PER_LENGTH = 500
@@ -422,7 +445,8 @@ def standard_steps(agent: str, env: str) -> int:
 
 
 def standard_configs() -> list[Config]:
-    """Every hard, soft and no-attention agent on four visual and three tape envs, at budgets that
+    """Every hard, soft and no-attention agent on four visual and three tape envs, and DRAM (three
+    variants) and PPO on MultiMNIST, at budgets that
     fit 5 hours of a 2-core CPU (``STANDARD_TRAIN_S``); each run validates
     ``STANDARD_CURVE_POINTS`` times for its learning curve. Tape agents train on the env's own
     lengths and are scored at the training maximum, 2x and 6x (where the memory allows)."""
@@ -442,6 +466,19 @@ def standard_configs() -> list[Config]:
                         "--eval-episodes",
                         "1000",
                     ),
+                )
+            )
+    for env in STANDARD_SEQUENCE_ENVS:
+        for agent, label, flags in SEQUENCE_VISUAL_CONFIGS:
+            steps = standard_steps(agent, env)
+            every = str(max(1, steps // STANDARD_CURVE_POINTS))
+            configs.append(
+                Config(
+                    env,
+                    agent,
+                    steps,
+                    ("--eval-every", every, "--eval-episodes", "1000", *flags),
+                    label=label,
                 )
             )
     for env in STANDARD_TAPE_ENVS:

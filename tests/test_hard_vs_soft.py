@@ -306,7 +306,9 @@ def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags(tmp_pat
     pairs = {(c.env, c.agent) for c in standard.configs}
     assert pairs == {(e, a) for e in hvs.STANDARD_VISUAL_ENVS for a in hvs.VISUAL_AGENTS} | {
         (e, a) for e in hvs.STANDARD_TAPE_ENVS for a in hvs.TAPE_AGENTS
-    }
+    } | {(e, a) for e in hvs.STANDARD_SEQUENCE_ENVS for a, _, _ in hvs.SEQUENCE_VISUAL_CONFIGS}
+    dram = {c.label: c.paper()[0] for c in standard.configs if c.agent == "dram"}
+    assert dram == {"": 5.0, "no-context": 7.0, "ram-like": 9.0}  # Ba et al.'s three rows
     assert len(standard.seeds) >= 2
     for c in standard.configs:  # a budget wherever a speed was measured, and only there
         assert (c.steps > 0) == ((c.agent, c.env) in hvs.CPU_SPS), c.name
