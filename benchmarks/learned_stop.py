@@ -56,22 +56,23 @@ def _train(env: str, settings: dict[str, Any], args) -> dict[str, Any]:
     if "cost" in settings:
         kwargs["glimpse_cost"] = settings["cost"]
         cfg = cls.Config(stop="learned")
+    steps = settings.get("steps", args.budget)
     run = RunConfig(
         env=env,
         agent="ram",
         seed=args.seed,
         num_envs=args.num_envs,
-        steps=args.budget,
+        steps=steps,
         env_kwargs=kwargs,
     )
     trainer = cls(run, cfg)
     label = f"{env.split('/')[-1]} " + (
         f"learned cost {settings['cost']:g}"
         if "cost" in settings
-        else f"fixed {kwargs['glimpses']}"
+        else f"fixed {kwargs['glimpses']}" + (", same updates" if "steps" in settings else "")
     )
     try:
-        res = train_with_curve(trainer, args.budget, args.budget // 4, args.val, label=label)
+        res = train_with_curve(trainer, steps, steps // 4, args.val, label=label)
         res["test"] = trainer.evaluate("test", args.test)
     finally:
         trainer.close()
