@@ -444,61 +444,37 @@ def standard_steps(agent: str, env: str) -> int:
     return _round_steps(steps) if steps else 0
 
 
+def _standard(env: str, agent: str, episodes: int, *flags: str, label: str = "") -> Config:
+    """One standard run: its budget (:func:`standard_steps`) and ``STANDARD_CURVE_POINTS``
+    validations of ``episodes`` episodes each, plus ``flags``."""
+    steps = standard_steps(agent, env)
+    every = str(max(1, steps // STANDARD_CURVE_POINTS))
+    curve = ("--eval-every", every, "--eval-episodes", str(episodes))
+    return Config(env, agent, steps, (*curve, *flags), label=label)
+
+
 def standard_configs() -> list[Config]:
     """Every hard, soft and no-attention agent on four visual and three tape envs, and DRAM (three
-    variants) and PPO on MultiMNIST, at budgets that
-    fit 5 hours of a 2-core CPU (``STANDARD_TRAIN_S``); each run validates
-    ``STANDARD_CURVE_POINTS`` times for its learning curve. Tape agents train on the env's own
-    lengths and are scored at the training maximum, 2x and 6x (where the memory allows)."""
-
-    configs = []
-    for env in STANDARD_VISUAL_ENVS:
-        for agent in VISUAL_AGENTS:
-            steps = standard_steps(agent, env)
-            configs.append(
-                Config(
-                    env,
-                    agent,
-                    steps,
-                    (
-                        "--eval-every",
-                        str(max(1, steps // STANDARD_CURVE_POINTS)),
-                        "--eval-episodes",
-                        "1000",
-                    ),
-                )
-            )
-    for env in STANDARD_SEQUENCE_ENVS:
-        for agent, label, flags in SEQUENCE_VISUAL_CONFIGS:
-            steps = standard_steps(agent, env)
-            every = str(max(1, steps // STANDARD_CURVE_POINTS))
-            configs.append(
-                Config(
-                    env,
-                    agent,
-                    steps,
-                    ("--eval-every", every, "--eval-episodes", "1000", *flags),
-                    label=label,
-                )
-            )
+    variants) and PPO on MultiMNIST, at budgets that fit 5 hours of a 2-core CPU
+    (``STANDARD_TRAIN_S``); each run validates ``STANDARD_CURVE_POINTS`` times for its learning
+    curve. Tape agents train on the env's own lengths and are scored at the training maximum, 2x
+    and 6x (where the memory allows)."""
+    configs = [
+        _standard(env, agent, 1000) for env in STANDARD_VISUAL_ENVS for agent in VISUAL_AGENTS
+    ]
+    configs += [
+        _standard(env, agent, 1000, *flags, label=label)
+        for env in STANDARD_SEQUENCE_ENVS
+        for agent, label, flags in SEQUENCE_VISUAL_CONFIGS
+    ]
     for env in STANDARD_TAPE_ENVS:
         lengths = _tape_eval_lengths(f"glimpse_envs/{env}")
-        for agent in TAPE_AGENTS:
-            steps = standard_steps(agent, env)
-            configs.append(
-                Config(
-                    env,
-                    agent,
-                    steps,
-                    (
-                        "--eval-every",
-                        str(max(1, steps // STANDARD_CURVE_POINTS)),
-                        "--eval-episodes",
-                        "100",
-                        *_copy_flags(agent, None, lengths, STANDARD_TAPE_TEST_PER_LENGTH),
-                    ),
-                )
+        configs += [
+            _standard(
+                env, agent, 100, *_copy_flags(agent, None, lengths, STANDARD_TAPE_TEST_PER_LENGTH)
             )
+            for agent in TAPE_AGENTS
+        ]
     return configs
 
 
