@@ -382,16 +382,20 @@ class _GlimpseCore:
             if self._path is not None:
                 self._path[self._row_index, t - 1] = loc
         elif look.any():
-            # the sensor's result is a new array: the rows that do not look get their glimpse back
-            new = (self._device_core or self.sensor)(self._prep, loc, prepared=True)
-            stay = ~look
-            new[stay] = self._glimpse[stay]
+            sense = self._device_core or self.sensor
+            r = np.flatnonzero(look)
+            if 4 * len(r) < self._B:  # a few rows look (most answered): sense only those
+                new = _fresh(self._glimpse) if self._glimpse_out else self._glimpse
+                new[r] = sense(self._prep[r], loc[r], prepared=True)
+            else:  # a new array: the rows that do not look get their glimpse back
+                new = sense(self._prep, loc, prepared=True)
+                stay = ~look
+                new[stay] = self._glimpse[stay]
             self._glimpse = new
             self._glimpse_out = False
             self._loc = np.where(look[:, None], loc, self._loc)
             self._t = t = t + look
             if self._path is not None:
-                r = np.flatnonzero(look)
                 self._path[r, t[r] - 1] = loc[r]
         if self.glimpse_cost:
             reward -= np.where(terminated, self.glimpse_cost * t, 0.0)
