@@ -562,10 +562,9 @@ class _TapeEpisodes:
         inputs, li, targets, lt = self.task.generate(take, lens)
         self._core.load(idx, inputs, li, targets, lt, lens, forced)
 
-    def _step_core(self, actions, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
-        """Check ``actions`` (exactly ``shape``: ``(4,)`` single, ``(num_envs, 4)`` vector) and step
-        the core: (reward, terminated), one per row. Curriculum episodes that ended are counted
-        by :meth:`_count`."""
+    def _checked(self, actions, shape: tuple) -> np.ndarray:
+        """``actions`` as int64 (rows, 4), or the ValueError naming it: exactly ``shape`` (``(4,)``
+        single, ``(num_envs, 4)`` vector), integers inside the action space."""
         a = np.asarray(actions)
         if (
             a.shape != shape
@@ -573,7 +572,7 @@ class _TapeEpisodes:
             or (a.astype(np.uint64) >= self._nvec_u).any()
         ):
             raise self.config.action_error(actions)
-        return self._core.step(a.reshape(-1, 4).astype(np.int64, copy=False))
+        return a.reshape(-1, 4).astype(np.int64, copy=False)
 
     def _count(self, terminated: np.ndarray) -> None:
         """Record the curriculum episodes (not forced) that ended in ``terminated``."""
@@ -718,7 +717,7 @@ class TapeEnv(_TapeEpisodes, gym.Env):
             raise RuntimeError(
                 f"{self.env_name}: step() after the episode ended (or before reset()): call reset()"
             )
-        reward, terminated = self._step_core(action, (4,))
+        reward, terminated = self._core.step(self._checked(action, (4,)))
         self._count(terminated)
         done = self._done = bool(terminated[0])
         if self.render_mode == "human":
@@ -873,14 +872,14 @@ class TapeVectorEnv(_TapeEpisodes, VectorEnv):
         return self._obs(), self._info()
 
     def step(self, actions):
+        a = self._checked(actions, (self.num_envs, 4))  # a bad action is named first
         if self._needs_reset.any():
-            self._step_core(actions, (self.num_envs, 4))  # a bad action is named first
             raise RuntimeError(
                 f"{self.config.env_name}: step() on sub-envs {np.flatnonzero(self._needs_reset).tolist()} that "
                 "need a reset (call reset(), or reset(options={'reset_mask': ...}) with autoreset_mode Disabled)"
             )
         core = self._core
-        reward, terminated = self._step_core(actions, (self.num_envs, 4))
+        reward, terminated = core.step(a)
         truncated = (
             (core.t >= self.max_episode_steps)
             if self.max_episode_steps
