@@ -231,6 +231,66 @@ def plot(curves: dict[str, list[dict]], path: Path, meta: dict) -> None:
     plt.close(fig)
 
 
+def write_report(name: str, epochs: int, meta: dict, curves: dict[str, list[dict]], final: bool):
+    """The table, JSON record and plot of the curves so far (``final``: both runs ended)."""
+    rows = []
+    for target in TARGETS:
+        hit = {k: time_to(c, target) for k, c in curves.items()}
+        ratio = (
+            hit["peer"]["train_s"] / hit["ours"]["train_s"] if hit["peer"] and hit["ours"] else None
+        )
+        rows.append(
+            [f"{target:g} %"]
+            + [
+                f"{h['train_s']:.0f} s, {h['images']:,} images (epoch {h['epoch']})"
+                if h
+                else f"not reached in {c[-1]['epoch'] if c else 0:g} epochs"
+                for h, c in zip(hit.values(), curves.values())
+            ]
+            + [f"{ratio:.2f}x" if ratio else "-"]
+        )
+    rows.append(
+        [f"test error % at the last epoch scored{'' if final else ' (still running)'}"]
+        + [
+            f"{c[-1]['test_error']:.2f} (epoch {c[-1]['epoch']:g})" if c else "-"
+            for c in curves.values()
+        ]
+        + [""]
+    )
+    md = table(
+        ["target", "ours: training s, images", "peer: training s, images", "peer s / ours s"], rows
+    )
+    record = {**meta, "curves": curves, "targets": TARGETS}
+    out = RESULTS / name
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(out.with_suffix(".json"))
+    if any(curves.values()):
+        plot(curves, out.with_suffix(".png"), meta)
+    lines = [
+        f"# {name}",
+        "",
+        f"- command: `{meta['command']}`",
+        f"- date: {meta['date']}",
+        f"- git: {meta['git']}",
+        f"- peer: {json.dumps(meta['peer'])}",
+        f"- machine: {json.dumps(meta['machine'])}",
+        f"- budget: {json.dumps(meta['budget'])}",
+        f"- wall-clock of the side-by-side run: {meta['wall_s']} s"
+        + ("" if final else f" so far (of {epochs} epochs planned; partial results)"),
+        "",
+        md,
+        "",
+        f"![curves]({out.with_suffix('.png').name})",
+        "",
+    ]
+    tmp = out.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(lines))
+    tmp.replace(out.with_suffix(".md"))
+    if final:
+        print("\n" + md + f"\n\nwritten: {out.with_suffix('.md')}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
@@ -317,68 +377,37 @@ def main(argv: list[str] | None = None) -> int:
         text=True,
     )
 
+    t0 = time.time()
+    lock = threading.Lock()
+
+    def report(final: bool = False) -> None:
+        """Write the table and curves so far: a run cut short still leaves its partial results."""
+        with lock:
+            meta["wall_s"] = round(time.time() - t0, 1)
+            meta["finished"] = final
+            write_report(args.name, args.epochs, meta, curves, final)
+
     def read_peer() -> None:
         for line in proc.stdout:
             if line.startswith("{"):
                 curves["peer"].append(json.loads(line))
                 print(f"  [peer] {curves['peer'][-1]}", flush=True)
+                report()
 
     reader = threading.Thread(target=read_peer, daemon=True)
     reader.start()
-    t0 = time.time()
-    ours(args.epochs, args.seed, args.limit, args.start, curves["ours"], print)
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+        report()
+
+    ours(args.epochs, args.seed, args.limit, args.start, curves["ours"], log)
     proc.wait()
     reader.join(timeout=10)
     shutil.rmtree(work, ignore_errors=True)
-    meta["wall_s"] = round(time.time() - t0, 1)
     if proc.returncode != 0:
         print(f"the peer's worker exited with {proc.returncode}", file=sys.stderr)
-    rows = []
-    for target in TARGETS:
-        hit = {k: time_to(c, target) for k, c in curves.items()}
-        ratio = (
-            hit["peer"]["train_s"] / hit["ours"]["train_s"] if hit["peer"] and hit["ours"] else None
-        )
-        rows.append(
-            [f"{target:g} %"]
-            + [
-                f"{h['train_s']:.0f} s, {h['images']:,} images (epoch {h['epoch']})"
-                if h
-                else f"not reached in {args.epochs} epochs"
-                for h in hit.values()
-            ]
-            + [f"{ratio:.2f}x" if ratio else "-"]
-        )
-    rows.append(
-        ["final test error %"]
-        + [f"{c[-1]['test_error']:.2f}" if c else "-" for c in curves.values()]
-        + [""]
-    )
-    md = table(
-        ["target", "ours: training s, images", "peer: training s, images", "peer s / ours s"], rows
-    )
-    record = {**meta, "curves": curves, "targets": TARGETS}
-    out = RESULTS / args.name
-    (out.with_suffix(".json")).write_text(json.dumps(record, indent=2) + "\n")
-    plot(curves, out.with_suffix(".png"), meta)
-    lines = [
-        f"# {args.name}",
-        "",
-        f"- command: `{meta['command']}`",
-        f"- date: {meta['date']}",
-        f"- git: {meta['git']}",
-        f"- peer: {json.dumps(meta['peer'])}",
-        f"- machine: {json.dumps(meta['machine'])}",
-        f"- budget: {json.dumps(meta['budget'])}",
-        f"- wall-clock of the side-by-side run: {meta['wall_s']} s",
-        "",
-        md,
-        "",
-        f"![curves]({out.with_suffix('.png').name})",
-        "",
-    ]
-    out.with_suffix(".md").write_text("\n".join(lines))
-    print("\n" + md + f"\n\nwritten: {out.with_suffix('.md')}")
+    report(final=True)
     return 0
 
 
