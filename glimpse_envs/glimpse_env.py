@@ -209,6 +209,7 @@ class _GlimpseCore:
         else:
             self._single_act = spaces.MultiDiscrete([G, G, C + 1])
         self._nvec = np.array([G, G, C + 1], np.int64)
+        self._nvec_u = self._nvec.astype(np.uint64)
         self._window = None
 
     @staticmethod
@@ -266,24 +267,35 @@ class _GlimpseCore:
         episode is a pure function of them (the canvas's numbers, then, with ``start="random"``,
         two for the start), so N resets are a few batched operations and a vector env still
         equals N single envs seeded alike."""
+        split, index = self._split_index(options)
+        n = len(rows)
+        u = None if index is not None else take(self._uniforms).reshape(n, self._uniforms)
+        self._write_rows(rows, *self._episodes(n, split, u, index))
+
+    def _split_index(self, options: dict | None) -> tuple[str, np.ndarray | None]:
         options = options or {}
-        split = check_split(options.get("split", "train"))
-        index = options.get("index")
+        return check_split(options.get("split", "train")), options.get("index")
+
+    @property
+    def _uniforms(self) -> int:
+        """Uniforms one episode takes from its stream: the canvas's, then two for a random start."""
+        return self.canvas.n_params + (2 if self.start == "random" else 0)
+
+    def _episodes(self, n: int, split: str, u: np.ndarray | None, index) -> tuple:
+        """(images, labels, prepared images, first glimpses, starts) of ``n`` new episodes: from
+        uniforms ``u`` (n, ``_uniforms``), or the fixed canvases ``index`` of ``split``."""
         canvas = self.canvas
-        n, P = len(rows), canvas.n_params
+        P = canvas.n_params
         if index is not None:
             index = np.broadcast_to(np.asarray(index), (n,))
             params = canvas.fixed_params(split, index)
-        if self.start == "center":
-            starts = np.zeros((n, 2), np.float32)
-            if index is None:
-                params = canvas.from_uniform(take(P).reshape(n, P), split)
         else:
-            if index is None:
-                u = take(P + 2).reshape(n, P + 2)
-                params = canvas.from_uniform(u[:, :P], split)
-                u = u[:, P:]
-            else:  # a fixed canvas has a fixed start: a pure function of (split, index)
+            params = canvas.from_uniform(u[:, :P], split)
+        if self.start == "center":
+            starts = np.zeros((len(params), 2), np.float32)
+        else:
+            # a fixed canvas has a fixed start: a pure function of (split, index)
+            if index is not None:
                 u = np.array(
                     [
                         np.random.default_rng(
@@ -293,12 +305,17 @@ class _GlimpseCore:
                         ).random(2)
                         for i in index.tolist()
                     ]
-                ).reshape(n, 2)
-            starts = self._start_from_uniform(u)
+                ).reshape(len(index), 2)
+                P = 0
+            starts = self._start_from_uniform(u[:, P:])
         dev = self._device_core
         images, labels = (dev or canvas).render(params, split)
         prep = (dev or self.sensor).prepare(images)
         glimpse = (dev or self.sensor)(prep, starts, prepared=True)
+        return images, labels, prep, glimpse, starts
+
+    def _write_rows(self, rows, images, labels, prep, glimpse, starts) -> None:
+        """Rows ``rows`` start the episodes given (as :meth:`_episodes` returns them)."""
         if len(rows) == self._B:  # every row: replace, no copy
             self._images, self._prep, self._labels = images, prep, labels
             self._target1 = labels + 1
@@ -341,7 +358,8 @@ class _GlimpseCore:
             if ok and self.continuous:
                 ok = a.dtype.kind == "f" and bool((np.abs(a) <= 1.0).all())
             elif ok:
-                ok = a.dtype.kind in "iu" and a.min() >= 0 and bool((a < self._nvec).all())
+                # one comparison: a negative entry wraps to a huge unsigned one
+                ok = a.dtype.kind in "iu" and bool((a.astype(np.uint64) < self._nvec_u).all())
         except (ValueError, TypeError):
             ok = False
         if not ok:
@@ -357,14 +375,14 @@ class _GlimpseCore:
         """Advance every row by one action: (reward float64, terminated bool, truncated bool)."""
         loc, d = self._check_actions(actions)
         t = self._t
-        answer = d > 0
         if self.n_targets == 1:
             correct = d == self._target1[:, 0]  # d = c + 1 answers class c; 0 never matches
-            look = ~answer & (t < self.budget)
+            look = (d == 0) & (t < self.budget)
             terminated = ~look
             self._last_answer = d - 1
             self._n_correct = correct
         else:
+            answer = d > 0
             look = ~answer & (t < self.budget)
             slot = np.minimum(self._emitted, self.n_targets - 1)
             correct = answer & (d == self._target1[self._row_index, slot])
@@ -399,6 +417,8 @@ class _GlimpseCore:
                 self._path[r, t[r] - 1] = loc[r]
         if self.glimpse_cost:
             reward -= np.where(terminated, self.glimpse_cost * t, 0.0)
+        if self._max_episode_steps == NO_LIMIT:  # (the elapsed steps are not kept)
+            return reward, terminated, np.zeros(self._B, bool)
         self._elapsed = self._elapsed + 1
         # as Gymnasium's TimeLimit: truncated at the limit even when the step also terminates
         truncated = self._elapsed >= self._max_episode_steps
@@ -612,6 +632,7 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         self._alloc(1)
         self._streams = UniformStreams(1)
         self._take = self._streams.taker(self._row_index)
+        self._ahead: list | None = None  # [split, uniforms, next, episodes] (see _next_episode)
         self._done = True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -619,7 +640,12 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         super().reset(seed=seed)
         if self._streams.rngs[0] is not self.np_random:  # seeded (or np_random replaced)
             self._streams.set_rng(0, self.np_random)
-        self._reset_rows(self._row_index, self._take, options)
+            self._ahead = None
+        split, index = self._split_index(options)
+        if index is not None:
+            self._reset_rows(self._row_index, self._take, options)
+        else:
+            self._write_rows(self._row_index, *self._next_episode(split))
         self._done = False
         if self.render_mode == "human":
             self.render()
@@ -628,6 +654,29 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
     def action_masks(self) -> np.ndarray:
         """The legal actions now, for sb3-contrib's ``MaskablePPO`` (see ``_action_masks``)."""
         return self._action_masks()[0]
+
+    #: episodes a single env draws and builds at once (see :meth:`_next_episode`)
+    AHEAD = 8
+
+    def _next_episode(self, split: str) -> tuple:
+        """The next episode of this env's stream, as :meth:`_episodes` returns it (one row).
+
+        The uniforms of the next ``AHEAD`` episodes are taken at once and their canvases rendered,
+        prepared and first glimpses sensed in one batched call, served one per reset: a reset
+        costs a few times less, and the episodes are the very ones that one reset at a time (or
+        a vector env's row seeded alike) gives, since each is a pure function of its own uniforms
+        in the stream's order. A reset in another split builds the unused uniforms for that split.
+        """
+        ahead = self._ahead
+        if ahead is None or ahead[2] == len(ahead[1]):
+            u = self._take(self._uniforms * self.AHEAD).reshape(self.AHEAD, -1)
+            ahead = self._ahead = [split, u, 0, self._episodes(self.AHEAD, split, u, None)]
+        elif ahead[0] != split:
+            u = ahead[1][ahead[2] :]
+            ahead = self._ahead = [split, u, 0, self._episodes(len(u), split, u, None)]
+        i = ahead[2]
+        ahead[2] = i + 1
+        return tuple(x[i : i + 1] for x in ahead[3])
 
     def _obs(self) -> dict[str, Any]:
         """Row 0 of the batch's observation, copied: a step that does not look keeps the arrays."""

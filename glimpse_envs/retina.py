@@ -215,14 +215,13 @@ class Retina:
         integral = prep
         B, H1, W1 = integral.shape
         const = self._constants(B, H1, W1)
-        c = _corners(locations, const["half"])
         if B == 1:  # one image (a single env): cached corner indices, a single gather
-            cx, cy = c.reshape(2).tolist()
-            corners = integral.reshape(-1).take(self._index1(const, cx, cy, H1, W1))
+            corners = integral.reshape(-1).take(self._index1(const, locations, H1, W1))
             d = corners[:, 1:, :] - corners[:, :-1, :]
             sums = d[:, :, 1:] - d[:, :, :-1]
             sums *= self._scale[0]
             return sums.reshape(1, *self.shape[:3])
+        c = _corners(locations, const["half"])
         flat, sb, sy = _flat_layout(integral)
         # the flat indices of the (g + 1)^2 block corners of every scale (int64: take() is
         # fastest with intp)
@@ -330,20 +329,24 @@ class Retina:
                 "half": np.array([(W1 - 1) / 2.0, (H1 - 1) / 2.0]),
                 "limit": np.array([W1 - 1, H1 - 1]).reshape(1, 2, 1, 1),
                 "cmax": np.array([W1 - 1, H1 - 1]),
-                "index": {},  # B == 1: corner indices per pixel corner (cx, cy)
+                "index": {},  # B == 1: corner indices per location (see _index1)
             }
         return const
 
-    def _index1(self, const: dict, cx: int, cy: int, H1: int, W1: int) -> np.ndarray:
-        """The flat corner indices (k, g + 1, g + 1) of one image at pixel corner (cx, cy)."""
+    def _index1(self, const: dict, location: np.ndarray, H1: int, W1: int) -> np.ndarray:
+        """The flat corner indices (k, g + 1, g + 1) of one image at ``location`` (1, 2), kept
+        per location (its bytes: a location grid has few), built from its pixel corner."""
         cache = const["index"]
-        idx = cache.get((cx, cy))
+        location = np.asarray(location)
+        key = (location.dtype.char, location.tobytes())
+        idx = cache.get(key)
         if idx is None:
-            if len(cache) > 100_000:
+            if len(cache) > 100_000:  # continuous locations: start over now and then
                 cache.clear()
+            cx, cy = _corners(location, const["half"]).reshape(2).tolist()
             ex = np.minimum(np.maximum(cx + self._offsets, 0), W1 - 1)
             ey = np.minimum(np.maximum(cy + self._offsets, 0), H1 - 1)
-            idx = cache[(cx, cy)] = (ey * W1)[:, :, None] + ex[:, None, :]
+            idx = cache[key] = (ey * W1)[:, :, None] + ex[:, None, :]
         return idx
 
     def _table_index(

@@ -141,3 +141,28 @@ def test_vector_constructor_args(tiny):
         _, _, term, trunc, _ = vec.step(np.zeros((2, 3), np.int64))
         assert not trunc.any()
     assert term.all()
+
+
+def test_single_env_episodes_built_ahead_are_the_ones_built_one_at_a_time(tiny):
+    """The single env builds GlimpseEnv.AHEAD episodes per batched call; over several batches
+    and resets that switch split or take a fixed canvas, every episode is the one a vector env of
+    one row (one episode per reset) gives with the same seed and options."""
+    env_id = "glimpse_envs/ClutteredMNIST-v0"
+    single = gym.make(env_id, dataset=tiny, start="random")
+    vec = gym.make_vec(
+        env_id, num_envs=1, vectorization_mode="vector_entry_point", dataset=tiny, start="random"
+    )
+    splits = ["train", "train", "validation", "train", "test", "test", "train"]
+    resets = 3 * single.unwrapped.AHEAD
+    for k in range(resets):
+        options = {"split": splits[k % len(splits)]}
+        if k % 5 == 4:
+            options["index"] = k
+        seed = 3 if k in (0, resets // 2) else None
+        o1, _ = single.reset(seed=seed, options=options)
+        o2, _ = vec.reset(seed=seed, options=options)
+        assert np.array_equal(o1["glimpse"], o2["glimpse"][0]), k
+        assert np.array_equal(o1["location"], o2["location"][0]), k
+        assert np.array_equal(single.unwrapped._images[0], vec.unwrapped._images[0]), k
+        assert np.array_equal(single.unwrapped._labels, vec.unwrapped._labels), k
+    assert single.unwrapped._ahead is not None  # the path under test was taken
