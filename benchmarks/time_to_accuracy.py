@@ -1,31 +1,40 @@
 """Time to accuracy (DAWNBench-style): RAM trained to fixed test errors, ours beside the peer.
 
-Our RAM (``agents/ram.py`` on ``glimpse_envs/MNIST-v0``, 6 glimpses of 8x8) and
-kevinzakka/recurrent-visual-attention's RAM (the public PyTorch re-implementation most people use)
-train at the same time, one thread each, on the same MNIST files. After every epoch each is scored
-on the whole 10,000-image test split, one greedy pass with mean locations, and the harness reports
-the training seconds and images seen until each target error (3 % and 2 %) is first reached, with
-the curves (error against training seconds and against images).
+Our RAM (``agents/ram.py``) and kevinzakka/recurrent-visual-attention's RAM (the public PyTorch
+re-implementation most people use) train at the same time, one thread each, on the same data, with
+the same retina and glimpse count (the env's own config: MNIST-v0 6 glimpses of one 8x8 patch,
+ClutteredMNIST-v0 8 glimpses of three scales of 12x12). After every epoch each is scored on the
+whole fixed test split (10,000 canvases, the ones ``train.py evaluate`` scores), one greedy pass
+with mean locations, and the harness reports the training seconds and images seen until each
+target error is first reached (``--task mnist``: 3 % and 2 %; ``--task cluttered``: 10 % and 6 %),
+with the curves (error against training seconds and against images).
 
 The peer is never vendored: fetch it at the pinned commit into a folder of your choice and pass
-``--peer``. It runs unmodified except for two pieces of glue, both in this file: its data loaders
-are built from the same ``*-ubyte.gz`` files through ``glimpse_envs.data`` (the same 60,000 training
-images, its own 10 % validation split with its own seed, its own normalisation), because its
-``data_loader.py`` needs torchvision and a download; and ``tensorboard_logger``, which it imports
-but does not use with its defaults, is stubbed if missing. Its schedule is its own: Adam 3e-4 with
-ReduceLROnPlateau on its validation accuracy, as its ``train()`` does every epoch; its training
-seconds include that validation pass (its schedule needs it), not the test scoring. Scored with mean
-locations, as ours is: the location policy's standard deviation is set to 1e-9 while the test
-split is scored (its first glimpse stays where its own code puts it, a random location).
+``--peer``. It runs unmodified except for the glue in this file: its data loaders are built from
+the same ``*-ubyte.gz`` files through ``glimpse_envs`` (its ``data_loader.py`` needs torchvision and
+a download), and ``tensorboard_logger``, which it imports but does not use with its defaults, is
+stubbed if missing. MNIST: the same 60,000 training images, its own 10 % validation split with its
+own seed, its own normalisation. Cluttered: every epoch 54,000 canvases freshly drawn from our
+canvas generator's training split (as ours draws a fresh canvas per episode; drawing them counts
+in its training seconds), validation on 5,000 fixed validation-split canvases, normalised with the
+mean and standard deviation of its first epoch's canvases; its retina is set to ours (patch size,
+number of patches, scale 2, glimpses), every other setting is its default. Its schedule is its
+own: Adam 3e-4 with ReduceLROnPlateau on its validation accuracy, as its ``train()`` does every
+epoch; its training seconds include that validation pass (its schedule needs it), not the test
+scoring. Scored with mean locations, as ours is: the location policy's standard deviation is set
+to 1e-9 while the test split is scored (its first glimpse stays where its own code puts it, a
+random location; ours starts at a random location too, ``start="random"``).
 
     PEER=$(mktemp -d)    # a temporary folder, outside the repository
     git clone https://github.com/kevinzakka/recurrent-visual-attention "$PEER"
     git -C "$PEER" checkout a38ac89
-    python benchmarks/time_to_accuracy.py --peer "$PEER" --epochs 30
+    python benchmarks/time_to_accuracy.py --peer "$PEER" --epochs 150
+    python benchmarks/time_to_accuracy.py --peer "$PEER" --task cluttered --epochs 60
     python benchmarks/time_to_accuracy.py --peer "$PEER" --epochs 1 --limit 2000   # smoke
 
-Writes ``benchmarks/results/time_to_accuracy__mnist.{json,md,png}`` (command, machine, date,
-revision, both curves) and prints the table.
+Writes ``benchmarks/results/time_to_accuracy__TASK.{json,md,png}`` (command, machine, date,
+revision, both curves) after every scored epoch (a run cut short leaves its partial results) and
+prints the table at the end.
 """
 
 from __future__ import annotations
@@ -44,9 +53,25 @@ from typing import Any
 from hard_bench import RESULTS, ROOT, header, table
 
 PEER_COMMIT = "a38ac89"
-TARGETS = (3.0, 2.0)
-TRAIN_IMAGES = 55_000  # ours: the training split of glimpse_envs' MNIST
-GLIMPSES = 6
+TRAIN_IMAGES = 55_000  # ours per epoch: the size of glimpse_envs' MNIST training split
+#: --task: the env both train on and the target test errors (%)
+TASKS = {
+    "mnist": ("glimpse_envs/MNIST-v0", (3.0, 2.0)),
+    "cluttered": ("glimpse_envs/ClutteredMNIST-v0", (10.0, 6.0)),
+}
+
+
+def env_config(task: str):
+    """The task's env config (glimpses, retina), read from the registry."""
+    import gymnasium as gym
+
+    import glimpse_envs  # noqa: F401  (registers the ids)
+
+    env = gym.make(TASKS[task][0])
+    cfg = env.unwrapped.config
+    env.close()
+    return cfg
+
 
 # ----------------------------------------------------------------------------------------------
 # the peer, in its own process (``python time_to_accuracy.py --peer-worker``)
@@ -68,7 +93,23 @@ def _mnist_arrays(limit: int):
     return x, y, xt, yt
 
 
-def peer_worker(peer: Path, epochs: int, seed: int, limit: int) -> None:
+def _canvases(task: str, split: str, n: int, rng=None):
+    """``n`` canvases of ``split`` (uint8 (n, S, S), int64 labels): fresh ones drawn with ``rng``,
+    else the fixed ones 0 .. n - 1 (the ones every scorer uses)."""
+    import gymnasium as gym
+    import numpy as np
+
+    import glimpse_envs  # noqa: F401
+
+    canvas = gym.make(TASKS[task][0]).unwrapped.canvas
+    if rng is None:
+        images, labels = canvas.fixed(split, np.arange(n))
+    else:
+        images, labels = canvas.sample(rng, n, split)
+    return images, labels[:, 0]
+
+
+def peer_worker(peer: Path, task: str, epochs: int, seed: int, limit: int) -> None:
     """Train the peer epoch by epoch as its ``train()`` does; print one JSON line per epoch."""
     import types
 
@@ -91,21 +132,44 @@ def peer_worker(peer: Path, epochs: int, seed: int, limit: int) -> None:
 
     cfg, _ = peer_config.get_config()
     cfg.use_gpu, cfg.is_train, cfg.random_seed = False, True, seed
+    ours = env_config(task)  # the same retina and glimpse count as ours
+    cfg.num_glimpses, cfg.patch_size = ours.glimpses, ours.retina_size
+    cfg.num_patches = ours.retina_scales
+    cfg.glimpse_scale = 2 if ours.retina_scales > 1 else cfg.glimpse_scale
     torch.manual_seed(seed)
-    x, y, xt, yt = _mnist_arrays(limit)
-    norm = lambda a: (torch.from_numpy(a).float().div(255.0)[:, None] - 0.1307) / 0.3081  # noqa: E731
-    data = TensorDataset(norm(x), torch.from_numpy(y.astype(np.int64)))
-    idx = list(range(len(data)))  # its get_train_valid_loader: a seeded shuffle, 10 % held out
-    np.random.seed(seed)
-    np.random.shuffle(idx)
-    split = int(np.floor(cfg.valid_size * len(idx)))
-    train = DataLoader(data, batch_size=cfg.batch_size, sampler=SubsetRandomSampler(idx[split:]))
-    valid = DataLoader(data, batch_size=cfg.batch_size, sampler=SubsetRandomSampler(idx[:split]))
+    rng = np.random.default_rng(seed)
+    if task == "mnist":
+        x, y, xt, yt = _mnist_arrays(limit)
+        mean, std = 0.1307, 0.3081  # its data_loader's MNIST normalisation
+    else:  # fresh training canvases every epoch (drawn in train_epoch), fixed ones to score
+        n_train, n_valid = (limit, limit // 5) if limit else (54_000, 5_000)
+        xv, yv = _canvases(task, "validation", n_valid)
+        xt, yt = _canvases(task, "test", limit // 5 if limit else 10_000)
+        x, y = _canvases(task, "train", n_train, rng)
+        mean, std = float(x.mean() / 255.0), float(x.std() / 255.0)
+    norm = lambda a: (torch.from_numpy(a).float().div(255.0)[:, None] - mean) / std  # noqa: E731
+
+    def loader(images, labels, indices):
+        data = TensorDataset(norm(images), torch.from_numpy(labels.astype(np.int64)))
+        return DataLoader(data, batch_size=cfg.batch_size, sampler=SubsetRandomSampler(indices))
+
+    if task == "mnist":
+        idx = list(range(len(x)))  # its get_train_valid_loader: a seeded shuffle, 10 % held out
+        np.random.seed(seed)
+        np.random.shuffle(idx)
+        split = int(np.floor(cfg.valid_size * len(idx)))
+        train, valid = loader(x, y, idx[split:]), loader(x, y, idx[:split])
+    else:
+        train, valid = loader(x, y, list(range(len(x)))), loader(xv, yv, list(range(len(xv))))
     trainer = Trainer(cfg, (train, valid))
+    n_images = trainer.num_train
     test_x, test_y = norm(xt), torch.from_numpy(yt.astype(np.int64))
     train_s = 0.0
     for epoch in range(epochs):
         t0 = time.perf_counter()
+        if task != "mnist" and epoch:  # new canvases (the first epoch's were drawn above)
+            x, y = _canvases(task, "train", n_images, rng)
+            trainer.train_loader = loader(x, y, list(range(n_images)))
         trainer.train_one_epoch(epoch)
         _, valid_acc = trainer.validate(epoch)
         trainer.scheduler.step(-valid_acc)  # as its train() does
@@ -115,7 +179,7 @@ def peer_worker(peer: Path, epochs: int, seed: int, limit: int) -> None:
             json.dumps(
                 {
                     "epoch": epoch + 1,
-                    "images": (epoch + 1) * (len(idx) - split),
+                    "images": (epoch + 1) * n_images,
                     "train_s": round(train_s, 2),
                     "test_error": err,
                     "lr": trainer.optimizer.param_groups[0]["lr"],
@@ -153,7 +217,7 @@ def _peer_test_error(trainer, x, y, batch: int = 1000) -> float:
 # ----------------------------------------------------------------------------------------------
 
 
-def ours(epochs: int, seed: int, limit: int, start: str, curve: list, log) -> None:
+def ours(task: str, epochs: int, seed: int, limit: int, start: str, curve: list, log) -> None:
     """Our RAM through the one training loop, scored on the test split after every epoch."""
     import torch
 
@@ -163,9 +227,10 @@ def ours(epochs: int, seed: int, limit: int, start: str, curve: list, log) -> No
 
     torch.set_num_threads(1)
     images = limit or TRAIN_IMAGES
-    epoch_steps = images * GLIMPSES
+    glimpses = env_config(task).glimpses
+    epoch_steps = images * glimpses
     run = RunConfig(
-        env="glimpse_envs/MNIST-v0",
+        env=TASKS[task][0],
         agent="ram",
         seed=seed,
         num_envs=64,
@@ -180,7 +245,7 @@ def ours(epochs: int, seed: int, limit: int, start: str, curve: list, log) -> No
         curve.append(
             {
                 "epoch": round(p.env_steps / epoch_steps, 2),
-                "images": p.env_steps // GLIMPSES,
+                "images": p.env_steps // glimpses,
                 "train_s": round(p.train_s, 2),
                 "test_error": err,
                 "lr": trainer.optimizer.param_groups[0]["lr"],
@@ -215,7 +280,7 @@ def plot(curves: dict[str, list[dict]], path: Path, meta: dict) -> None:
                 [p[key] for p in curve], [p["test_error"] for p in curve], "o-", ms=3, label=name
             )
     for ax, xlabel in zip(axes, ("training seconds (one thread)", "training images seen")):
-        for t in TARGETS:
+        for t in meta["targets"]:
             ax.axhline(t, color="0.6", ls=":", lw=1)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test error % (10,000 images)")
@@ -223,7 +288,8 @@ def plot(curves: dict[str, list[dict]], path: Path, meta: dict) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(
-        f"RAM on MNIST, 6 glimpses: time to accuracy ({meta['date']}, git {meta['git']})",
+        f"RAM on {meta['env']}, {meta['glimpses']} glimpses: time to accuracy "
+        f"({meta['date']}, git {meta['git']})",
         fontsize=9,
     )
     fig.tight_layout()
@@ -234,7 +300,7 @@ def plot(curves: dict[str, list[dict]], path: Path, meta: dict) -> None:
 def write_report(name: str, epochs: int, meta: dict, curves: dict[str, list[dict]], final: bool):
     """The table, JSON record and plot of the curves so far (``final``: both runs ended)."""
     rows = []
-    for target in TARGETS:
+    for target in meta["targets"]:
         hit = {k: time_to(c, target) for k, c in curves.items()}
         ratio = (
             hit["peer"]["train_s"] / hit["ours"]["train_s"] if hit["peer"] and hit["ours"] else None
@@ -260,7 +326,7 @@ def write_report(name: str, epochs: int, meta: dict, curves: dict[str, list[dict
     md = table(
         ["target", "ours: training s, images", "peer: training s, images", "peer s / ours s"], rows
     )
-    record = {**meta, "curves": curves, "targets": TARGETS}
+    record = {**meta, "curves": curves}
     out = RESULTS / name
     tmp = out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2) + "\n")
@@ -314,14 +380,16 @@ def main(argv: list[str] | None = None) -> int:
         help="use only this many training images "
         "(and a fifth as many test images): a smoke test, not a result",
     )
-    p.add_argument("--name", default="time_to_accuracy__mnist")
+    p.add_argument("--task", choices=sorted(TASKS), default="mnist")
+    p.add_argument("--name", help="results file name (default: time_to_accuracy__TASK)")
     p.add_argument("--peer-worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.peer_worker:
-        peer_worker(args.peer.resolve(), args.epochs, args.seed, args.limit)
+        peer_worker(args.peer.resolve(), args.task, args.epochs, args.seed, args.limit)
         return 0
     if not (args.peer / "trainer.py").exists():
         p.error(f"--peer {args.peer}: no trainer.py there; clone the peer at {PEER_COMMIT}")
+    args.name = args.name or f"time_to_accuracy__{args.task}"
     meta = header(
         "cpu",
         {
@@ -332,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
             "threads_each": 1,
         },
     )
+    meta["env"], meta["targets"] = TASKS[args.task]
+    meta["glimpses"] = env_config(args.task).glimpses
     meta["command"] = meta["command"].replace(str(args.peer), "PEER")  # the folder is a machine's
     meta["peer"] = {
         "repository": "kevinzakka/recurrent-visual-attention",
@@ -363,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
             "--peer-worker",
             "--peer",
             str(args.peer.resolve()),
+            "--task",
+            args.task,
             "--epochs",
             str(args.epochs),
             "--seed",
@@ -401,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, flush=True)
         report()
 
-    ours(args.epochs, args.seed, args.limit, args.start, curves["ours"], log)
+    ours(args.task, args.epochs, args.seed, args.limit, args.start, curves["ours"], log)
     proc.wait()
     reader.join(timeout=10)
     shutil.rmtree(work, ignore_errors=True)
