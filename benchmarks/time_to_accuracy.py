@@ -365,7 +365,13 @@ def main(argv: list[str] | None = None) -> int:
         required=True,
         help=f"kevinzakka/recurrent-visual-attention checked out at {PEER_COMMIT}",
     )
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=30, help="the peer's epochs (and ours by default)")
+    p.add_argument(
+        "--our-epochs",
+        type=int,
+        help="our budget in epochs (its learning rate decays over it), default --epochs: "
+        "a budget sized to the target reaches it sooner than a long one",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--start",
@@ -390,10 +396,12 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.peer / "trainer.py").exists():
         p.error(f"--peer {args.peer}: no trainer.py there; clone the peer at {PEER_COMMIT}")
     args.name = args.name or f"time_to_accuracy__{args.task}"
+    args.our_epochs = args.our_epochs or args.epochs
     meta = header(
         "cpu",
         {
             "epochs": args.epochs,
+            "our_epochs": args.our_epochs,
             "seed": args.seed,
             "our_start": args.start,
             "limit": args.limit,
@@ -473,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, flush=True)
         report()
 
-    ours(args.task, args.epochs, args.seed, args.limit, args.start, curves["ours"], log)
+    ours(args.task, args.our_epochs, args.seed, args.limit, args.start, curves["ours"], log)
     proc.wait()
     reader.join(timeout=10)
     shutil.rmtree(work, ignore_errors=True)
