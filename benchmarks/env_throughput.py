@@ -20,6 +20,12 @@ there, as a RAM agent's would. Tape ids are measured under two policies, one row
     python benchmarks/env_throughput.py --quick    # ~0.4 s per measurement, fewer sizes
     python benchmarks/env_throughput.py --ids ClutteredMNIST-v0 Copy
     python benchmarks/env_throughput.py --tape-policy no-emit   # one tape policy only
+    python benchmarks/env_throughput.py --reset-costs 256   # where a visual reset's time goes
+
+``--reset-costs N`` times the three batched parts of N visual resets (canvas rendering, preparing
+the canvases for the sensor, the first glimpse) and the native env's look step, per canvas, and
+the ratio a step where every row resets can reach at best against a look step: the bound on
+``random`` against ``look`` of the native env.
 
 Writes ``benchmarks/results/env_throughput.{md,json}`` with the date, machine, git revision and
 command, and prints the table. The baseline (SyncVectorEnv) runs in the same process.
@@ -152,6 +158,83 @@ def bench_sensor(env_id: str, seconds: float, batch: int = 1024) -> float | None
     return calls * batch / (time.perf_counter() - start)
 
 
+def reset_costs(env_id: str, n: int, seconds: float) -> dict | None:
+    """Microseconds per canvas of N resets' parts, and of a look step's glimpse (best of 3)."""
+    env = gym.make(env_id)
+    if not _is_glimpse(env):
+        return None
+    core = env.unwrapped
+    rng = np.random.default_rng(0)
+    params = core.canvas.draw(rng, "train", n)
+    images, _ = core.canvas.render(params, "train")
+    prepared = core.sensor.prepare(images)
+    locations = rng.uniform(-1, 1, (n, 2)).astype(np.float32)
+    parts = {
+        "render": lambda: core.canvas.render(params, "train"),
+        "prepare": lambda: core.sensor.prepare(images),
+        "glimpse": lambda: core.sensor(prepared, locations, prepared=True),
+    }
+    row: dict = {"id": env_id, "n": n}
+    for name, call in parts.items():
+        best = float("inf")
+        for _ in range(3):
+            calls, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds / 3:
+                call()
+                calls += 1
+            best = min(best, (time.perf_counter() - start) / calls)
+        row[f"{name}_us"] = best / n * 1e6
+    reset = row["render_us"] + row["prepare_us"] + row["glimpse_us"]
+    row["reset_us"] = reset
+    # a look step of the native env, per row: its glimpse plus the bookkeeping every step has
+    row["look_step_us"] = 1e6 / bench_vector(env_id, n, "vector_entry_point", seconds, "look")
+    # a step where every row resets costs at least the look step, less its glimpse, plus a reset
+    row["bound_random_over_look"] = row["look_step_us"] / (
+        row["look_step_us"] - row["glimpse_us"] + reset
+    )
+    return row
+
+
+def _reset_cost_table(args) -> dict:
+    seconds = args.seconds or 1.0
+    ids = [
+        i for i in glimpse_envs.registered_ids() if not args.ids or any(s in i for s in args.ids)
+    ]
+    rows = [r for r in (reset_costs(i, args.reset_costs, seconds) for i in ids) if r]
+    header = "| id | render | prepare | first glimpse | reset (sum) | native look step | bound random/look |"
+    lines = [header, "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['id']} | {r['render_us']:.2f} | {r['prepare_us']:.2f} | {r['glimpse_us']:.2f} "
+            f"| {r['reset_us']:.2f} | {r['look_step_us']:.2f} | {r['bound_random_over_look']:.2f}x |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
+        "numpy": np.__version__,
+        "git_revision": git_rev(),
+        "command": " ".join([Path(sys.executable).name] + sys.argv),
+        "unit": f"microseconds per canvas, batches of {args.reset_costs}",
+    }
+    out = Path(args.out)
+    md = ["# Where a visual reset's time goes", ""] + [f"- {k}: {v}" for k, v in meta.items()]
+    md += ["", table, ""]
+    md.append(
+        "A reset renders the canvas, prepares it for the sensor (the retina's integral image) and"
+        " takes the first glimpse. `native look step` is the native env's time per row of a step"
+        " where every row looks (its glimpse and the bookkeeping every step has). A step where"
+        " every row resets costs at least that, less the glimpse, plus the reset's three parts, so"
+        " the native env's `random` rate can reach at most `look step / (look step - glimpse +"
+        " reset)` of its `look` rate."
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".md").write_text("\n".join(md) + "\n")
+    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    return {"meta": meta, "rows": rows}
+
+
 def _fmt(x: float | None) -> str:
     if x is None:
         return "-"
@@ -182,6 +265,12 @@ def main(argv: list[str] | None = None) -> dict:
         "'single new/old'",
     )
     parser.add_argument(
+        "--reset-costs",
+        type=int,
+        metavar="N",
+        help="only time the parts of N visual resets against a look step's glimpse, per canvas",
+    )
+    parser.add_argument(
         "--single-only", nargs=3, metavar=("ID", "POLICY", "SECONDS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -189,6 +278,10 @@ def main(argv: list[str] | None = None) -> dict:
         env_id, policy, secs = args.single_only
         print(bench_single(env_id, float(secs), policy))
         return {}
+    if args.reset_costs:
+        if args.out == str(RESULTS / "env_throughput"):
+            args.out = str(RESULTS / "env_throughput__reset_costs")
+        return _reset_cost_table(args)
     with checkout(args.against) if args.against else contextlib.nullcontext() as old:
         return _measure(args, old)
 

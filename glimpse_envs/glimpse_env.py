@@ -385,7 +385,7 @@ class _GlimpseCore:
             answer = d > 0
             look = ~answer & (t < self.budget)
             slot = np.minimum(self._emitted, self.n_targets - 1)
-            correct = answer & (d == self._target1[self._row_index, slot])
+            correct = d == self._target1[self._row_index, slot]  # (targets + 1 >= 1: answers)
             if answer.any():
                 self._pred[self._row_index[answer], slot[answer]] = d[answer] - 1
                 self._emitted = self._emitted + answer

@@ -1,0 +1,31 @@
+"""benchmarks/env_throughput.py --reset-costs: the parts of a visual reset, timed per canvas."""
+
+from __future__ import annotations
+
+import json
+
+import env_throughput as et
+import pytest
+
+from tests.conftest import real_data_available
+
+pytestmark = pytest.mark.skipif(not real_data_available(), reason="needs MNIST (GLIMPSE_ENVS_DATA)")
+
+
+def test_reset_costs_of_a_visual_id_and_none_for_a_tape():
+    row = et.reset_costs("glimpse_envs/ClutteredMNIST-v0", 16, seconds=0.06)
+    parts = ("render_us", "prepare_us", "glimpse_us")
+    assert all(row[k] > 0 for k in parts + ("look_step_us",))
+    assert row["reset_us"] == pytest.approx(sum(row[k] for k in parts))
+    # a step where every row resets does the look step's bookkeeping plus a whole reset: slower
+    assert 0 < row["bound_random_over_look"] < 1
+    assert et.reset_costs("glimpse_envs/Copy-v0", 16, seconds=0.06) is None
+
+
+def test_reset_costs_cli_writes_its_table(tmp_path):
+    out = tmp_path / "rc"
+    et.main(["--reset-costs", "8", "--seconds", "0.03", "--ids", "MNIST-v0", "--out", str(out)])
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert {r["id"] for r in record["rows"]} >= {"glimpse_envs/MNIST-v0"}
+    assert "Copy-v0" not in out.with_suffix(".md").read_text()
+    assert "bound random/look" in out.with_suffix(".md").read_text()
