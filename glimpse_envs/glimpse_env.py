@@ -655,8 +655,9 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         """The legal actions now, for sb3-contrib's ``MaskablePPO`` (see ``_action_masks``)."""
         return self._action_masks()[0]
 
-    #: episodes a single env draws and builds at once (see :meth:`_next_episode`)
-    AHEAD = 8
+    #: episodes a single env draws and builds at once (see :meth:`_next_episode`); from 16
+    #: canvases on, the retina's integral images take their batched layout (3x cheaper each)
+    AHEAD = 16
 
     def _next_episode(self, split: str) -> tuple:
         """The next episode of this env's stream, as :meth:`_episodes` returns it (one row).
