@@ -18,7 +18,8 @@ def test_reset_costs_of_a_visual_id_and_none_for_a_tape():
     assert all(row[k] > 0 for k in parts + ("look_step_us",))
     assert row["reset_us"] == pytest.approx(sum(row[k] for k in parts))
     # a step where every row resets does the look step's bookkeeping plus a whole reset: slower
-    assert 0 < row["bound_random_over_look"] < 1
+    assert row["reset_step_us"] > row["look_step_us"]
+    assert row["look_over_reset_step"] == pytest.approx(row["look_step_us"] / row["reset_step_us"])
     assert et.reset_costs("glimpse_envs/Copy-v0", 16, seconds=0.06) is None
 
 
@@ -28,4 +29,4 @@ def test_reset_costs_cli_writes_its_table(tmp_path):
     record = json.loads(out.with_suffix(".json").read_text())
     assert {r["id"] for r in record["rows"]} >= {"glimpse_envs/MNIST-v0"}
     assert "Copy-v0" not in out.with_suffix(".md").read_text()
-    assert "bound random/look" in out.with_suffix(".md").read_text()
+    assert "look step / reset step" in out.with_suffix(".md").read_text()
