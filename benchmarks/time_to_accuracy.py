@@ -217,8 +217,19 @@ def _peer_test_error(trainer, x, y, batch: int = 1000) -> float:
 # ----------------------------------------------------------------------------------------------
 
 
-def ours(task: str, epochs: int, seed: int, limit: int, start: str, curve: list, log) -> None:
-    """Our RAM through the one training loop, scored on the test split after every epoch."""
+def ours(
+    task: str,
+    epochs: int,
+    seed: int,
+    limit: int,
+    start: str,
+    curve: list,
+    log,
+    batch: int = 64,
+    lr: float | None = None,
+) -> None:
+    """Our RAM through the one training loop, scored on the test split after every epoch
+    (``batch`` episodes per update, learning rate ``lr``: RAM's defaults unless given)."""
     import torch
 
     from agents.base import RunConfig
@@ -233,11 +244,11 @@ def ours(task: str, epochs: int, seed: int, limit: int, start: str, curve: list,
         env=TASKS[task][0],
         agent="ram",
         seed=seed,
-        num_envs=64,
+        num_envs=batch,
         steps=epochs * epoch_steps,
         env_kwargs={"start": start},
     )
-    trainer = RAMTrainer(run, Config())
+    trainer = RAMTrainer(run, Config() if lr is None else Config(lr=lr))
     test_episodes = 10_000 if not limit else limit // 5
 
     def score(p) -> None:
@@ -374,6 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--our-batch", type=int, default=64, help="our episodes per update (RAM's default: 64)"
+    )
+    p.add_argument("--our-lr", type=float, help="our initial learning rate (default: RAM's, 1e-3)")
+    p.add_argument(
         "--start",
         default="random",
         choices=["random", "center"],
@@ -402,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         {
             "epochs": args.epochs,
             "our_epochs": args.our_epochs,
+            "our_batch": args.our_batch,
+            "our_lr": args.our_lr,
             "seed": args.seed,
             "our_start": args.start,
             "limit": args.limit,
@@ -481,7 +498,17 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, flush=True)
         report()
 
-    ours(args.task, args.our_epochs, args.seed, args.limit, args.start, curves["ours"], log)
+    ours(
+        args.task,
+        args.our_epochs,
+        args.seed,
+        args.limit,
+        args.start,
+        curves["ours"],
+        log,
+        batch=args.our_batch,
+        lr=args.our_lr,
+    )
     proc.wait()
     reader.join(timeout=10)
     shutil.rmtree(work, ignore_errors=True)
