@@ -27,3 +27,33 @@ def test_without_the_peer_it_says_where_to_get_it(tmp_path, capsys):
     with pytest.raises(SystemExit):
         tta.main(["--peer", str(tmp_path)])
     assert "clone the peer at a38ac89" in capsys.readouterr().err
+
+
+def test_a_run_cut_short_leaves_a_partial_report(tmp_path, monkeypatch):
+    monkeypatch.setattr(tta, "RESULTS", tmp_path)
+    meta = {
+        "command": "python benchmarks/time_to_accuracy.py --peer PEER",
+        "date": "2026-11-30T00:00:00+00:00",
+        "git": "abc1234",
+        "peer": {"commit": "a38ac89"},
+        "machine": {"cpus": 2},
+        "budget": {"epochs": 10},
+        "wall_s": 12.5,
+        "env": "glimpse_envs/ClutteredMNIST-v0",
+        "glimpses": 8,
+        "targets": tta.TASKS["cluttered"][1],
+    }
+    ours = [
+        {"epoch": 1.0, "images": 55_000, "train_s": 20.0, "test_error": 40.0},
+        {"epoch": 2.0, "images": 110_000, "train_s": 40.0, "test_error": 9.5},
+    ]
+    tta.write_report("cut", 10, meta, {"ours": ours, "peer": []}, final=False)
+    md = (tmp_path / "cut.md").read_text()
+    assert "so far (of 10 epochs planned; partial results)" in md
+    assert "40 s, 110,000 images (epoch 2.0)" in md  # ours reached 10 % at epoch 2
+    assert "not reached in 0 epochs" in md and "(still running)" in md
+    assert (tmp_path / "cut.json").exists() and (tmp_path / "cut.png").exists()
+    assert not list(tmp_path.glob("*.tmp"))
+    tta.write_report("cut", 10, meta, {"ours": ours, "peer": ours}, final=True)
+    md = (tmp_path / "cut.md").read_text()
+    assert "partial" not in md and "1.00x" in md
