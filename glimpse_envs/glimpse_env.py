@@ -286,17 +286,18 @@ class _GlimpseCore:
         uniforms ``u`` (n, ``_uniforms``), or the fixed canvases ``index`` of ``split``."""
         canvas = self.canvas
         P = canvas.n_params
-        if index is not None:
+        if index is None:
+            params = canvas.from_uniform(u[:, :P], split)
+        else:
             index = np.broadcast_to(np.asarray(index), (n,))
             params = canvas.fixed_params(split, index)
-        else:
-            params = canvas.from_uniform(u[:, :P], split)
         if self.start == "center":
-            starts = np.zeros((len(params), 2), np.float32)
-        else:
-            # a fixed canvas has a fixed start: a pure function of (split, index)
-            if index is not None:
-                u = np.array(
+            starts = np.zeros((n, 2), np.float32)
+        elif index is None:
+            starts = self._start_from_uniform(u[:, P:])
+        else:  # a fixed canvas has a fixed start: a pure function of (split, index)
+            starts = self._start_from_uniform(
+                np.array(
                     [
                         np.random.default_rng(
                             np.random.SeedSequence(
@@ -305,9 +306,8 @@ class _GlimpseCore:
                         ).random(2)
                         for i in index.tolist()
                     ]
-                ).reshape(len(index), 2)
-                P = 0
-            starts = self._start_from_uniform(u[:, P:])
+                ).reshape(n, 2)
+            )
         dev = self._device_core
         images, labels = (dev or canvas).render(params, split)
         prep = (dev or self.sensor).prepare(images)
@@ -632,7 +632,7 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         self._alloc(1)
         self._streams = UniformStreams(1)
         self._take = self._streams.taker(self._row_index)
-        self._ahead: list | None = None  # [split, uniforms, next, episodes] (see _next_episode)
+        self._ahead: _Ahead | None = None  # episodes built ahead (see _next_episode)
         self._done = True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -642,10 +642,10 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
             self._streams.set_rng(0, self.np_random)
             self._ahead = None
         split, index = self._split_index(options)
-        if index is not None:
-            self._reset_rows(self._row_index, self._take, options)
-        else:
+        if index is None:
             self._write_rows(self._row_index, *self._next_episode(split))
+        else:  # a fixed canvas takes nothing from the stream
+            self._write_rows(self._row_index, *self._episodes(1, split, None, index))
         self._done = False
         if self.render_mode == "human":
             self.render()
@@ -669,15 +669,17 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
         in the stream's order. A reset in another split builds the unused uniforms for that split.
         """
         ahead = self._ahead
-        if ahead is None or ahead[2] == len(ahead[1]):
+        if ahead is None or ahead.next == len(ahead.uniforms):
             u = self._take(self._uniforms * self.AHEAD).reshape(self.AHEAD, -1)
-            ahead = self._ahead = [split, u, 0, self._episodes(self.AHEAD, split, u, None)]
-        elif ahead[0] != split:
-            u = ahead[1][ahead[2] :]
-            ahead = self._ahead = [split, u, 0, self._episodes(len(u), split, u, None)]
-        i = ahead[2]
-        ahead[2] = i + 1
-        return tuple(x[i : i + 1] for x in ahead[3])
+        elif ahead.split != split:
+            u = ahead.uniforms[ahead.next :]
+        else:
+            u = None
+        if u is not None:
+            ahead = self._ahead = _Ahead(split, u, self._episodes(len(u), split, u, None))
+        i = ahead.next
+        ahead.next = i + 1
+        return tuple(x[i : i + 1] for x in ahead.episodes)
 
     def _obs(self) -> dict[str, Any]:
         """Row 0 of the batch's observation, copied: a step that does not look keeps the arrays."""
@@ -906,6 +908,17 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
 
     def close_extras(self, **kwargs):
         pass
+
+
+@dataclass
+class _Ahead:
+    """Episodes a single env built ahead: their ``split``, their ``uniforms`` (n, per episode),
+    what :meth:`_GlimpseCore._episodes` made of them, and the ``next`` one to serve."""
+
+    split: str
+    uniforms: np.ndarray
+    episodes: tuple
+    next: int = 0
 
 
 def _fresh(a):
