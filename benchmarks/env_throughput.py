@@ -48,7 +48,7 @@ import gymnasium as gym
 import numpy as np
 
 import glimpse_envs
-from agents.provenance import git_rev
+from agents.provenance import git_rev, provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -195,10 +195,7 @@ def reset_costs(env_id: str, n: int, seconds: float) -> dict | None:
 
 def _reset_cost_table(args) -> dict:
     seconds = args.seconds or 1.0
-    ids = [
-        i for i in glimpse_envs.registered_ids() if not args.ids or any(s in i for s in args.ids)
-    ]
-    rows = [r for r in (reset_costs(i, args.reset_costs, seconds) for i in ids) if r]
+    rows = [r for r in (reset_costs(i, args.reset_costs, seconds) for i in _ids(args)) if r]
     header = (
         "| id | render | prepare | first glimpse | reset (sum) | look step | reset step "
         "| look step / reset step |"
@@ -213,11 +210,8 @@ def _reset_cost_table(args) -> dict:
     table = "\n".join(lines)
     print(table)
     meta = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
+        **provenance(),
         "numpy": np.__version__,
-        "git_revision": git_rev(),
-        "command": " ".join([Path(sys.executable).name] + sys.argv),
         "unit": f"microseconds per canvas, batches of {args.reset_costs}",
     }
     out = Path(args.out)
@@ -235,6 +229,13 @@ def _reset_cost_table(args) -> dict:
     out.with_suffix(".md").write_text("\n".join(md) + "\n")
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     return {"meta": meta, "rows": rows}
+
+
+def _ids(args) -> list[str]:
+    """The registered ids, or those containing one of ``--ids``."""
+    return [
+        i for i in glimpse_envs.registered_ids() if not args.ids or any(s in i for s in args.ids)
+    ]
 
 
 def _fmt(x: float | None) -> str:
@@ -292,12 +293,8 @@ def _measure(args, old: str | None) -> dict:
     seconds = args.seconds or (0.4 if args.quick else 2.0)
     native_sizes = (1, 256) if args.quick else NATIVE_SIZES
     sync_sizes = (256,) if args.quick else SYNC_SIZES
-    ids = glimpse_envs.registered_ids()
-    if args.ids:
-        ids = [i for i in ids if any(s in i for s in args.ids)]
-
     rows = []
-    for env_id in ids:
+    for env_id in _ids(args):
         for policy in _policies(env_id, args.tape_policy):
             row = {"id": env_id, "policy": policy}
             if old:  # alternate old and new, best of two each

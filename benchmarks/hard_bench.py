@@ -5,6 +5,7 @@ the command, budget, machine, date and git revision beside the results."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +89,20 @@ def train_with_curve(
     }
 
 
-def write(name: str, record: dict[str, Any], markdown: str) -> Path:
-    """``benchmarks/results/NAME.{json,md}``; returns the json path."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(record, indent=2, default=float) + "\n")
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file: never half-written."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write(name: str, record: dict[str, Any], markdown: str, folder: Path | None = None) -> Path:
+    """``benchmarks/results/NAME.{json,md}`` (or in ``folder``), each written whole (a run that
+    rewrites them as it goes leaves no half file); returns the json path."""
+    folder = RESULTS if folder is None else folder
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    _write_text(path, json.dumps(record, indent=2, default=float) + "\n")
     lines = [
         f"# {name}",
         "",
@@ -105,7 +115,7 @@ def write(name: str, record: dict[str, Any], markdown: str) -> Path:
         markdown,
         "",
     ]
-    (RESULTS / f"{name}.md").write_text("\n".join(lines))
+    _write_text(folder / f"{name}.md", "\n".join(lines))
     return path
 
 

@@ -50,7 +50,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hard_bench import RESULTS, ROOT, header, table
+from hard_bench import RESULTS, ROOT, header, table, write
 
 PEER_COMMIT = "a38ac89"
 TRAIN_IMAGES = 55_000  # ours per epoch: the size of glimpse_envs' MNIST training split
@@ -93,15 +93,11 @@ def _mnist_arrays(limit: int):
     return x, y, xt, yt
 
 
-def _canvases(task: str, split: str, n: int, rng=None):
+def _canvases(canvas, split: str, n: int, rng=None):
     """``n`` canvases of ``split`` (uint8 (n, S, S), int64 labels): fresh ones drawn with ``rng``,
     else the fixed ones 0 .. n - 1 (the ones every scorer uses)."""
-    import gymnasium as gym
     import numpy as np
 
-    import glimpse_envs  # noqa: F401
-
-    canvas = gym.make(TASKS[task][0]).unwrapped.canvas
     if rng is None:
         images, labels = canvas.fixed(split, np.arange(n))
     else:
@@ -142,10 +138,13 @@ def peer_worker(peer: Path, task: str, epochs: int, seed: int, limit: int) -> No
         x, y, xt, yt = _mnist_arrays(limit)
         mean, std = 0.1307, 0.3081  # its data_loader's MNIST normalisation
     else:  # fresh training canvases every epoch (drawn in train_epoch), fixed ones to score
+        import gymnasium as gym
+
+        canvas = gym.make(TASKS[task][0]).unwrapped.canvas  # the id's canvas generator
         n_train, n_valid = (limit, limit // 5) if limit else (54_000, 5_000)
-        xv, yv = _canvases(task, "validation", n_valid)
-        xt, yt = _canvases(task, "test", limit // 5 if limit else 10_000)
-        x, y = _canvases(task, "train", n_train, rng)
+        xv, yv = _canvases(canvas, "validation", n_valid)
+        xt, yt = _canvases(canvas, "test", limit // 5 if limit else 10_000)
+        x, y = _canvases(canvas, "train", n_train, rng)
         mean, std = float(x.mean() / 255.0), float(x.std() / 255.0)
     norm = lambda a: (torch.from_numpy(a).float().div(255.0)[:, None] - mean) / std  # noqa: E731
 
@@ -168,7 +167,7 @@ def peer_worker(peer: Path, task: str, epochs: int, seed: int, limit: int) -> No
     for epoch in range(epochs):
         t0 = time.perf_counter()
         if task != "mnist" and epoch:  # new canvases (the first epoch's were drawn above)
-            x, y = _canvases(task, "train", n_images, rng)
+            x, y = _canvases(canvas, "train", n_images, rng)
             trainer.train_loader = loader(x, y, list(range(n_images)))
         trainer.train_one_epoch(epoch)
         _, valid_acc = trainer.validate(epoch)
@@ -337,33 +336,14 @@ def write_report(name: str, epochs: int, meta: dict, curves: dict[str, list[dict
     md = table(
         ["target", "ours: training s, images", "peer: training s, images", "peer s / ours s"], rows
     )
-    record = {**meta, "curves": curves}
     out = RESULTS / name
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(out.with_suffix(".json"))
     if any(curves.values()):
         plot(curves, out.with_suffix(".png"), meta)
-    lines = [
-        f"# {name}",
-        "",
-        f"- command: `{meta['command']}`",
-        f"- date: {meta['date']}",
-        f"- git: {meta['git']}",
-        f"- peer: {json.dumps(meta['peer'])}",
-        f"- machine: {json.dumps(meta['machine'])}",
-        f"- budget: {json.dumps(meta['budget'])}",
-        f"- wall-clock of the side-by-side run: {meta['wall_s']} s"
-        + ("" if final else f" so far (of {epochs} epochs planned; partial results)"),
-        "",
-        md,
-        "",
-        f"![curves]({out.with_suffix('.png').name})",
-        "",
-    ]
-    tmp = out.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(out.with_suffix(".md"))
+    wall = f"- wall-clock of the side-by-side run: {meta['wall_s']} s" + (
+        "" if final else f" so far (of {epochs} epochs planned; partial results)"
+    )
+    body = f"- peer: {json.dumps(meta['peer'])}\n{wall}\n\n{md}\n\n![curves]({name}.png)"
+    write(name, {**meta, "curves": curves}, body, folder=RESULTS)
     if final:
         print("\n" + md + f"\n\nwritten: {out.with_suffix('.md')}")
 
