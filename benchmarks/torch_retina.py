@@ -5,6 +5,9 @@ rendered by numpy (``Canvas.render``) and by ``glimpse_envs.torch_core`` on ``--
 sensors then read the same prepared canvases at the same random locations (a pool of float32
 numpy arrays, as actions arrive in an env step), in the same process. Before timing, the torch
 outputs are compared with numpy's (``equal`` column: bit-identical, else the max abs difference).
+Last, the native vector env of N sub-envs made with each backend steps with ``look`` actions
+(random grid locations, keep looking) and ``random`` ones (the action space sampled: most steps
+answer, so most next steps reset), host numpy actions drawn before timing.
 
 Rows: ``numpy`` (one thread: BLAS/OpenMP pinned to 1, and these ops are single-threaded anyway),
 ``torch`` with ``torch.set_num_threads(1)``, and ``torch`` with 2 threads; on a GPU, one ``torch``
@@ -44,7 +47,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "benchmarks" / "results"
 IDS = ("MNIST-v0", "TranslatedMNIST-v0", "ClutteredMNIST-v0", "ClutteredMNIST100-v0")
-POOL = 8  # location batches cycled through
+POOL = 8  # location (and action) batches cycled through
+#: the measured rates, in the table's order
+KEYS = (
+    "glimpses_per_s",
+    "render_canvases_per_s",
+    "render_prepare_canvases_per_s",
+    "env_steps_per_s_look",
+    "env_steps_per_s_random",
+)
 
 
 def rate(fn: Callable[[int], Any], items: int, seconds: float, sync: Callable[[], None]) -> float:
@@ -96,6 +107,7 @@ def bench_id(env_id: str, n: int, seconds: float, device: str, threads: list[int
         row["glimpses_per_s"] = rate(sense, n, seconds, sync)
         row["render_canvases_per_s"] = rate(render, n, seconds, sync)
         row["render_prepare_canvases_per_s"] = rate(reset, n, seconds, sync)
+        row.update(env_steps(env_id, n, seconds, sync, backend, row["device"]))
         rows.append(row)
         print(json.dumps(row), flush=True)
 
@@ -123,20 +135,45 @@ def bench_id(env_id: str, n: int, seconds: float, device: str, threads: list[int
     return rows
 
 
+def env_steps(env_id: str, n: int, seconds: float, sync, backend: str, device: str) -> dict:
+    """Steps per second of the native vector env of N sub-envs on ``backend``: ``look`` takes
+    random grid locations and keeps looking (episodes run their budget), ``random`` samples the
+    action space (most steps answer, so most next steps reset). Actions are host numpy arrays,
+    drawn before timing; on the torch backend the glimpses stay on ``device``."""
+    kwargs = {"backend": "torch", "device": device} if backend == "torch" else {}
+    envs = gym.make_vec(
+        f"glimpse_envs/{env_id}", num_envs=n, vectorization_mode="vector_entry_point", **kwargs
+    )
+    envs.reset(seed=0)
+    envs.action_space.seed(0)
+    out = {}
+    for policy in ("look", "random"):
+        pool = [envs.action_space.sample() for _ in range(POOL)]
+        if policy == "look":
+            for a in pool:
+                a[:, 2] = 0
+        out[f"env_steps_per_s_{policy}"] = rate(
+            lambda i, pool=pool: envs.step(pool[i % POOL]), n, seconds, sync
+        )
+    envs.close()
+    return out
+
+
 def _fmt(x: float) -> str:
     return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.1f}k"
 
 
 def table(rows: list[dict]) -> str:
     head = ["id", "backend", "device", "threads", "retina glimpses/s", "vs numpy"]
-    head += ["render canvases/s", "vs numpy", "render + prepare canvases/s", "vs numpy", "equal"]
+    head += ["render canvases/s", "vs numpy", "render + prepare canvases/s", "vs numpy"]
+    head += ["env steps/s, look", "vs numpy", "env steps/s, random", "vs numpy", "equal"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     base: dict = {}
     for r in rows:
         if r["backend"] == "numpy":
             base = r
         cells = [r["id"], r["backend"], r["device"], str(r["threads"])]
-        for key in ("glimpses_per_s", "render_canvases_per_s", "render_prepare_canvases_per_s"):
+        for key in KEYS:
             cells += [_fmt(r[key]), f"{r[key] / base[key]:.2f}x"]
         eq = r.get("equal")
         cells.append("-" if eq is None else f"canvas {eq['canvas']}, glimpses {eq['glimpses']}")
@@ -165,7 +202,8 @@ def main(argv: list[str] | None = None) -> dict:
         "load_average_1_5_15_min": [
             round(x, 2) for x in os.getloadavg()
         ],  # at the end (shared CPU)
-        "unit": "retina glimpses per second; canvases per second (render; render + prepare)",
+        "unit": "retina glimpses per second; canvases per second (render; render + prepare); "
+        "native vector env steps per second (look; random actions)",
     }
     text = table(rows)
     print("\n" + text)
@@ -179,8 +217,10 @@ def main(argv: list[str] | None = None) -> dict:
     md += [f"- machine: {json.dumps(meta['machine'])}", "", text, ""]
     md += [
         "Same canvases (one `canvas.draw` of N per id), same locations (8 batches of uniform "
-        "float32 locations in [-1, 1], numpy arrays), same process. `vs numpy` is the row's rate "
-        "over the numpy row's. `equal` compares the torch output with numpy's before timing.",
+        "float32 locations in [-1, 1], numpy arrays), same process. Env steps: the native vector "
+        "env of N sub-envs on the row's backend, 8 batches of look or random actions (numpy) "
+        "cycled. `vs numpy` is the row's rate over the numpy row's. `equal` compares the torch "
+        "output with numpy's before timing.",
         "",
     ]
     out.with_suffix(".md").write_text("\n".join(md))
