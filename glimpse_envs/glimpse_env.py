@@ -135,6 +135,9 @@ class _GlimpseCore:
     ID = "glimpse_envs/Glimpse-v0"
     #: a glimpse_envs.torch_core.TorchGlimpseCore when made with backend="torch", else None
     _device_core = None
+    #: whether a reset leaves its canvas unprepared, its first glimpse read straight from the
+    #: pixels, and the canvas is prepared on the row's first look (see :meth:`_prepare_looking`)
+    _lazy = False
 
     def _configure(
         self,
@@ -237,6 +240,7 @@ class _GlimpseCore:
         S, C = self.canvas.size, self.canvas.channels
         self._images = np.zeros((B, S, S) if C == 1 else (B, S, S, C), np.uint8)
         self._prep = self.sensor.prepare(self._images)
+        self._stale = np.zeros(B, bool)  # rows whose canvas is not prepared yet (lazy)
         if self._device_core is not None:  # torch tensors on the device
             self._images, self._prep, self._glimpse = self._device_core.blank(B)
         self._labels = np.zeros((B, n), np.int64)
@@ -310,14 +314,21 @@ class _GlimpseCore:
             )
         dev = self._device_core
         images, labels = (dev or canvas).render(params, split)
+        if self._lazy and n < self._B:  # a partial reset (where rows answer at different
+            # steps): no prepared canvas yet, the first glimpse straight from the pixels
+            return images, labels, None, self.sensor(images, starts), starts
         prep = (dev or self.sensor).prepare(images)
         glimpse = (dev or self.sensor)(prep, starts, prepared=True)
         return images, labels, prep, glimpse, starts
 
     def _write_rows(self, rows, images, labels, prep, glimpse, starts) -> None:
-        """Rows ``rows`` start the episodes given (as :meth:`_episodes` returns them)."""
+        """Rows ``rows`` start the episodes given (as :meth:`_episodes` returns them; ``prep`` None:
+        the canvases are prepared on their first look)."""
         if len(rows) == self._B:  # every row: replace, no copy
-            self._images, self._prep, self._labels = images, prep, labels
+            self._images, self._labels = images, labels
+            if prep is not None:
+                self._prep = prep
+            self._stale = np.full(self._B, prep is None)
             self._target1 = labels + 1
             self._glimpse, self._loc = glimpse, starts
             self._glimpse_out = False
@@ -328,7 +339,10 @@ class _GlimpseCore:
             self._elapsed = np.zeros(self._B, np.int64)
             self._last_answer = np.full(self._B, -1, np.int64)
         else:  # copy the arrays handed out in observations before writing into them
-            self._images[rows], self._prep[rows], self._labels[rows] = images, prep, labels
+            self._images[rows], self._labels[rows] = images, labels
+            if prep is not None:
+                self._prep[rows] = prep
+            self._stale[rows] = prep is None
             self._target1[rows] = labels + 1
             if self._glimpse_out:  # (not when this step's glimpses are a new array already)
                 self._glimpse = _fresh(self._glimpse)
@@ -393,6 +407,7 @@ class _GlimpseCore:
             terminated = (self._emitted >= self.n_targets) | ~(look | answer)
         reward = correct.astype(np.float64)
         if look.all():
+            self._prepare_looking(look)
             self._glimpse = (self._device_core or self.sensor)(self._prep, loc, prepared=True)
             self._glimpse_out = False
             self._loc = loc
@@ -404,8 +419,14 @@ class _GlimpseCore:
             r = np.flatnonzero(look)
             if 4 * len(r) < self._B:  # a few rows look (most answered): sense only those
                 new = _fresh(self._glimpse) if self._glimpse_out else self._glimpse
-                new[r] = sense(self._prep[r], loc[r], prepared=True)
+                # (a lazy env reads them straight from the pixels, the same glimpses)
+                new[r] = (
+                    sense(self._images[r], loc[r])
+                    if self._lazy
+                    else sense(self._prep[r], loc[r], prepared=True)
+                )
             else:  # a new array: the rows that do not look get their glimpse back
+                self._prepare_looking(look)
                 new = sense(self._prep, loc, prepared=True)
                 stay = ~look
                 new[stay] = self._glimpse[stay]
@@ -423,6 +444,20 @@ class _GlimpseCore:
         # as Gymnasium's TimeLimit: truncated at the limit even when the step also terminates
         truncated = self._elapsed >= self._max_episode_steps
         return reward, terminated, truncated
+
+    def _prepare_looking(self, look: np.ndarray) -> None:
+        """Prepare the canvases of the looking rows that a lazy env's resets left unprepared (under
+        random actions most rows answer at once, and their canvases are never read again); called
+        when many rows look, all read from the prepared canvases."""
+        if not self._lazy:
+            return
+        stale = look & self._stale
+        if stale.all():
+            self._prep = self.sensor.prepare(self._images)
+        elif stale.any():
+            r = np.flatnonzero(stale)
+            self._prep[r] = self.sensor.prepare(self._images[r])
+        self._stale &= ~look
 
     def _action_masks(self) -> np.ndarray:
         """(B, G + G + C + 1) bool, sb3-contrib's MultiDiscrete mask format (the components' masks
@@ -772,6 +807,10 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
             from glimpse_envs.torch_core import TorchGlimpseCore
 
             self._device_core = TorchGlimpseCore(self.canvas, self.sensor, device or "cpu")
+        else:  # resets read first glimpses straight and leave canvases unprepared until looked at
+            S = self.canvas.size
+            shape = (S, S) if self.canvas.channels == 1 else (S, S, self.canvas.channels)
+            self._lazy = isinstance(self.sensor, Retina) and self.sensor.reads_raw(shape, np.uint8)
         if not is_int(num_envs) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} invalid: use an int >= 1")
         if max_episode_steps is not None and (

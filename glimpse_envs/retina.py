@@ -41,6 +41,12 @@ class Retina:
     no sums: its prepared form is the glimpse value of every pixel, zero-padded, and a glimpse is
     a plain crop of it.
 
+    Unprepared grayscale uint8 images at locations in [-1, 1] are read straight instead (see
+    :meth:`reads_raw`): each patch cropped and summed pairwise down to its g x g blocks. Block sums
+    of uint8 pixels are exact integers either way, so both paths give the very same float32
+    glimpses; the straight one skips the integral image, the cheaper for one glimpse per canvas
+    (an env's reset), the integral image the cheaper for several.
+
     Colour (``channels=C > 1``): images (B, H, W, C), glimpses (B, k, g, g, C). The channels are
     sensed as B * C grayscale planes (their prepared form (B, C, ...)), every value the very one a
     grayscale image of that channel gives.
@@ -196,6 +202,10 @@ class Retina:
         (colour: (B, k, g, g, C) of (B, H, W, C))."""
         if prepared is None:
             prepared = images.dtype == np.float32
+        if not prepared and self.reads_raw(images.shape[1:], images.dtype):
+            glimpses = self._direct(images, locations)
+            if glimpses is not None:
+                return glimpses
         prep = images if prepared else self.prepare(images)
         if self.channels == 1:
             return self._sense(prep, locations)
@@ -207,6 +217,65 @@ class Retina:
         # B * C grayscale planes, each at its image's location
         planes = self._sense(prep.reshape(B * C, *prep.shape[2:]), np.repeat(locations, C, axis=0))
         return np.ascontiguousarray(planes.reshape(B, C, *self.shape[:3]).transpose(0, 2, 3, 4, 1))
+
+    def reads_raw(self, shape: tuple, dtype) -> bool:
+        """Whether unprepared images of one image's ``shape`` and ``dtype`` are read straight (the
+        pixels, not an integral image): grayscale uint8 whose pixel sums stay exact integers in
+        float32 (below 2**24), with several scales (one scale's prepared form is no integral)."""
+        H, W = shape[:2]
+        return (
+            self.channels == 1
+            and self.scales > 1
+            and len(shape) == 2
+            and np.dtype(dtype) == np.uint8
+            and H * W * 255 < 2**24
+        )
+
+    def _direct(self, images: np.ndarray, locations: np.ndarray) -> np.ndarray | None:
+        """Glimpses (B, k, g, g) read straight from uint8 images (B, H, W) (see :meth:`reads_raw`),
+        or None when a location lies outside [-1, 1] (then the integral images do it).
+
+        Patch j, ``w = g * 2**j`` pixels from ``c - w // 2``, lies inside the largest patch at
+        the same offset in every image: the largest is cropped once (a slice when every image has
+        the same pixel corner and it lies inside, else a gather from the images, zero-padded by
+        half of it where it crosses an edge), each patch sliced out of it and summed pairwise j
+        times along each axis: exact integer block sums, scaled by the same float32 factor as
+        :meth:`_block_means`'."""
+        B, H, W = images.shape
+        c = _corners(locations, np.array([W / 2.0, H / 2.0]))
+        if c.min() < 0 or (c > np.array([W, H])).any():
+            return None
+        g, L = self.size, self.largest
+        lo = c - L // 2  # top-left corner of the largest patch
+        inside = lo.min() >= 0 and (lo[:, 0] <= W - L).all() and (lo[:, 1] <= H - L).all()
+        if inside and (lo == lo[0]).all():  # one corner for all: a slice
+            x0, y0 = lo[0].tolist()
+            big = images[:, y0 : y0 + L, x0 : x0 + L]
+        else:
+            pad = 0 if inside else L // 2
+            src = images
+            if pad:
+                src = np.zeros((B, H + 2 * pad, W + 2 * pad), np.uint8)
+                src[:, pad : pad + H, pad : pad + W] = images
+            src = np.ascontiguousarray(src)
+            Hp, Wp = src.shape[1:]
+            windows = np.lib.stride_tricks.as_strided(
+                src.reshape(-1), (src.size - (L - 1) * (Wp + 1), L, L), (1, Wp, 1)
+            )
+            big = windows[np.arange(B) * (Hp * Wp) + (lo[:, 1] + pad) * Wp + lo[:, 0] + pad]
+        out = np.empty((B, *self.shape), np.float32)
+        offsets = [(L // 2 - w // 2, w) for w in (g << j for j in range(self.scales))]
+        crops = [big[:, o : o + w, o : o + w] for o, w in offsets]
+        for j, x in enumerate(crops):
+            if j:  # 2**j x 2**j block sums, exact (uint16 holds up to 255 * 4**3); pairs of
+                # rows first, whole contiguous rows at a time, then pairs of columns
+                x = np.add(x[:, 0::2], x[:, 1::2], dtype=np.uint16 if j <= 3 else np.int32)
+                x = x[:, :, 0::2] + x[:, :, 1::2]
+                for _ in range(j - 1):
+                    x = x[:, 0::2] + x[:, 1::2]
+                    x = x[:, :, 0::2] + x[:, :, 1::2]
+            np.multiply(x, self._scale[0, j, 0, 0], out=out[:, j])
+        return out
 
     def _sense(self, prep: np.ndarray, locations: np.ndarray) -> np.ndarray:
         """Glimpses (B, k, g, g) of prepared grayscale images (B, ...)."""

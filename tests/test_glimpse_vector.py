@@ -166,3 +166,44 @@ def test_single_env_episodes_built_ahead_are_the_ones_built_one_at_a_time(tiny):
         assert np.array_equal(single.unwrapped._images[0], vec.unwrapped._images[0]), k
         assert np.array_equal(single.unwrapped._labels, vec.unwrapped._labels), k
     assert single.unwrapped._ahead is not None  # the path under test was taken
+
+
+@pytest.mark.parametrize("env_id", ["glimpse_envs/ClutteredMNIST-v0", "glimpse_envs/MultiMNIST-v0"])
+def test_lazy_resets_equal_sync_singles_and_prepare_only_looked_at_canvases(env_id, tiny):
+    """The native env's partial resets read first glimpses straight from the pixels and prepare a
+    canvas only when its row looks with many others (a few lookers are read straight too): every
+    observation still equals the single envs', whose resets prepare every canvas at once."""
+    n = 32
+    kw = {"dataset": tiny}
+    native = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", **kw)
+    sync = gym.make_vec(env_id, num_envs=n, vectorization_mode="sync", **kw)
+    assert native.unwrapped._lazy and not sync.envs[0].unwrapped._lazy
+    prepared = []
+    prepare = native.unwrapped.sensor.prepare
+    native.unwrapped.sensor.prepare = lambda images: prepared.append(len(images)) or prepare(images)
+    o1, _ = native.reset(seed=3)
+    o2, _ = sync.reset(seed=3)
+    # (a reset of every row prepares at once: in lock-step episodes every row looks next)
+    assert np.array_equal(o1["glimpse"], o2["glimpse"]) and prepared == [n]
+    prepared.clear()
+    rng = np.random.default_rng(0)
+    nvec = native.single_action_space.nvec
+    episodes, done = n, np.zeros(n, bool)
+    # look with probability 0 (answers: partial resets never prepared), a few rows, many rows,
+    # all rows
+    for p_look in [0.6, 0.1] + [0.0] * 4 + [0.1, 0.6, 1.0] * 6:
+        a = rng.integers(0, nvec, (n, 3))
+        a[:, 2] = np.where(rng.random(n) < p_look, 0, rng.integers(1, nvec[2], n))
+        before = len(prepared)
+        r1, r2 = native.step(a), sync.step(a)
+        if p_look == 0.0 and not done.all():
+            assert len(prepared) == before  # nobody looked, some rows reset: nothing prepared
+        for k in r2[0]:
+            assert np.array_equal(r1[0][k], r2[0][k]), k
+        for x, y in zip(r1[1:4], r2[1:4]):
+            assert np.array_equal(x, y)
+        episodes += done.sum()  # (NextStep: the rows that ended reset on this step)
+        done = r1[2] | r1[3]
+    assert 0 < sum(prepared) < episodes  # some canvases prepared, not every episode's
+    native.close()
+    sync.close()

@@ -179,3 +179,51 @@ def test_retina_squares_are_centred_on_the_pixel_corner():
         squares = sensor.squares(loc, 28)
         cx, cy = pixel_corner(np.array([loc]), 28, 28)
         assert squares == [(int(cx[0]) - w // 2, int(cy[0]) - w // 2, w) for w in (8, 16)]
+
+
+@pytest.mark.parametrize(
+    "S, g, k", [(60, 12, 3), (100, 12, 4), (30, 5, 3), (17, 3, 2), (28, 1, 4), (64, 2, 6)]
+)
+def test_unprepared_images_read_straight_equal_the_integral_path(S, g, k, monkeypatch):
+    """Unprepared uint8 images at locations in [-1, 1] are read straight (no integral image):
+    one shared corner (slices), corners inside, corners at the edges (zero padding), one image;
+    the glimpses are bit for bit those of the prepared path, and the reference's."""
+    rng = np.random.default_rng(S + g + k)
+    B = 24
+    images = rng.integers(0, 256, (B, S, S), dtype=np.uint8)
+    retina = Retina(g, k)
+    G = S // 4 + 1
+    grid = (-1.0 + 2.0 * np.arange(G) / (G - 1)).astype(np.float32)
+    cases = {
+        "centre": np.zeros((B, 2), np.float32),
+        "near the centre": rng.uniform(-0.05, 0.05, (B, 2)),
+        "grid": grid[rng.integers(0, G, (B, 2))],
+        "edges": np.array([[-1, -1], [1, 1], [-1, 1], [1, -1]] * (B // 4), np.float32),
+        "uniform": rng.uniform(-1, 1, (B, 2)),
+    }
+    prepared = {
+        name: retina(retina.prepare(images), loc, prepared=True) for name, loc in cases.items()
+    }
+
+    def no_integral(*a, **kw):
+        raise AssertionError("read straight: no integral image")
+
+    monkeypatch.setattr(retina, "prepare", no_integral)
+    assert retina.reads_raw((S, S), np.uint8)
+    for name, loc in cases.items():
+        out = retina(images, loc)
+        assert np.array_equal(out, prepared[name]), name
+        assert np.array_equal(retina(images[:1], loc[:1]), prepared[name][:1]), name
+    assert np.allclose(out, reference_retina(images, cases["uniform"], g, k), atol=1e-6)
+
+
+def test_only_exact_grayscale_images_in_range_are_read_straight():
+    retina = Retina(12, 3)
+    assert retina.reads_raw((60, 60), np.uint8)
+    assert not retina.reads_raw((60, 60), np.float32)  # not exact block sums
+    assert not retina.reads_raw((60, 60, 3), np.uint8)  # colour: prepared per plane
+    assert not retina.reads_raw((1100, 1100), np.uint8)  # pixel sums beyond 2**24
+    assert not Retina(8, 1).reads_raw((28, 28), np.uint8)  # one scale: crops of the pixels
+    assert not Retina(12, 3, channels=3).reads_raw((60, 60), np.uint8)
+    images = np.full((2, 60, 60), 255, np.uint8)
+    assert retina._direct(images, np.array([[0.0, 0.0], [1.2, 0.0]])) is None  # beyond [-1, 1]
