@@ -238,7 +238,7 @@ class Retina:
         Patch j, ``w = g * 2**j`` pixels from ``c - w // 2``, lies inside the largest patch at
         the same offset in every image: the largest is cropped once (a slice when every image has
         the same pixel corner and it lies inside, else a gather from the images, zero-padded by
-        half of it where it crosses an edge), each patch sliced out of it and summed pairwise j
+        half of it where it crosses an edge), each patch's 2**j x 2**j blocks summed pairwise j
         times along each axis: exact integer block sums, scaled by the same float32 factor as
         :meth:`_block_means`'."""
         B, H, W = images.shape
@@ -264,16 +264,18 @@ class Retina:
             )
             big = windows[np.arange(B) * (Hp * Wp) + (lo[:, 1] + pad) * Wp + lo[:, 0] + pad]
         out = np.empty((B, *self.shape), np.float32)
-        offsets = [(L // 2 - w // 2, w) for w in (g << j for j in range(self.scales))]
-        crops = [big[:, o : o + w, o : o + w] for o, w in offsets]
-        for j, x in enumerate(crops):
-            if j:  # 2**j x 2**j block sums, exact (uint16 holds up to 255 * 4**3); pairs of
-                # rows first, whole contiguous rows at a time, then pairs of columns
-                x = np.add(x[:, 0::2], x[:, 1::2], dtype=np.uint16 if j <= 3 else np.int32)
-                x = x[:, :, 0::2] + x[:, :, 1::2]
-                for _ in range(j - 1):
-                    x = x[:, 0::2] + x[:, 1::2]
-                    x = x[:, :, 0::2] + x[:, :, 1::2]
+        # With g even, patch j starts on the grid of 2**j x 2**j blocks of the largest patch, so
+        # its block sums are a slice of that patch's 2**j block sums, halved down level by level.
+        pyramid, level = g % 2 == 0, big
+        for j in range(self.scales):
+            o, w = L // 2 - (g << j) // 2, g << j  # patch j's offset in the largest, its width
+            if pyramid:
+                level = _halve(level, j) if j else level
+                x = level[:, o >> j : (o >> j) + g, o >> j : (o >> j) + g]
+            else:
+                x = big[:, o : o + w, o : o + w]
+                for i in range(1, j + 1):
+                    x = _halve(x, i)
             np.multiply(x, self._scale[0, j, 0, 0], out=out[:, j])
         return out
 
@@ -478,6 +480,15 @@ class Retina:
     def __repr__(self) -> str:
         colour = "" if self.channels == 1 else f", channels={self.channels}"
         return f"Retina(size={self.size}, scales={self.scales}{colour})"
+
+
+def _halve(x: np.ndarray, level: int) -> np.ndarray:
+    """Sums of the 2 x 2 blocks of images (B, h, w) that hold 2**(level - 1) block sums of uint8
+    pixels, exact: pairs of rows first (whole contiguous rows at a time), then pairs of columns,
+    in uint16 while 255 * 4**level fits, else int32."""
+    wide = np.uint16 if level <= 4 else np.int32
+    x = np.add(x[:, 0::2], x[:, 1::2], dtype=wide)
+    return x[:, :, 0::2] + x[:, :, 1::2]
 
 
 def _planes(images: np.ndarray, channels: int) -> np.ndarray:
