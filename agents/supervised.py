@@ -102,7 +102,8 @@ class _TorchTrainer(Trainer):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        if "optimizer" in state:  # (not in a weights-only copy: agents.cli.weights_only)
+            self.optimizer.load_state_dict(state["optimizer"])
         self.updates = state["updates"]
 
     def num_parameters(self) -> int:

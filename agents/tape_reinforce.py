@@ -341,7 +341,8 @@ class TapeReinforceTrainer(Trainer):
             self.cfg.write = "symbol"
             self._build()
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        if "optimizer" in state:  # (not in a weights-only copy: agents.cli.weights_only)
+            self.optimizer.load_state_dict(state["optimizer"])
         self.iteration = int(state["iteration"])
         self.env_steps = int(state["env_steps"])
         load_curricula_state(self.vec, state["curricula"])

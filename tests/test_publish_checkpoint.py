@@ -45,3 +45,30 @@ def test_publish_thins_the_log_and_drops_machine_paths(tmp_path):
     assert not list((tmp_path / "ckpts").glob("*.part"))
     with pytest.raises(SystemExit, match="no checkpoint.pt"):
         pc.publish(tmp_path, "other", dest_root=tmp_path / "ckpts")
+
+
+def test_weights_only_copy_evaluates_alike_and_refuses_resume(tmp_path, capsys):
+    """``--weights-only``: the checkpoint without the optimiser's state, a fraction of the size;
+    ``evaluate`` scores it exactly as the full one, ``--resume`` refuses it with the fix."""
+    import torch
+
+    from agents import cli
+
+    args = ["--agent", "tape-reinforce", "--env", "Copy-v0", "--num-envs", "8"]
+    args += ["--env-kwargs", '{"min_length": 1, "max_length": 2}', "--steps", "400"]
+    args += ["--eval-episodes", "4", "--test-episodes", "4", "--no-progress", "--threads", "1"]
+    assert cli.main([*args, "--out", str(tmp_path / "runs")]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    full = pc.publish(run, "full", dest_root=tmp_path / "ckpts")
+    light = pc.publish(run, "light", dest_root=tmp_path / "ckpts", weights=True)
+    payload = torch.load(light / "checkpoint.pt", weights_only=False)
+    assert payload["weights_only"] and "optimizer" not in payload["trainer"]
+    assert "global_rng" not in payload and "model" in payload["trainer"]
+    size = (light / "checkpoint.pt").stat().st_size
+    assert size < 0.6 * (full / "checkpoint.pt").stat().st_size
+    scores = [cli.load_trainer(folder)[0].evaluate("test", 16) for folder in (full, light)]
+    assert scores[0] == scores[1]
+    capsys.readouterr()
+    assert cli.main(["--resume", str(light), "--steps", "800", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "holds weights only" in err and "resume the full run folder" in err
