@@ -135,8 +135,8 @@ class _GlimpseCore:
     ID = "glimpse_envs/Glimpse-v0"
     #: a glimpse_envs.torch_core.TorchGlimpseCore when made with backend="torch", else None
     _device_core = None
-    #: whether a reset leaves its canvas unprepared, its first glimpse read straight from the
-    #: pixels, and the canvas is prepared on the row's first look (see :meth:`_prepare_looking`)
+    #: whether a partial reset leaves its canvases unprepared, the first glimpses read straight
+    #: from the pixels, each prepared when its row looks with many others (:meth:`_prepare_looking`)
     _lazy = False
 
     def _configure(
