@@ -72,3 +72,24 @@ def test_weights_only_copy_evaluates_alike_and_refuses_resume(tmp_path, capsys):
     assert cli.main(["--resume", str(light), "--steps", "800", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "holds weights only" in err and "resume the full run folder" in err
+
+
+@pytest.mark.parametrize(
+    "folder",
+    sorted(p.parent.name for p in (ROOT / "benchmarks" / "checkpoints").glob("*/checkpoint.pt")),
+)
+def test_every_published_checkpoint_loads_and_plays(folder):
+    """Published checkpoints stay loadable by ``train.py evaluate``: each one's trainer is built
+    from its options, its weights loaded, and a few fixed test episodes played."""
+    from agents import cli
+    from tests.conftest import real_data_available
+
+    path = ROOT / "benchmarks" / "checkpoints" / folder
+    if "MNIST" in folder and not real_data_available():
+        pytest.skip("needs MNIST (GLIMPSE_ENVS_DATA)")
+    trainer, ckpt = cli.load_trainer(path)
+    try:
+        assert ckpt["env_steps"] > 0 and trainer.num_parameters() > 0
+        assert trainer.evaluate("test", 4)
+    finally:
+        trainer.close()
