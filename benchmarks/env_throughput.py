@@ -116,16 +116,22 @@ def checkout(rev: str):
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", folder])
 
 
-def bench_single_at(folder: str, env_id: str, seconds: float, policy: str) -> float:
-    """:func:`bench_single` of the package in ``folder`` (another revision), in a subprocess."""
+def bench_at(folder: str, what: str, env_id: str, seconds: float, policy: str) -> float:
+    """``what`` (``single``: :func:`bench_single`; ``native``: the native vector env of 256
+    sub-envs, :func:`bench_vector`) of the package in ``folder`` (another revision), in a
+    subprocess."""
     out = subprocess.run(
-        [sys.executable, __file__, "--single-only", env_id, policy, str(seconds)],
+        [sys.executable, __file__, "--one", what, env_id, policy, str(seconds)],
         env={**os.environ, "PYTHONPATH": folder},
         capture_output=True,
         text=True,
         check=True,
     )
     return float(out.stdout.split()[-1])
+
+
+def _native_256(env_id: str, seconds: float, policy: str) -> float:
+    return bench_vector(env_id, 256, "vector_entry_point", seconds, policy)
 
 
 def bench_vector(env_id: str, n: int, mode: str, seconds: float, policy: str = "look") -> float:
@@ -278,9 +284,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--against",
         metavar="REV",
-        help="also measure the single env of git revision REV (a temporary worktree, in a "
-        "subprocess), alternating with this tree's, best of two each: columns 'single @REV' and "
-        "'single new/old'",
+        help="also measure the single env and the native env of 256 sub-envs of git revision "
+        "REV (a temporary worktree, in a subprocess), alternating with this tree's, best of two "
+        "each: columns 'single @REV', 'single new/old', 'native 256 @REV', 'native new/old'",
     )
     parser.add_argument(
         "--reset-costs",
@@ -289,12 +295,15 @@ def main(argv: list[str] | None = None) -> dict:
         help="only time the parts of N visual resets against a look step's glimpse, per canvas",
     )
     parser.add_argument(
-        "--single-only", nargs=3, metavar=("ID", "POLICY", "SECONDS"), help=argparse.SUPPRESS
+        "--one", nargs=4, metavar=("WHAT", "ID", "POLICY", "SECONDS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
-    if args.single_only:  # the subprocess of --against: print one figure
-        env_id, policy, secs = args.single_only
-        print(bench_single(env_id, float(secs), policy))
+    if args.one:  # the subprocess of --against: print one figure
+        what, env_id, policy, secs = args.one
+        if what == "single":
+            print(bench_single(env_id, float(secs), policy))
+        else:
+            print(bench_vector(env_id, 256, "vector_entry_point", float(secs), policy))
         return {}
     if args.reset_costs:
         if args.out == str(RESULTS / "env_throughput"):
@@ -312,13 +321,16 @@ def _measure(args, old: str | None) -> dict:
     for env_id in _ids(args):
         for policy in _policies(env_id, args.tape_policy):
             row = {"id": env_id, "policy": policy}
-            if old:  # alternate old and new, best of two each
-                new_s, old_s = [], []
-                for _ in range(2):
-                    old_s.append(bench_single_at(old, env_id, seconds, policy))
-                    new_s.append(bench_single(env_id, seconds, policy))
-                row["single"], row["single_old"] = max(new_s), max(old_s)
-                row["single_new_over_old"] = row["single"] / row["single_old"]
+            if old:  # alternate old and new, best of two each: the single and the native env
+                runs = {"single": bench_single, "native": _native_256}
+                for what, here in runs.items():
+                    new_s, old_s = [], []
+                    for _ in range(2):
+                        old_s.append(bench_at(old, what, env_id, seconds, policy))
+                        new_s.append(here(env_id, seconds, policy))
+                    key = "single" if what == "single" else "native_256_ab"
+                    row[key], row[f"{what}_old"] = max(new_s), max(old_s)
+                    row[f"{what}_new_over_old"] = row[key] / row[f"{what}_old"]
             else:
                 row["single"] = bench_single(env_id, seconds, policy)
             for n in sync_sizes:
@@ -341,6 +353,7 @@ def _measure(args, old: str | None) -> dict:
     header = ["id", "policy", "single"]
     if old:
         header += [f"single @{args.against}", "single new/old"]
+        header += ["native 256 (alternated)", f"native 256 @{args.against}", "native new/old"]
     header += [f"sync {n}" for n in sync_sizes] + [f"native {n}" for n in native_sizes]
     header += ["native/sync @256", "sensor glimpses/s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -348,6 +361,8 @@ def _measure(args, old: str | None) -> dict:
         cells = [r["id"], r["policy"], _fmt(r["single"])]
         if old:
             cells += [_fmt(r["single_old"]), f"{r['single_new_over_old']:.2f}x"]
+            cells += [_fmt(r["native_256_ab"]), _fmt(r["native_old"])]
+            cells.append(f"{r['native_new_over_old']:.2f}x")
         cells += [_fmt(r[f"sync_{n}"]) for n in sync_sizes]
         cells += [_fmt(r[f"native_{n}"]) for n in native_sizes]
         cells += [f"{r['native_over_sync_256']:.1f}x", _fmt(r["sensor_glimpses_per_s"])]

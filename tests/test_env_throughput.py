@@ -32,3 +32,18 @@ def test_reset_costs_cli_writes_its_table(tmp_path):
     assert {r["id"] for r in record["rows"]} >= {"glimpse_envs/MNIST-v0"}
     assert "Copy-v0" not in out.with_suffix(".md").read_text()
     assert "look step / reset step" in out.with_suffix(".md").read_text()
+
+
+def test_against_a_revision_alternates_single_and_native_envs(tmp_path):
+    """--against REV: the single and the native env of REV (a temporary worktree, subprocesses)
+    beside this tree's, in one table."""
+    out = tmp_path / "ab"
+    record = et.main(
+        ["--quick", "--seconds", "0.02", "--ids", "TiledMNIST", "--against", "HEAD"]
+        + ["--out", str(out)]
+    )
+    (look, random) = record["rows"]
+    for row in (look, random):
+        assert row["single_old"] > 0 and row["native_old"] > 0 and row["native_256_ab"] > 0
+        assert row["native_new_over_old"] == pytest.approx(row["native_256_ab"] / row["native_old"])
+    assert "native 256 @HEAD" in out.with_suffix(".md").read_text()
