@@ -324,11 +324,9 @@ class _GlimpseCore:
     def _write_rows(self, rows, images, labels, prep, glimpse, starts) -> None:
         """Rows ``rows`` start the episodes given (as :meth:`_episodes` returns them; ``prep`` None:
         the canvases are prepared on their first look)."""
-        if len(rows) == self._B:  # every row: replace, no copy
-            self._images, self._labels = images, labels
-            if prep is not None:
-                self._prep = prep
-            self._stale = np.full(self._B, prep is None)
+        if len(rows) == self._B:  # every row (prepared: only partial resets are lazy): replace
+            self._images, self._prep, self._labels = images, prep, labels
+            self._stale = np.zeros(self._B, bool)
             self._target1 = labels + 1
             self._glimpse, self._loc = glimpse, starts
             self._glimpse_out = False
@@ -808,9 +806,9 @@ class GlimpseVectorEnv(_GlimpseCore, gym.vector.VectorEnv):
 
             self._device_core = TorchGlimpseCore(self.canvas, self.sensor, device or "cpu")
         else:  # resets read first glimpses straight and leave canvases unprepared until looked at
+            # (a colour canvas is not: reads_raw checks the sensor's channels)
             S = self.canvas.size
-            shape = (S, S) if self.canvas.channels == 1 else (S, S, self.canvas.channels)
-            self._lazy = isinstance(self.sensor, Retina) and self.sensor.reads_raw(shape, np.uint8)
+            self._lazy = isinstance(self.sensor, Retina) and self.sensor.reads_raw((S, S), np.uint8)
         if not is_int(num_envs) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} invalid: use an int >= 1")
         if max_episode_steps is not None and (

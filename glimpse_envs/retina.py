@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glimpse_envs.canvas import _windows
+
 
 def _corners(locations, half: np.ndarray) -> np.ndarray:
     """Pixel corners int64 (..., 2) of locations (..., 2) in [-1, 1]: ``floor((l + 1) / 2 * S +
@@ -242,6 +244,7 @@ class Retina:
         times along each axis: exact integer block sums, scaled by the same float32 factor as
         :meth:`_block_means`'."""
         B, H, W = images.shape
+        # (not self._constants: it is kept per batch size, and resets come in every size)
         c = _corners(locations, np.array([W / 2.0, H / 2.0]))
         if c.min() < 0 or (c > np.array([W, H])).any():
             return None
@@ -259,10 +262,8 @@ class Retina:
                 src[:, pad : pad + H, pad : pad + W] = images
             src = np.ascontiguousarray(src)
             Hp, Wp = src.shape[1:]
-            windows = np.lib.stride_tricks.as_strided(
-                src.reshape(-1), (src.size - (L - 1) * (Wp + 1), L, L), (1, Wp, 1)
-            )
-            big = windows[np.arange(B) * (Hp * Wp) + (lo[:, 1] + pad) * Wp + lo[:, 0] + pad]
+            first = np.arange(B) * (Hp * Wp) + (lo[:, 1] + pad) * Wp + lo[:, 0] + pad
+            big = _windows(src, L, L)[first]
         out = np.empty((B, *self.shape), np.float32)
         # With g even, patch j starts on the grid of 2**j x 2**j blocks of the largest patch, so
         # its block sums are a slice of that patch's 2**j block sums, halved down level by level.
@@ -377,13 +378,7 @@ class Retina:
         # (built once per prepared array: the env reads the same one until its next reset)
         source, windows = const.get("windows", (None, None))
         if source is not pixels:
-            s = pixels.itemsize
-            windows = np.lib.stride_tricks.as_strided(
-                pixels.reshape(-1),
-                (pixels.size - (g - 1) * (Wp + 1), g, g),
-                (s, Wp * s, s),
-                writeable=False,
-            )
+            windows = _windows(pixels, g, g)
             const["windows"] = (pixels, windows)
         return windows[first].reshape(B, 1, g, g)
 
