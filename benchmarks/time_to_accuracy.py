@@ -29,8 +29,14 @@ random location; ours starts at a random location too, ``start="random"``).
     git clone https://github.com/kevinzakka/recurrent-visual-attention "$PEER"
     git -C "$PEER" checkout a38ac89
     python benchmarks/time_to_accuracy.py --peer "$PEER" --epochs 150
+    python benchmarks/time_to_accuracy.py --peer "$PEER" --epochs 60 --our-epochs 12 20
     python benchmarks/time_to_accuracy.py --peer "$PEER" --task cluttered --epochs 60
     python benchmarks/time_to_accuracy.py --peer "$PEER" --epochs 1 --limit 2000   # smoke
+
+Our learning rate decays linearly over the budget, so a budget sized to a target reaches it
+sooner than a long one (as DAWNBench entries size their schedules to the target): ``--our-epochs``
+takes one budget for every target, or one per target, trained one after the other on our core
+while the peer trains on the other, each target read off its own run.
 
 Writes ``benchmarks/results/time_to_accuracy__TASK.{json,md,png}`` (command, machine, date,
 revision, both curves) after every scored epoch (a run cut short leaves its partial results) and
@@ -307,32 +313,38 @@ def plot(curves: dict[str, list[dict]], path: Path, meta: dict) -> None:
     plt.close(fig)
 
 
+def our_runs(curves: dict[str, list[dict]]) -> list[str]:
+    """The names of our runs in ``curves`` (one per budget, in the order of the targets)."""
+    return [k for k in curves if k != "peer"]
+
+
 def write_report(name: str, epochs: int, meta: dict, curves: dict[str, list[dict]], final: bool):
-    """The table, JSON record and plot of the curves so far (``final``: both runs ended)."""
+    """The table, JSON record and plot of the curves so far (``final``: every run ended).
+
+    With one budget of ours, every target is read off its run; with one budget per target
+    (``--our-epochs 12 20``), target k is read off the run of budget k."""
     rows = []
-    for target in meta["targets"]:
-        hit = {k: time_to(c, target) for k, c in curves.items()}
-        ratio = (
-            hit["peer"]["train_s"] / hit["ours"]["train_s"] if hit["peer"] and hit["ours"] else None
-        )
-        rows.append(
-            [f"{target:g} %"]
-            + [
-                f"{h['train_s']:.0f} s, {h['images']:,} images (epoch {h['epoch']})"
+    ours = our_runs(curves)
+    running = "" if final else " (still running)"
+    for k, target in enumerate(meta["targets"]):
+        run = ours[k if len(ours) > 1 else 0]
+        cells = []
+        for c in (curves[run], curves["peer"]):
+            h = time_to(c, target)
+            cells.append(
+                (h, f"{h['train_s']:.0f} s, {h['images']:,} images (epoch {h['epoch']})")
                 if h
-                else f"not reached in {c[-1]['epoch'] if c else 0:g} epochs"
-                for h, c in zip(hit.values(), curves.values())
-            ]
-            + [f"{ratio:.2f}x" if ratio else "-"]
-        )
-    rows.append(
-        [f"test error % at the last epoch scored{'' if final else ' (still running)'}"]
-        + [
-            f"{c[-1]['test_error']:.2f} (epoch {c[-1]['epoch']:g})" if c else "-"
-            for c in curves.values()
-        ]
-        + [""]
-    )
+                else (None, f"not reached in {c[-1]['epoch'] if c else 0:g} epochs")
+            )
+        (mine, text), (theirs, peer_text) = cells
+        ratio = theirs["train_s"] / mine["train_s"] if mine and theirs else None
+        budget = f" [{run}]" if len(ours) > 1 else ""
+        rows.append([f"{target:g} %", text + budget, peer_text, f"{ratio:.2f}x" if ratio else "-"])
+    for run in ours + ["peer"]:
+        c = curves[run]
+        at_end = f"{c[-1]['test_error']:.2f} (epoch {c[-1]['epoch']:g})" if c else "-"
+        cells = ["", at_end] if run == "peer" else [at_end, ""]
+        rows.append([f"test error % at the last epoch scored, {run}" + running, *cells, ""])
     md = table(
         ["target", "ours: training s, images", "peer: training s, images", "peer s / ours s"], rows
     )
@@ -360,8 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--our-epochs",
         type=int,
+        nargs="+",
         help="our budget in epochs (its learning rate decays over it), default --epochs: "
-        "a budget sized to the target reaches it sooner than a long one",
+        "a budget sized to the target reaches it sooner than a long one; one budget per target "
+        "(e.g. 12 20) trains one run of ours per target, one after the other, beside the peer",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -391,7 +405,13 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.peer / "trainer.py").exists():
         p.error(f"--peer {args.peer}: no trainer.py there; clone the peer at {PEER_COMMIT}")
     args.name = args.name or f"time_to_accuracy__{args.task}"
-    args.our_epochs = args.our_epochs or args.epochs
+    args.our_epochs = args.our_epochs or [args.epochs]
+    targets = TASKS[args.task][1]
+    if len(args.our_epochs) not in (1, len(targets)):
+        p.error(
+            f"--our-epochs takes one budget, or one per target ({len(targets)}: "
+            f"{', '.join(f'{t:g} %' for t in targets)}), got {len(args.our_epochs)}"
+        )
     meta = header(
         "cpu",
         {
@@ -418,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         ).stdout.strip()
         or "unknown",
     }
-    curves: dict[str, list[dict]] = {"ours": [], "peer": []}
+    runs = ["ours"] if len(args.our_epochs) == 1 else [f"ours, {e} epochs" for e in args.our_epochs]
+    curves: dict[str, list[dict]] = {**{r: [] for r in runs}, "peer": []}
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
@@ -478,17 +499,18 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, flush=True)
         report()
 
-    ours(
-        args.task,
-        args.our_epochs,
-        args.seed,
-        args.limit,
-        args.start,
-        curves["ours"],
-        log,
-        batch=args.our_batch,
-        lr=args.our_lr,
-    )
+    for run, epochs in zip(runs, args.our_epochs):
+        ours(
+            args.task,
+            epochs,
+            args.seed,
+            args.limit,
+            args.start,
+            curves[run],
+            lambda msg, run=run: log(msg.replace("[ours]", f"[{run}]")),
+            batch=args.our_batch,
+            lr=args.our_lr,
+        )
     proc.wait()
     reader.join(timeout=10)
     shutil.rmtree(work, ignore_errors=True)

@@ -11,6 +11,22 @@ ROOT = Path(__file__).resolve().parent.parent
 import time_to_accuracy as tta
 
 
+def _meta(task: str, epochs: int) -> dict:
+    """A report header as :func:`time_to_accuracy.main` writes it."""
+    return {
+        "command": "python benchmarks/time_to_accuracy.py --peer PEER",
+        "date": "2026-11-30T00:00:00+00:00",
+        "git": "abc1234",
+        "peer": {"commit": "a38ac89"},
+        "machine": {"cpus": 2},
+        "budget": {"epochs": epochs},
+        "wall_s": 12.5,
+        "env": tta.TASKS[task][0],
+        "glimpses": {"mnist": 6, "cluttered": 8}[task],
+        "targets": tta.TASKS[task][1],
+    }
+
+
 def test_time_to_a_target_is_the_first_point_at_or_below_it():
     curve = [
         {"train_s": 10, "test_error": 5.0},
@@ -31,18 +47,7 @@ def test_without_the_peer_it_says_where_to_get_it(tmp_path, capsys):
 
 def test_a_run_cut_short_leaves_a_partial_report(tmp_path, monkeypatch):
     monkeypatch.setattr(tta, "RESULTS", tmp_path)
-    meta = {
-        "command": "python benchmarks/time_to_accuracy.py --peer PEER",
-        "date": "2026-11-30T00:00:00+00:00",
-        "git": "abc1234",
-        "peer": {"commit": "a38ac89"},
-        "machine": {"cpus": 2},
-        "budget": {"epochs": 10},
-        "wall_s": 12.5,
-        "env": "glimpse_envs/ClutteredMNIST-v0",
-        "glimpses": 8,
-        "targets": tta.TASKS["cluttered"][1],
-    }
+    meta = _meta("cluttered", 10)
     ours = [
         {"epoch": 1.0, "images": 55_000, "train_s": 20.0, "test_error": 40.0},
         {"epoch": 2.0, "images": 110_000, "train_s": 40.0, "test_error": 9.5},
@@ -57,3 +62,37 @@ def test_a_run_cut_short_leaves_a_partial_report(tmp_path, monkeypatch):
     tta.write_report("cut", 10, meta, {"ours": ours, "peer": ours}, final=True)
     md = (tmp_path / "cut.md").read_text()
     assert "partial" not in md and "1.00x" in md
+
+
+def test_one_budget_per_target_reads_each_target_off_its_own_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(tta, "RESULTS", tmp_path)
+    meta = _meta("mnist", 4)  # targets 3 % and 2 %
+
+    def curve(*points):
+        return [
+            {"epoch": float(e), "images": 55_000 * e, "train_s": s, "test_error": err}
+            for e, s, err in points
+        ]
+
+    curves = {
+        "ours, 2 epochs": curve((1, 10.0, 4.0), (2, 20.0, 2.9)),  # 3 % at 20 s, never 2 %
+        "ours, 3 epochs": curve((1, 10.0, 5.0), (2, 20.0, 3.5), (3, 30.0, 1.9)),  # 3 % at 30 s
+        "peer": curve((1, 15.0, 6.0), (2, 30.0, 2.95), (3, 45.0, 2.5), (4, 60.0, 1.99)),
+    }
+    assert tta.our_runs(curves) == ["ours, 2 epochs", "ours, 3 epochs"]
+    tta.write_report("per_target", 4, meta, curves, final=True)
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in (tmp_path / "per_target.md").read_text().splitlines()
+        if line.startswith("| ")
+    }
+    assert "20 s" in rows["3 %"] and "[ours, 2 epochs]" in rows["3 %"] and "1.50x" in rows["3 %"]
+    assert "30 s" in rows["2 %"] and "[ours, 3 epochs]" in rows["2 %"] and "2.00x" in rows["2 %"]
+    assert "1.90 (epoch 3)" in rows["test error % at the last epoch scored, ours, 3 epochs"]
+
+
+def test_budgets_of_ours_must_be_one_or_one_per_target(tmp_path, capsys):
+    (tmp_path / "trainer.py").write_text("")
+    with pytest.raises(SystemExit):
+        tta.main(["--peer", str(tmp_path), "--our-epochs", "12", "20", "30"])
+    assert "one per target (2: 3 %, 2 %), got 3" in capsys.readouterr().err
