@@ -76,6 +76,11 @@ class GlimpseConfig:
     )
     start: str = option("center", "where reset takes the first glimpse: 'center' or 'random'")
     glimpse_cost: float = option(0.0, "subtracted from the last reward per glimpse taken, >= 0")
+    min_glimpses: int = option(
+        1,
+        "glimpses to take before an answer counts (1..T; T: every glimpse, as RAM takes them): an "
+        "earlier answer ends the episode as wrong, and action_masks() rules it out",
+    )
     sensor: str = option("retina", "'retina', or 'tiles': the canvas cut into grid x grid tiles")
     object_scale: float = option(1.0, "resize the objects (digits) by this factor")
     data_dir: str | os.PathLike | None = option(
@@ -98,6 +103,16 @@ class GlimpseConfig:
             )
         if self.sensor not in ("retina", "tiles"):
             raise ValueError(f"sensor={self.sensor!r} invalid: use 'retina' or 'tiles'")
+        m = self.min_glimpses
+        if (
+            not isinstance(m, (int, np.integer))
+            or isinstance(m, bool)
+            or not 1 <= m <= self.glimpses
+        ):
+            raise ValueError(
+                f"min_glimpses={m!r} invalid: use an integer from 1 (answer any time) to the "
+                f"glimpse budget glimpses={self.glimpses} (take every glimpse)"
+            )
 
     def override(self, **given: Any) -> GlimpseConfig:
         """This config with the ``given`` fields replaced (a None value keeps the field, as
@@ -195,6 +210,7 @@ class _GlimpseCore:
         self.continuous = bool(cfg.continuous)
         self.start = cfg.start
         self.glimpse_cost = float(cfg.glimpse_cost)
+        self.min_glimpses = int(cfg.min_glimpses)
         #: the hard limit on steps: T - 1 looking steps (reset takes the first glimpse) + n answers
         self.max_steps = T - 1 + n
         self._grid_points = (-1.0 + 2.0 * np.arange(G) / (G - 1)).astype(np.float32)
@@ -387,17 +403,21 @@ class _GlimpseCore:
         """Advance every row by one action: (reward float64, terminated bool, truncated bool)."""
         loc, d = self._check_actions(actions)
         t = self._t
+        # an answer before min_glimpses glimpses ends the episode as wrong
+        early = (d > 0) & (t < self.min_glimpses) if self.min_glimpses > 1 else None
         if self.n_targets == 1:
             correct = d == self._target1[:, 0]  # d = c + 1 answers class c; 0 never matches
+            if early is not None:
+                correct &= ~early
             look = (d == 0) & (t < self.budget)
             terminated = ~look
             self._last_answer = d - 1
             self._n_correct = correct
         else:
-            answer = d > 0
-            look = ~answer & (t < self.budget)
+            answer = d > 0 if early is None else (d > 0) & ~early
+            look = (d == 0) & (t < self.budget)
             slot = np.minimum(self._emitted, self.n_targets - 1)
-            correct = d == self._target1[self._row_index, slot]  # (targets + 1 >= 1: answers)
+            correct = (d == self._target1[self._row_index, slot]) & answer
             if answer.any():
                 self._pred[self._row_index[answer], slot[answer]] = d[answer] - 1
                 self._emitted = self._emitted + answer
@@ -468,6 +488,8 @@ class _GlimpseCore:
             )
         masks = np.ones((self._B, int(self._nvec.sum())), bool)
         masks[:, 2 * self.grid] = self._t < self.budget
+        if self.min_glimpses > 1:
+            masks[:, 2 * self.grid + 1 :] = (self._t >= self.min_glimpses)[:, None]
         return masks
 
     def _obs_batch(self) -> dict[str, np.ndarray]:
@@ -608,7 +630,10 @@ class GlimpseEnv(_GlimpseCore, gym.Env):
     n = 1: terminated when the agent answers; at the T-th glimpse the agent must answer: keeping on
     looking there ends the episode as wrong. n > 1: terminated after n answers; once the budget is
     spent the agent must answer: keeping on looking there ends the episode, the digits not yet
-    emitted counting as wrong. Every episode therefore ends by itself within ``T - 1 + n`` steps,
+    emitted counting as wrong. With ``min_glimpses=m > 1`` an answer counts only once m glimpses
+    are taken: an earlier one ends the episode as wrong (``m = T`` makes every episode take all T
+    glimpses, as RAM does; ``action_masks()`` rules early answers out for ``MaskablePPO``).
+    Every episode therefore ends by itself within ``T - 1 + n`` steps,
     so no ``TimeLimit`` is registered; ``gym.make(..., max_episode_steps=m)`` truncates earlier if
     wanted. ``info`` always holds ``glimpses`` (taken so far) and ``pixels_sensed`` (sensor values
     read so far, ``k * g * g`` per glimpse); the last step adds ``label``, ``prediction`` (-1

@@ -38,6 +38,49 @@ def test_visual_masks_force_an_answer_at_the_last_glimpse():
         ).unwrapped.action_masks()
 
 
+@pytest.mark.parametrize("n_digits", [1, 2])
+def test_min_glimpses_masks_early_answers_and_ends_them_as_wrong(n_digits):
+    kw = {"dataset": make_tiny_dataset(), "glimpses": 4, "min_glimpses": 3}
+    env_id = "glimpse_envs/MultiMNIST-v0" if n_digits > 1 else "glimpse_envs/MNIST-v0"
+    if n_digits > 1:
+        kw.update(n_digits=2, canvas_size=60)
+    env = gym.make(env_id, **kw)
+    env.reset(seed=0)
+    G = env.unwrapped.grid
+    # an oracle: look until min_glimpses, then answer the label(s) right: full reward
+    total, labels = 0.0, env.unwrapped._target1[0] - 1
+    for t in range(1, 3):
+        m = env.unwrapped.action_masks()
+        assert m[2 * G] and not m[2 * G + 1 :].any(), t  # only looking is legal before glimpse 3
+        _, r, term, *_ = env.step(np.array([0, 0, 0]))
+        assert not term and r == 0
+    assert env.unwrapped.action_masks()[2 * G + 1 :].all()  # 3 glimpses taken: answers count
+    for k in range(n_digits):
+        _, r, term, _, info = env.step(np.array([0, 0, labels[k] + 1]))
+        total += r
+    assert term and total == n_digits and info["is_success"]
+    # the same answers one glimpse early end the episode with nothing right
+    for seed in range(3):
+        env.reset(seed=seed)
+        labels = env.unwrapped._target1[0] - 1
+        env.step(np.array([0, 0, 0]))  # 2 glimpses taken, 3 needed
+        _, r, term, _, info = env.step(np.array([0, 0, labels[0] + 1]))
+        assert term and r == 0 and not info["is_success"]
+    # vector env: the same rule, row by row
+    vec = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", **kw)
+    vec.reset(seed=0)
+    vec.step(np.array([[0, 0, 0], [0, 0, 0]]))
+    answer = vec.unwrapped._target1[:, 0]
+    _, r, term, *_ = vec.step(np.stack([[0, 0, answer[0]], [0, 0, 0]]))
+    assert term.tolist() == [True, False] and r.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("m", [0, 5, 2.0, True])
+def test_min_glimpses_outside_one_to_the_budget_is_refused(m):
+    with pytest.raises(ValueError, match=r"min_glimpses=.* invalid: use an integer from 1"):
+        gym.make("glimpse_envs/MNIST-v0", dataset=make_tiny_dataset(), glimpses=4, min_glimpses=m)
+
+
 def test_tape_masks_allow_every_action_of_the_space():
     env = gym.make("glimpse_envs/ForwardReverse-v0")
     env.reset(seed=0)
