@@ -314,15 +314,24 @@ def test_hyperparams_file_sets_options_and_the_command_line_wins(tmp_path):
         1.0,
         32,
     )
-    # every entry of the committed file parses for both PPO agents
+    # every entry of the committed file parses for the three PPO agents
     import yaml
 
+    from glimpse_envs.visual import TASKS
+
     for env in (k for k in yaml.safe_load(zoo.read_text()) if k != "defaults"):
-        for agent in ("ppo", "recurrent-ppo"):
+        budget = TASKS[env.removesuffix("-v0")].config.glimpses
+        for agent in ("ppo", "maskable-ppo", "recurrent-ppo"):
             run, _, _, _ = train.parse_train_args(
                 ["--agent", agent, "--env", env, "--hyperparams", str(zoo)]
             )
             assert run.env == f"glimpse_envs/{env}" and run.steps > 1_000_000
+            # held to RAM's episodes: every glimpse of the budget before the answer
+            assert run.env_kwargs == {"min_glimpses": budget}
+    run, _, _, _ = train.parse_train_args(
+        ["--agent", "ppo", "--env", "MNIST-v0", "--hyperparams", str(zoo), "--min-glimpses", "1"]
+    )
+    assert run.env_kwargs == {"min_glimpses": 1}  # the command line lets it answer any time
     bad = tmp_path / "bad.yml"
     bad.write_text("MNIST-v0:\n  n_envs: 4\n  learning_rat: 0.1\n")
     with pytest.raises(train.UsageError, match="unknown option 'learning_rat'"):
