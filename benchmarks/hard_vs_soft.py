@@ -45,6 +45,14 @@ next, on any machine. Every run validates 10 times: ``NAME__curves__ENV.png`` dr
 error against env steps and against training seconds (``eval.csv``'s ``train_s``), every agent
 of an env on one plot.
 
+``--preset ppo-budgets`` is issue 12's PPO comparison: PPO (MaskablePPO) and RecurrentPPO against
+RAM at the same env steps (RAM's 30 epochs) on TiledMNIST, MNIST and TranslatedMNIST, the PPO
+agents with ``benchmarks/hyperparams/ppo.yml`` (held to every glimpse, as RAM); its report adds,
+per env, every agent's validation error at RAM's training seconds (equal wall-clock). Its
+RecurrentPPO runs take 5-6 hours of one core each: every run writes a checkpoint 20 times, and
+at the end of a working period the unfinished runs' ``checkpoint.pt`` files are committed with
+``git add -f`` beside the small files, so the same command resumes them on any machine.
+
 The quick and standard presets' budgets are computed, not guessed: ``QUICK_TRAIN_S`` seconds of training times
 each agent's single-thread speed measured on this 2-core CPU (``CPU_SPS``, read from
 ``hard_vs_soft_speeds.json``, which ``speeds`` writes); ``plan --quick`` prints
@@ -243,6 +251,9 @@ class Preset:
     description: str
     common_flags: tuple[str, ...] = ()
     device: str = "cpu"
+    #: an agent whose mean training seconds on an env set the wall-clock at which the report also
+    #: reads every agent's validation curve (None: no such table)
+    equal_time: str | None = None
 
     def runs(self, seeds: Sequence[int] | None = None) -> list[Run]:
         return [Run(c, s) for c in self.configs for s in (seeds or self.seeds)]
@@ -478,6 +489,35 @@ def standard_configs() -> list[Config]:
     return configs
 
 
+#: the PPO comparison (issue 12): PPO's hyperparameters and every env's budget (RAM's 30 epochs)
+#: come from this zoo-style file; PPO (MaskablePPO) and RecurrentPPO are held by it to RAM's
+#: every-glimpse episodes (``min_glimpses``)
+PPO_HYPERPARAMS = ROOT / "benchmarks" / "hyperparams" / "ppo.yml"
+PPO_BUDGET_AGENTS = ("ram", "maskable-ppo", "recurrent-ppo")
+PPO_BUDGET_CURVE_POINTS = 20
+
+
+def ppo_budget_configs() -> list[Config]:
+    """RAM, PPO (MaskablePPO) and RecurrentPPO at the same env steps on every env of
+    ``PPO_HYPERPARAMS`` (TiledMNIST, MNIST, TranslatedMNIST): RAM with its defaults, the PPO
+    agents with the file's options; each run validates ``PPO_BUDGET_CURVE_POINTS`` times and
+    writes a checkpoint as often, so a run longer than a working period resumes."""
+    import yaml
+
+    zoo = yaml.safe_load(PPO_HYPERPARAMS.read_text())
+    configs = []
+    for env, entry in zoo.items():
+        if env == "defaults":
+            continue
+        steps = int(float(entry["n_timesteps"]))
+        every = str(steps // PPO_BUDGET_CURVE_POINTS)
+        curve = ("--eval-every", every, "--eval-episodes", "1000", "--checkpoint-every", every)
+        for agent in PPO_BUDGET_AGENTS:
+            zoo_flags = () if agent == "ram" else ("--hyperparams", _relative(PPO_HYPERPARAMS))
+            configs.append(Config(env, agent, steps, (*curve, *zoo_flags)))
+    return configs
+
+
 def smoke_configs() -> list[Config]:
     """Two tiny configurations (RAM on MNIST-v0, the NTM on copy of lengths 1-3): a harness check."""
     return [
@@ -509,6 +549,15 @@ PRESETS: dict[str, Callable[[], Preset]] = {
         f"core each (visual: at most {STANDARD_MAX_EPOCHS} epochs): about 5 hours on 2 cores, "
         "run in pieces (--hours)",
         ("--checkpoint-every", "0"),
+    ),
+    "ppo-budgets": lambda: Preset(
+        ppo_budget_configs(),
+        (0, 1),
+        "PPO (MaskablePPO) and RecurrentPPO against RAM at RAM's budgets (30 epochs of env "
+        "steps) on TiledMNIST, MNIST and TranslatedMNIST, the PPO agents held to every glimpse "
+        "(benchmarks/hyperparams/ppo.yml); compared at equal env steps and at RAM's wall-clock. "
+        "About 12 hours of one core per seed: run it in pieces (--hours), --seeds 0 first",
+        equal_time="ram",
     ),
     "full": lambda: Preset(
         full_configs(),
@@ -1103,7 +1152,12 @@ MD_COLUMNS = [
 ]
 
 
-def markdown(rows: list[dict[str, Any]], meta: dict[str, Any], plots: dict[str, Path]) -> str:
+def markdown(
+    rows: list[dict[str, Any]],
+    meta: dict[str, Any],
+    plots: dict[str, Path],
+    at_time: dict[str, dict[str, Any]] | None = None,
+) -> str:
     lines = [
         f"# Hard vs soft attention: {meta['preset']} preset",
         "",
@@ -1176,6 +1230,23 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any], plots: dict[str, 
                     + " | ".join(_fmt(r["error_by_length"].get(n)) for n in lengths)
                     + " |"
                 )
+        if at_time and env in at_time:
+            lines += [
+                "",
+                f"At equal wall-clock on {env}: validation error % at "
+                f"{at_time[env]['seconds']:.0f} s of training, the mean training time of "
+                f"{agent_row(meta['equal_time'])[0]}'s runs (each curve's last validation by then, "
+                "1,000 validation canvases, mean over the seeds validated by then):",
+                "",
+                "| agent | validation error % | env steps by then | seeds |",
+                "|---|---|---|---|",
+            ]
+            lines += [
+                f"| {name} | {_fmt(err)} | {_fmt(steps)} | {n} |"
+                if n
+                else f"| {name} | not validated by then | - | 0 |"
+                for name, err, steps, n in at_time[env]["rows"]
+            ]
         lines.append("")
     if plots:
         lines += ["## Plots", ""] + [f"![{k}]({p.name})" for k, p in plots.items()] + [""]
@@ -1391,6 +1462,44 @@ def curves(
     return out
 
 
+def equal_time(
+    preset: Preset, runs_dir: Path, seeds: Sequence[int] | None = None
+) -> dict[str, dict[str, Any]]:
+    """env -> ``{"seconds": s, "rows": [(row, error %, env steps, seeds read)]}``: every agent's
+    validation curve read at ``s``, the mean training seconds of the preset's ``equal_time``
+    agent on that env (its runs' last validation), each curve at its last validation at or before
+    ``s`` (mean over the seeds validated by then; ``None`` where none was)."""
+    if preset.equal_time is None:
+        return {}
+    out = {}
+    for env, runs in curves(preset, runs_dir, seeds).items():
+        ref = [c["train_s"][-1] for cfg, _, c in runs if cfg.agent == preset.equal_time]
+        ref = [t for t in ref if t]  # (runs before eval.csv had a train_s column: none)
+        if not ref:
+            continue
+        seconds = sum(ref) / len(ref)
+        read: dict[str, list[tuple[float, float]]] = {}
+        for cfg, _, c in runs:
+            name = agent_row(cfg.agent)[0] + (f" [{cfg.label}]" if cfg.label else "")
+            by_then = [i for i, t in enumerate(c["train_s"]) if t <= seconds]
+            read.setdefault(name, [])
+            if by_then:
+                read[name].append((c["error"][by_then[-1]], c["env_steps"][by_then[-1]]))
+        out[env] = {
+            "seconds": seconds,
+            "rows": [
+                (
+                    name,
+                    _mean([e for e, _ in points]),
+                    _mean([n for _, n in points]),
+                    len(points),
+                )
+                for name, points in read.items()
+            ],
+        }
+    return out
+
+
 def plot_curves(env: str, runs: list, path: Path, meta: dict[str, Any]) -> None:
     """Validation error of every run on ``env`` against env steps and against training seconds
     (one colour per agent, one line per seed)."""
@@ -1470,7 +1579,8 @@ def report(
         plots[f"{env} learning curves"] = out_stem.with_name(f"{out_stem.name}__curves__{env}.png")
         plot_curves(env, runs, plots[f"{env} learning curves"], meta)
     md = out_stem.with_name(out_stem.name + ".md")
-    md.write_text(markdown(rows, meta, plots))
+    at_time = equal_time(preset, runs_dir, seeds)
+    md.write_text(markdown(rows, {**meta, "equal_time": preset.equal_time}, plots, at_time))
     csv_path = out_stem.with_name(out_stem.name + ".csv")
     write_csv(csv_path, rows, meta)
     return {"md": md, "csv": csv_path, **plots}

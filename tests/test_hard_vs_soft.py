@@ -326,13 +326,57 @@ def test_presets_cover_every_row_fit_the_budget_and_parse_as_train_flags(tmp_pat
             if c.env == env and c.agent in hvs.SEQUENCE_AGENTS
         }
         assert len(lengths) == 1
-    for preset in (quick, full, standard, hvs.PRESETS["smoke"]()):
+    ppo = hvs.PRESETS["ppo-budgets"]()
+    envs = {c.env for c in ppo.configs}
+    assert envs == {"TiledMNIST-v0", "MNIST-v0", "TranslatedMNIST-v0"} and ppo.equal_time == "ram"
+    for env in envs:  # every agent at the same env steps: RAM's 30 epochs
+        runs = [c for c in ppo.configs if c.env == env]
+        assert {c.agent for c in runs} == {"ram", "maskable-ppo", "recurrent-ppo"}
+        assert {c.steps for c in runs} == {30 * 55_000 * hvs.ENV_GLIMPSES[env]}
+    for preset in (quick, full, standard, ppo, hvs.PRESETS["smoke"]()):
         for config in (c for c in preset.configs if c.steps):
             job = hvs.make_job(
                 hvs.Run(config, 0), tmp_path, preset=preset, train_cmd=[], threads=1, device="cpu"
             )
             run, _, _, _ = train.parse_train_args([*job["args"], "--out", str(tmp_path)])
             assert (run.env, run.agent, run.steps) == (config.env_id, config.agent, config.steps)
+            if preset is ppo and config.agent != "ram":  # held to every glimpse, as RAM
+                assert run.env_kwargs == {"min_glimpses": hvs.ENV_GLIMPSES[config.env]}
+
+
+def test_equal_time_reads_every_curve_at_the_reference_agents_training_seconds(tmp_path):
+    configs = [hvs.Config("MNIST-v0", "ram", 100), hvs.Config("MNIST-v0", "maskable-ppo", 100)]
+    preset = hvs.Preset(configs, (0, 1), "test preset", equal_time="ram")
+    curves = {  # (agent, seed): (env steps, training seconds, validation error %) per validation
+        ("ram", 0): [(10, 10.0, 20.0), (20, 20.0, 5.0)],
+        ("ram", 1): [(10, 10.0, 30.0), (20, 30.0, 4.0)],  # RAM's mean training time: 25 s
+        ("maskable-ppo", 0): [(5, 5.0, 90.0), (15, 15.0, 80.0), (24, 24.0, 70.0), (40, 40.0, 1.0)],
+        ("maskable-ppo", 1): [(30, 30.0, 60.0)],  # not validated by 25 s
+    }
+    for c in configs:
+        for seed in (0, 1):
+            folder = hvs.run_dir(tmp_path, hvs.Run(c, seed)) / "train" / "stamp"
+            folder.mkdir(parents=True)
+            (folder / "eval.csv").write_text(
+                "env_steps,train_s,val/error\n"
+                + "".join(f"{n},{t},{e}\n" for n, t, e in curves[c.agent, seed])
+            )
+    at = hvs.equal_time(preset, tmp_path)["MNIST-v0"]
+    assert at["seconds"] == 25.0
+    rows = {name: (err, steps, n) for name, err, steps, n in at["rows"]}
+    ram, ppo = hvs.agent_row("ram")[0], hvs.agent_row("maskable-ppo")[0]
+    assert rows[ram] == (17.5, 15.0, 2) and rows[ppo] == (70.0, 24.0, 1)  # RAM s1 at 10 s
+    for c in configs:  # finished runs, so that the report has their rows
+        for seed in (0, 1):
+            hvs._write_json(
+                hvs.run_dir(tmp_path, hvs.Run(c, seed)) / hvs.RESULT_FILE,
+                {"status": "ok", "results": {"test": {"error": 3.0}, "train_wall_s": 25.0}},
+            )
+    meta = hvs.provenance("pytest hard_vs_soft", "cpu", "test")
+    md = hvs.report(preset, tmp_path, tmp_path / "out" / "hvs", meta)["md"].read_text()
+    assert "At equal wall-clock on MNIST-v0: validation error % at 25 s of training" in md
+    assert f"| {ppo} | 70 | 24 | 1 |" in md and f"| {ram} | 17.5 | 15 | 2 |" in md
+    assert hvs.equal_time(hvs.Preset(configs, (0, 1), "no reference"), tmp_path) == {}
 
 
 @pytest.mark.slow
