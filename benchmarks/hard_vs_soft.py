@@ -1473,8 +1473,12 @@ def equal_time(
         return {}
     out = {}
     for env, runs in curves(preset, runs_dir, seeds).items():
-        ref = [c["train_s"][-1] for cfg, _, c in runs if cfg.agent == preset.equal_time]
-        ref = [t for t in ref if t]  # (runs before eval.csv had a train_s column: none)
+        # (runs from before eval.csv had a train_s column have none: left out)
+        ref = [
+            c["train_s"][-1]
+            for cfg, _, c in runs
+            if cfg.agent == preset.equal_time and c["train_s"]
+        ]
         if not ref:
             continue
         seconds = sum(ref) / len(ref)
