@@ -22,7 +22,12 @@ import torch
 from torch import nn
 
 from agents.base import RunConfig, Trainer, env_family, option
-from agents.supervised import SequenceTrainer, SupervisedConfig, VisualTrainer
+from agents.supervised import (
+    CurriculumConfig,
+    SequenceTrainer,
+    SupervisedConfig,
+    VisualTrainer,
+)
 
 
 class MLP(nn.Module):
@@ -211,7 +216,7 @@ class CNNTrainer(_WholeImageTrainer):
 
 
 @dataclass
-class LSTMConfig(SupervisedConfig):
+class LSTMConfig(SupervisedConfig, CurriculumConfig):
     """Hyperparameters of the LSTM baseline (NTM paper: 3 layers of 256 on copy)."""
 
     hidden: int = option(256, "units per layer")

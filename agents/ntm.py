@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.base import option
-from agents.supervised import SequenceTrainer, SupervisedConfig
+from agents.supervised import CurriculumConfig, SequenceTrainer, SupervisedConfig
 
 # ---------------------------------------------------------------------------------------------
 # addressing: pure functions on batched tensors (B, N) weightings, (B, N, M) memories
@@ -194,7 +194,7 @@ class NTM(nn.Module):
 
 
 @dataclass
-class NTMConfig(SupervisedConfig):
+class NTMConfig(SupervisedConfig, CurriculumConfig):
     """Hyperparameters of the NTM: the paper's memory (128 x 20), heads and clipping, LSTM
     controller. Optimiser: Adam 1e-3 by default (on copy 1-20 it reached zero bit errors at
     lengths 10-50 after about 1M env steps; RMSProp 1e-4 with momentum 0.9, the paper's, also

@@ -35,6 +35,24 @@ class SupervisedConfig:
     eval_batch: int = option(500, "canvases (or sequences) per evaluation batch")
 
 
+@dataclass
+class CurriculumConfig:
+    """The tape sequence models' training curriculum (``--curriculum``; :class:`SequenceTrainer`),
+    shared by their configs."""
+
+    curriculum: bool = option(
+        False,
+        "tapes: train on a curriculum that starts at the shortest length (and, on repeat copy, one "
+        "repeat) and moves up a level each time the training success rate reaches the threshold",
+    )
+    curriculum_window: int = option(
+        200, "curriculum: training sequences over which the success rate is measured"
+    )
+    curriculum_threshold: float = option(
+        0.9, "curriculum: success rate (all bits right) in (0, 1] that moves to the next level"
+    )
+
+
 def make_unwrapped(env_id: str, env_kwargs: dict | None = None):
     """``gym.make(env_id, **env_kwargs).unwrapped`` (importing glimpse_envs registers the ids)."""
     import gymnasium as gym
@@ -241,6 +259,14 @@ class SequenceTrainer(_TorchTrainer):
     draws one length uniformly in the training range (the task's ``default_lengths`` unless
     configured) and a batch of that length.
 
+    Curriculum (``curriculum=True``, the RL-NTM's and the env's rule, :class:`~glimpse_envs.tape_env.
+    Curricula`): level k's batches draw their length uniformly from the shortest length to level
+    k's cap; the level goes up by one each time the share of the last ``curriculum_window``
+    training sequences with every bit right reaches ``curriculum_threshold``. The levels raise the
+    cap one length at a time; on repeat copy (a task with ``capped``) they first raise the most
+    repeats one at a time at the shortest length, then the lengths with every repeat count. The
+    evaluation is always on the full task; the level is saved in checkpoints.
+
     Metrics: ``bit_errors@L`` (wrong bits per sequence), ``success@L`` (all bits right),
     ``bits@L`` (cross-entropy in bits per sequence, the NTM paper's cost), ``memory_cells``.
 
@@ -268,11 +294,44 @@ class SequenceTrainer(_TorchTrainer):
         self.input_size = self.task.input_bits(probe_in).shape[-1]
         self.output_size = self.task.target_bits(probe_t).shape[-1]
         self.aligned = bool(getattr(self.task, "aligned", False))
+        self.levels = self.curriculum_levels()
+        self.curriculum = None
+        if getattr(cfg, "curriculum", False):
+            from glimpse_envs.tape_env import Curricula
+
+            threshold = float(cfg.curriculum_threshold)
+            if not 0 < threshold <= 1 or int(cfg.curriculum_window) < 1:
+                raise ValueError(
+                    f"curriculum: threshold must be in (0, 1] and window >= 1, got "
+                    f"{cfg.curriculum_threshold} and {cfg.curriculum_window}"
+                )
+            self.curriculum = Curricula(
+                1, 1, len(self.levels), int(cfg.curriculum_window), threshold
+            )
         self._setup()
 
-    def batch(self, rng: np.random.Generator, batch: int, length: int):
-        """A training batch drawn from the task generator; see :meth:`tensors`."""
-        return self.tensors(*self.task.sample(rng, batch, length))
+    def curriculum_levels(self) -> list[tuple[Any, int]]:
+        """The curriculum's levels, easiest first: (task generator, longest length) each."""
+        levels = []
+        capped = getattr(self.task, "capped", None)
+        if capped is not None:  # repeat copy: the most repeats first, at the shortest length
+            levels = [
+                (capped(r), self.min_length)
+                for r in range(self.task.min_repeats, self.task.max_repeats)
+            ]
+        levels += [(self.task, n) for n in range(self.min_length, self.max_length + 1)]
+        return levels
+
+    @property
+    def level(self) -> int:
+        """The curriculum's level, 1 .. ``len(levels)`` (the last without a curriculum)."""
+        return len(self.levels) if self.curriculum is None else int(self.curriculum.current[0])
+
+    def record_curriculum(self, success: np.ndarray) -> None:
+        """Count one training batch's sequences (all bits right or not) in the curriculum."""
+        row = np.zeros(1, np.int64)
+        for s in np.asarray(success, bool):
+            self.curriculum.record(row, np.array([s]))
 
     def tensors(self, inputs: np.ndarray, targets: np.ndarray):
         """Tensors ``x`` (B, steps, I), target bits ``y`` (B, Lt, O), ``mask`` (B, Lt) and the raw
@@ -331,14 +390,20 @@ class SequenceTrainer(_TorchTrainer):
     def train_iteration(self) -> dict[str, float]:
         self.model.train()
         rng = self.iteration_rng()
-        length = int(rng.integers(self.min_length, self.max_length + 1))
-        x, y, mask, _, _ = self.batch(rng, self.cfg.batch_size, length)
+        level = self.level
+        task, longest = self.levels[level - 1]
+        length = int(rng.integers(self.min_length, longest + 1))
+        x, y, mask, _, _ = self.tensors(*task.sample(rng, self.cfg.batch_size, length))
         logits = self.scored(self.model(x), y.shape[1])
         bce, wrong = self._losses(logits, y, mask)
         loss = bce.mean()
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss {loss.item()} at update {self.updates}")
         grad_norm = self._step(loss)
+        extra = {}
+        if self.curriculum is not None:
+            self.record_curriculum((wrong == 0).cpu().numpy())
+            extra = {"charts/curriculum_level": float(level)}
         return {
             "losses/bits_per_sequence": loss.item() / float(np.log(2)),
             "losses/grad_norm": grad_norm,
@@ -346,7 +411,23 @@ class SequenceTrainer(_TorchTrainer):
             "charts/success": (wrong == 0).float().mean().item(),
             "charts/length": float(length),
             "env_steps": int(x.shape[0] * x.shape[1]),
+            **extra,
         }
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self.curriculum is not None:
+            state["curriculum"] = self.curriculum.state(0)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.curriculum is not None:
+            if "curriculum" not in state:
+                raise ValueError(
+                    "this checkpoint was trained without --curriculum; resume it without the flag"
+                )
+            self.curriculum.load_state(0, state["curriculum"])
 
     def default_episodes(self, split: str) -> int:
         """Fixed sequences per evaluation length when ``train.py`` asks for all of a split."""

@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.base import option
-from agents.supervised import SequenceTrainer, VisualTrainer
+from agents.supervised import CurriculumConfig, SequenceTrainer, VisualTrainer
 
 POSITIONS = ("learned", "sinusoidal", "rope", "alibi")
 
@@ -192,7 +192,7 @@ class SequenceTransformer(nn.Module):
 
 
 @dataclass
-class TransformerConfig:
+class TransformerConfig(CurriculumConfig):
     """Hyperparameters of the transformer baselines on the tape tasks."""
 
     d_model: int = option(128, "model width")

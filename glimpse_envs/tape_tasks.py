@@ -394,6 +394,19 @@ class RepeatCopyTask(TapeTask):
             "max_repeats": self.max_repeats,
         }
 
+    def capped(self, max_repeats: int) -> RepeatCopyTask:
+        """This task with the repeat counts drawn from ``min_repeats .. max_repeats`` only (a
+        training curriculum's stage): the same symbols and count markers, so a model that learns
+        on it reads the full task's inputs unchanged; targets are padded to the cap's length."""
+        if not self.min_repeats <= int(max_repeats) <= self.max_repeats:
+            raise ValueError(
+                f"RepeatCopyTask.capped: max_repeats={max_repeats} is outside "
+                f"[{self.min_repeats}, {self.max_repeats}]"
+            )
+        task = RepeatCopyTask(self.data_bits, self.min_repeats, int(max_repeats))
+        task.input_markers = self.input_markers
+        return task
+
     def input_length(self, length):
         return length + 1
 

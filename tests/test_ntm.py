@@ -165,3 +165,52 @@ def test_ntm_trainer_runs_every_ntm_task():
         assert torch.isfinite(torch.tensor(m["losses/bits_per_sequence"]))
         r = tr.evaluate("validation", 8)
         assert f"bit_errors@{length}" in r and 0 <= r["success"] <= 1
+
+
+def test_curriculum_levels_growth_and_checkpoint():
+    import numpy as np
+
+    from agents.base import RunConfig
+    from agents.ntm import NTMConfig, NTMTrainer
+    from glimpse_envs.tape_tasks import RepeatCopyTask
+
+    task = RepeatCopyTask(bits=2, max_repeats=3)
+    run = RunConfig(env="x", agent="ntm", seed=0)
+    kw = dict(min_length=1, max_length=3, eval_lengths=[2], controller="feedforward", batch_size=4)
+    cfg = NTMConfig(curriculum=True, curriculum_window=4, curriculum_threshold=0.5, **kw)
+    tr = NTMTrainer(run, cfg, task=task)
+    # repeats 1 and 2 at length 1, then lengths 1..3 with every repeat count
+    assert [(t.max_repeats, n) for t, n in tr.levels] == [(1, 1), (2, 1), (3, 1), (3, 2), (3, 3)]
+    assert tr.level == 1
+    m = tr.train_iteration()  # level 1: one repeat of one symbol
+    assert m["charts/length"] == 1 and m["charts/curriculum_level"] == 1
+    tr.record_curriculum(np.array([True, False, False, False]))  # 1 of 4 < 0.5: stays
+    assert tr.level == 1
+    tr.record_curriculum(np.array([True, True, True, False]))  # last 4: 3 of 4 right
+    assert tr.level == 2
+    state = tr.state_dict()
+    other = NTMTrainer(run, cfg, task=task)
+    other.load_state_dict(state)
+    assert other.level == 2
+    # a checkpoint trained without the curriculum does not silently resume with it
+    plain = NTMTrainer(run, NTMConfig(**kw), task=task)
+    assert plain.level == len(plain.levels)
+    with pytest.raises(ValueError, match="without --curriculum"):
+        other.load_state_dict(plain.state_dict())
+    with pytest.raises(ValueError, match="threshold"):
+        NTMTrainer(run, NTMConfig(curriculum=True, curriculum_threshold=0, **kw), task=task)
+
+
+def test_curriculum_moves_up_as_the_ntm_learns():
+    from agents.base import RunConfig
+    from agents.ntm import NTMConfig, NTMTrainer
+    from glimpse_envs.tape_tasks import CopyTask
+
+    cfg = NTMConfig(
+        lr=3e-3, min_length=1, max_length=6, eval_lengths=[2], batch_size=16,
+        curriculum=True, curriculum_window=32, curriculum_threshold=0.8,
+    )  # fmt: skip
+    tr = NTMTrainer(RunConfig(env="x", agent="ntm", seed=0), cfg, task=CopyTask(bits=2))
+    lengths = [tr.train_iteration()["charts/length"] for _ in range(150)]
+    assert lengths[0] == 1 and tr.level >= 3, tr.level
+    assert max(lengths) <= tr.level  # never beyond the level's cap

@@ -57,6 +57,21 @@ def test_repeat_copy_targets():
         assert (row_tg[len(expect) :] == tt.PAD).all()
 
 
+def test_repeat_copy_capped_keeps_the_encoding_and_caps_the_counts():
+    task = tt.RepeatCopyTask(bits=2, max_repeats=4)
+    cap = task.capped(2)
+    x, y = cap.sample(np.random.default_rng(3), 200, 3)
+    counts = x[:, -1] - task.num_symbols
+    assert set(counts.tolist()) == {1, 2}  # both counts drawn, none above the cap
+    assert y.shape == (200, 2 * 3 + 1)  # targets padded to the cap's length
+    bits = cap.input_bits(x)
+    assert bits.shape[-1] == task.input_bits(x).shape[-1]  # the full task's channels
+    np.testing.assert_array_equal(bits, task.input_bits(x))
+    for bad in (0, 5):
+        with pytest.raises(ValueError, match="max_repeats"):
+            task.capped(bad)
+
+
 def test_associative_recall_targets():
     task = tt.AssociativeRecallTask(bits=2, item_length=2)
     x, y = task.sample(np.random.default_rng(2), 30, 5)
