@@ -55,6 +55,16 @@ def iteration_seed(seed: int, iteration: int, *stream: int) -> int:
     return int(words.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
+def set_decayed_lr(optimizer, lr: float, lr_final: float, done: int, budget: int) -> None:
+    """The linear learning-rate schedule: ``lr`` at the start, ``lr_final`` once ``done`` of the
+    ``budget`` env steps (``--steps``) are spent (and after); ``lr_final <= 0`` keeps ``lr``."""
+    if lr_final <= 0:
+        return
+    frac = min(1.0, done / max(1, budget))
+    for group in optimizer.param_groups:
+        group["lr"] = lr + frac * (lr_final - lr)
+
+
 def env_family(env_id: str) -> str:
     """``"visual"`` for glimpse ids, ``"tape"`` for memory ids (from the observation keys)."""
     import gymnasium as gym

@@ -78,7 +78,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agents.base import RunConfig, Trainer, iteration_seed, option
+from agents.base import RunConfig, Trainer, iteration_seed, option, set_decayed_lr
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -601,12 +601,7 @@ class RAMTrainer(Trainer):
         return {"charts/accuracy": float((ep["answer"].cpu().numpy() == ep["label"]).mean())}
 
     def _set_lr(self) -> None:
-        if self.cfg.lr_final <= 0:
-            return
-        total = max(1, self.run.steps)
-        frac = min(1.0, self.env_steps / total)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.lr + frac * (self.cfg.lr_final - self.lr)
+        set_decayed_lr(self.optimizer, self.lr, self.cfg.lr_final, self.env_steps, self.run.steps)
 
     @torch.no_grad()
     def evaluate(self, split: str, episodes: int) -> dict[str, float]:

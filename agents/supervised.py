@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agents.base import RunConfig, Trainer, iteration_seed, option
+from agents.base import RunConfig, Trainer, iteration_seed, option, set_decayed_lr
 
 
 @dataclass
@@ -31,6 +31,9 @@ class SupervisedConfig:
     it and restates a field only where its default or meaning differs."""
 
     lr: float = option(1e-3, "Adam learning rate (used when --lr is 0)")
+    lr_final: float = option(
+        0.0, "if > 0, decay the learning rate linearly to this by the end of the budget (--steps)"
+    )
     grad_clip: float = option(10.0, "clip the gradient norm to this (0: no clipping)")
     eval_batch: int = option(500, "canvases (or sequences) per evaluation batch")
 
@@ -88,6 +91,11 @@ class _TorchTrainer(Trainer):
         self.model = self.build_model().to(self.device)
         self.optimizer = self.build_optimizer()
         self.updates = 0
+        self.env_steps = 0  # spent by the updates so far: the learning-rate schedule's clock
+
+    def _set_lr(self) -> None:
+        lr = self.run.lr or self.cfg.lr
+        set_decayed_lr(self.optimizer, lr, self.cfg.lr_final, self.env_steps, self.run.steps)
 
     @abc.abstractmethod
     def build_model(self) -> nn.Module:
@@ -102,6 +110,7 @@ class _TorchTrainer(Trainer):
 
     def _step(self, loss: torch.Tensor) -> float:
         """Backprop ``loss``, clip, update; returns the gradient norm before clipping."""
+        self._set_lr()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         clip = getattr(self.cfg, "grad_clip", 0.0)
@@ -116,6 +125,7 @@ class _TorchTrainer(Trainer):
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "updates": self.updates,
+            "env_steps": self.env_steps,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -123,6 +133,7 @@ class _TorchTrainer(Trainer):
         if "optimizer" in state:  # (not in a weights-only copy: agents.cli.weights_only)
             self.optimizer.load_state_dict(state["optimizer"])
         self.updates = state["updates"]
+        self.env_steps = state.get("env_steps", 0)  # (not in checkpoints from before lr_final)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
@@ -190,11 +201,14 @@ class VisualTrainer(_TorchTrainer):
         loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum") / len(x)
         grad_norm = self._step(loss)
         accuracy = (logits.argmax(-1) == y).all(1).float().mean().item()
+        steps = len(images) * self.steps_per_example
+        self.env_steps += steps
         return {
             "charts/accuracy": accuracy,
             "losses/cross_entropy": loss.item(),
             "losses/grad_norm": grad_norm,
-            "env_steps": len(images) * self.steps_per_example,
+            "charts/learning_rate": self.optimizer.param_groups[0]["lr"],
+            "env_steps": steps,
         }
 
     @torch.no_grad()
@@ -377,6 +391,7 @@ class SequenceTrainer(_TorchTrainer):
 
     # -- Trainer ----------------------------------------------------------------------------
     def _step(self, loss: torch.Tensor) -> float:
+        self._set_lr()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         params = [p for p in self.model.parameters() if p.grad is not None]
@@ -400,6 +415,7 @@ class SequenceTrainer(_TorchTrainer):
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss {loss.item()} at update {self.updates}")
         grad_norm = self._step(loss)
+        self.env_steps += int(x.shape[0] * x.shape[1])
         extra = {}
         if self.curriculum is not None:
             self.record_curriculum((wrong == 0).cpu().numpy())

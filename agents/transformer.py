@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.base import option
-from agents.supervised import CurriculumConfig, SequenceTrainer, VisualTrainer
+from agents.supervised import CurriculumConfig, SequenceTrainer, SupervisedConfig, VisualTrainer
 
 POSITIONS = ("learned", "sinusoidal", "rope", "alibi")
 
@@ -192,7 +192,7 @@ class SequenceTransformer(nn.Module):
 
 
 @dataclass
-class TransformerConfig(CurriculumConfig):
+class TransformerConfig(SupervisedConfig, CurriculumConfig):
     """Hyperparameters of the transformer baselines on the tape tasks."""
 
     d_model: int = option(128, "model width")
@@ -312,7 +312,7 @@ class VisionTransformer(nn.Module):
 
 
 @dataclass
-class ViTConfig:
+class ViTConfig(SupervisedConfig):
     """Hyperparameters of the vision transformer baseline."""
 
     patch: int = option(7, "patch side in pixels (28x28 MNIST: 4x4 patches of 7)")
