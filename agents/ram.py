@@ -115,6 +115,11 @@ class Config(PolicyConfig):
 
     core: str = option("rnn", "recurrent core: rnn (the paper's ReLU RNN) or lstm")
     pure_rl: bool = option(False, "sample the answer and learn it by REINFORCE (no cross-entropy)")
+    step_ce: float = option(
+        0.0,
+        "weight of the classifier's cross-entropy at every glimpse before the last (deep "
+        "supervision, added to the loss; 0: the paper's loss, the answer's alone)",
+    )
     mc_samples: int = option(
         1, "test-time Monte Carlo: K > 1 also reports error_mc averaging K sampled passes"
     )
@@ -351,6 +356,13 @@ class RAMTrainer(Trainer):
                 "--stop learned trains the answer by cross-entropy and scores one greedy pass: "
                 "it does not combine with --pure-rl or --mc-samples > 1"
             )
+        step_ce = getattr(cfg, "step_ce", 0.0)
+        if step_ce < 0 or (step_ce > 0 and (self.learned_stop or cfg.pure_rl)):
+            self.close()
+            raise ValueError(
+                f"--step-ce {step_ce}: use a weight >= 0, and 0 with --pure-rl (no label in the "
+                "loss) or --stop learned (which already trains the answer at every glimpse)"
+            )
 
     def build_model(self) -> nn.Module:
         """The agent's network (built after the env's spaces are read)."""
@@ -392,7 +404,7 @@ class RAMTrainer(Trainer):
         if self.learned_stop:
             return self._play_stop(vec, obs, generator, n, **play)
         state = self.model.initial_state(n, self.device)
-        loc_logp, baselines, rewards, locations = [], [], [], []
+        loc_logp, baselines, rewards, locations, hidden = [], [], [], [], []
         keep = np.zeros(n, dtype=np.int64)
         info: dict[str, Any] = {}
         for t in range(self.glimpses):
@@ -401,6 +413,7 @@ class RAMTrainer(Trainer):
             h, state = self.model.step(glimpse, loc, state)
             baselines.append(self.model.value(h))
             if t < self.glimpses - 1:
+                hidden.append(h)
                 sample, logp = sample_location(
                     self.model.location_mean(h), self.cfg.loc_std, generator
                 )
@@ -429,6 +442,7 @@ class RAMTrainer(Trainer):
             "loc_logp": torch.stack(loc_logp, 1) if loc_logp else None,
             "baselines": torch.stack(baselines, 1),
             "locations": np.stack(locations, 1),
+            "hidden": hidden,
             "info": info,
         }
 
@@ -562,6 +576,11 @@ class RAMTrainer(Trainer):
         losses = hybrid_loss(
             ep["logits"], labels, ep["loc_logp"], baselines, returns, self.cfg, answer_logp
         )
+        if self.cfg.step_ce > 0 and ep["hidden"]:
+            early = self.model.classifier(torch.stack(ep["hidden"], 1))  # (B, T - 1, C)
+            ce = F.cross_entropy(early.flatten(0, 1), labels.repeat_interleave(early.shape[1]))
+            losses["step_ce"] = ce
+            losses["total"] = losses["total"] + self.cfg.step_ce * ce
         return ep, losses
 
     def train_iteration(self) -> dict[str, float]:

@@ -105,3 +105,23 @@ def test_weight_decay_is_decoupled():
     lr = plain.optimizer.param_groups[0]["lr"]
     for (name, a), b in zip(plain.model.named_parameters(), decayed.model.parameters()):
         torch.testing.assert_close(b - a, -lr * 0.1 * before[name], rtol=1e-3, atol=1e-7, msg=name)
+
+
+def test_step_ce_trains_the_classifier_at_every_glimpse():
+    """--step-ce w adds w * the classifier's cross-entropy at glimpses 1..T-1 (labels at every
+    step); it moves the classifier and core, never the location policy; 0 keeps the paper's loss."""
+    plain, deep = _trainer(), _trainer(step_ce=0.5)
+    _, lp = plain.episode_losses(0)
+    ep, ld = deep.episode_losses(0)
+    assert "step_ce" not in lp
+    early = deep.model.classifier(torch.stack(ep["hidden"], 1))
+    labels = torch.as_tensor(ep["label"]).long()
+    expect = torch.nn.functional.cross_entropy(early.flatten(0, 1), labels.repeat_interleave(5))
+    assert ld["step_ce"].item() == pytest.approx(expect.item(), rel=1e-6)
+    assert ld["total"].item() == pytest.approx(lp["total"].item() + 0.5 * expect.item(), rel=1e-5)
+    g = _grads(deep.model, ld["step_ce"])
+    assert g["classifier.weight"] > 0 and g["core_h.weight"] > 0
+    assert g["location.weight"] == 0.0 and g["baseline.weight"] == 0.0
+    for bad in ({"step_ce": -1.0}, {"step_ce": 0.5, "pure_rl": True}):
+        with pytest.raises(ValueError, match="step-ce"):
+            _trainer(**bad)
