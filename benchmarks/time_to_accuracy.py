@@ -232,9 +232,11 @@ def ours(
     log,
     batch: int = 64,
     lr: float | None = None,
+    config: dict | None = None,
 ) -> None:
     """Our RAM through the one training loop, scored on the test split after every epoch
-    (``batch`` episodes per update, learning rate ``lr``: RAM's defaults unless given)."""
+    (``batch`` episodes per update, learning rate ``lr``, ``config``'s RAM options: RAM's
+    defaults unless given)."""
     import torch
 
     from agents.base import RunConfig
@@ -253,7 +255,8 @@ def ours(
         steps=epochs * epoch_steps,
         env_kwargs={"start": start},
     )
-    trainer = RAMTrainer(run, Config() if lr is None else Config(lr=lr))
+    options = dict(config or {}) | ({} if lr is None else {"lr": lr})
+    trainer = RAMTrainer(run, Config(**options))
     test_episodes = 10_000 if not limit else limit // 5
 
     def score(p) -> None:
@@ -382,6 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--our-lr", type=float, help="our initial learning rate (default: RAM's, 1e-3)")
     p.add_argument(
+        "--our-config",
+        type=json.loads,
+        default={},
+        help="other RAM options of ours, as JSON (e.g. '{\"step_ce\": 0.5}'; default: none)",
+    )
+    p.add_argument(
         "--start",
         default="random",
         choices=["random", "center"],
@@ -412,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
             "our_epochs": args.our_epochs,
             "our_batch": args.our_batch,
             "our_lr": args.our_lr,
+            "our_config": args.our_config,
             "seed": args.seed,
             "our_start": args.start,
             "limit": args.limit,
@@ -503,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda msg, run=run: log(msg.replace("[ours]", f"[{run}]")),
             batch=args.our_batch,
             lr=args.our_lr,
+            config=args.our_config,
         )
     proc.wait()
     reader.join(timeout=10)

@@ -92,3 +92,11 @@ def test_each_run_of_ours_is_timed_to_each_target(tmp_path, monkeypatch):
     assert "-" == rows["2 % (ours, 2 epochs)"].split("|")[4].strip()
     assert "2.00x" in rows["2 % (ours, 3 epochs)"]
     assert "1.90 (epoch 3)" in rows["test error % at the last epoch scored, ours, 3 epochs"]
+
+
+def test_our_config_reaches_our_ram():
+    """--our-config's options go to our RAMTrainer (a bad one is refused by RAM itself)."""
+    with pytest.raises(ValueError, match="step-ce"):
+        tta.ours("mnist", 1, 0, 640, "random", [], print, config={"step_ce": -1.0})
+    with pytest.raises(TypeError, match="no_such_option"):
+        tta.ours("mnist", 1, 0, 640, "random", [], print, config={"no_such_option": 1})
