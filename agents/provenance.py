@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from importlib import metadata
@@ -82,8 +83,9 @@ def machine(device: str = "cpu") -> dict[str, Any]:
 
 
 def command_line(argv: list[str] | None = None) -> str:
-    """The command as run, the interpreter by name only (no machine's paths in results)."""
-    return " ".join([Path(sys.executable).name, *(sys.argv if argv is None else argv)])
+    """The command as run, quoted for a shell (JSON options stay one argument), the interpreter by
+    name only (no machine's paths in results)."""
+    return shlex.join([Path(sys.executable).name, *(sys.argv if argv is None else argv)])
 
 
 def now() -> str:

@@ -432,3 +432,13 @@ def test_ray_backend_on_a_local_instance(tmp_path, fake, monkeypatch):
     rows = {r["agent"]: r for r in _csv_rows(paths["csv"])}
     assert float(rows["ram"]["error_mean"]) == pytest.approx(10.5)
     assert rows["cnn"]["status"] == "failed: exit 1: ValueError: boom on purpose"
+
+
+def test_recorded_commands_can_be_pasted_into_a_shell():
+    """A results file's command quotes JSON options (as --our-config or --env-kwargs take them)."""
+    import shlex
+
+    from agents.provenance import command_line
+
+    argv = ["benchmarks/time_to_accuracy.py", "--our-config", '{"step_ce": 0.5}', "--epochs", "5"]
+    assert shlex.split(command_line(argv))[1:] == argv
