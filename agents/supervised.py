@@ -156,6 +156,11 @@ class VisualTrainer(_TorchTrainer):
 
     def __init__(self, run: RunConfig, cfg: Any):
         super().__init__(run, cfg)
+        if getattr(cfg, "curriculum", False):
+            raise ValueError(
+                f"--curriculum is for the tape ids (a length curriculum); {run.env} is a visual "
+                "id: leave the flag out"
+            )
         env = make_unwrapped(run.env, run.env_kwargs)
         self.env_glimpses = env_glimpses(env)
         self.canvas = env.canvas

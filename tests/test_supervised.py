@@ -89,3 +89,12 @@ def test_lr_final_decays_linearly_over_the_budget_and_resumes():
     for _ in range(3):
         plain.train_iteration()
     assert lr(plain) == 1e-3
+
+
+def test_curriculum_on_a_visual_id_is_refused():
+    from _supervised_helpers import make_trainer
+
+    from agents.baselines import LSTMPixelTrainer
+
+    with pytest.raises(ValueError, match="--curriculum is for the tape ids"):
+        make_trainer(LSTMPixelTrainer, "glimpse_envs/MNIST-v0", curriculum=True)
