@@ -49,7 +49,9 @@ class CurriculumConfig:
         "repeat) and moves up a level each time the training success rate reaches the threshold",
     )
     curriculum_window: int = option(
-        200, "curriculum: training sequences over which the success rate is measured"
+        1000,
+        "curriculum: training sequences over which the success rate is measured (many batches: "
+        "a batch has one length, and a window of a few batches can pass on short ones by chance)",
     )
     curriculum_threshold: float = option(
         0.9, "curriculum: success rate (all bits right) in (0, 1] that moves to the next level"
