@@ -284,8 +284,8 @@ class SequenceTrainer(_TorchTrainer):
     Curricula`): level k's batches draw their length uniformly from the shortest length to level
     k's cap; the level goes up by one each time the share of the last ``curriculum_window``
     training sequences with every bit right reaches ``curriculum_threshold``. The levels raise the
-    cap one length at a time; on repeat copy (a task with ``capped``) they first raise the most
-    repeats one at a time at the shortest length, then the lengths with every repeat count. The
+    cap one length at a time; on repeat copy (a task with ``capped``) they first raise the lengths
+    at the fewest repeats (a copy task), then the most repeats one at a time at every length. The
     evaluation is always on the full task; the level is saved in checkpoints.
 
     Metrics: ``bit_errors@L`` (wrong bits per sequence), ``success@L`` (all bits right),
@@ -333,15 +333,18 @@ class SequenceTrainer(_TorchTrainer):
 
     def curriculum_levels(self) -> list[tuple[Any, int]]:
         """The curriculum's levels, easiest first: (task generator, longest length) each."""
-        levels = []
         capped = getattr(self.task, "capped", None)
-        if capped is not None:  # repeat copy: the most repeats first, at the shortest length
-            levels = [
-                (capped(r), self.min_length)
-                for r in range(self.task.min_repeats, self.task.max_repeats)
-            ]
-        levels += [(self.task, n) for n in range(self.min_length, self.max_length + 1)]
-        return levels
+        lengths = range(self.min_length, self.max_length + 1)
+        if capped is None:
+            return [(self.task, n) for n in lengths]
+        # repeat copy: the lengths at the fewest repeats (a copy task, which needs the heads to
+        # move), then one more repeat at a time at every length. The other order lets the NTM
+        # solve length 1 with every count without ever moving its write head (measured), which
+        # it must then unlearn.
+        first, last = self.task.min_repeats, self.task.max_repeats
+        return [(capped(first), n) for n in lengths] + [
+            (capped(r), self.max_length) for r in range(first + 1, last + 1)
+        ]
 
     @property
     def level(self) -> int:

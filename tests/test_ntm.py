@@ -179,8 +179,9 @@ def test_curriculum_levels_growth_and_checkpoint():
     kw = dict(min_length=1, max_length=3, eval_lengths=[2], controller="feedforward", batch_size=4)
     cfg = NTMConfig(curriculum=True, curriculum_window=4, curriculum_threshold=0.5, **kw)
     tr = NTMTrainer(run, cfg, task=task)
-    # repeats 1 and 2 at length 1, then lengths 1..3 with every repeat count
-    assert [(t.max_repeats, n) for t, n in tr.levels] == [(1, 1), (2, 1), (3, 1), (3, 2), (3, 3)]
+    # lengths 1..3 at one repeat (a copy), then 2 and 3 repeats at every length
+    assert [(t.max_repeats, n) for t, n in tr.levels] == [(1, 1), (1, 2), (1, 3), (2, 3), (3, 3)]
+    assert tr.levels[-1][0].max_repeats == task.max_repeats
     assert tr.level == 1
     m = tr.train_iteration()  # level 1: one repeat of one symbol
     assert m["charts/length"] == 1 and m["charts/curriculum_level"] == 1
