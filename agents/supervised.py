@@ -342,8 +342,9 @@ class SequenceTrainer(_TorchTrainer):
         # solve length 1 with every count without ever moving its write head (measured), which
         # it must then unlearn.
         first, last = self.task.min_repeats, self.task.max_repeats
-        return [(capped(first), n) for n in lengths] + [
-            (capped(r), self.max_length) for r in range(first + 1, last + 1)
+        upto = {r: capped(r) for r in range(first, last)} | {last: self.task}  # the last: the task
+        return [(upto[first], n) for n in lengths] + [
+            (upto[r], self.max_length) for r in range(first + 1, last + 1)
         ]
 
     @property

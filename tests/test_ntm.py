@@ -181,7 +181,7 @@ def test_curriculum_levels_growth_and_checkpoint():
     tr = NTMTrainer(run, cfg, task=task)
     # lengths 1..3 at one repeat (a copy), then 2 and 3 repeats at every length
     assert [(t.max_repeats, n) for t, n in tr.levels] == [(1, 1), (1, 2), (1, 3), (2, 3), (3, 3)]
-    assert tr.levels[-1][0].max_repeats == task.max_repeats
+    assert tr.levels[-1][0] is task  # the last level is the task itself
     assert tr.level == 1
     m = tr.train_iteration()  # level 1: one repeat of one symbol
     assert m["charts/length"] == 1 and m["charts/curriculum_level"] == 1
