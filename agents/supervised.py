@@ -110,17 +110,22 @@ class _TorchTrainer(Trainer):
         """The generator of the next update's data: a pure function of (seed, update index)."""
         return np.random.default_rng(iteration_seed(self.run.seed, self.updates))
 
-    def _step(self, loss: torch.Tensor) -> float:
-        """Backprop ``loss``, clip, update; returns the gradient norm before clipping."""
+    def _step(self, loss: torch.Tensor, env_steps: int) -> float:
+        """Backprop ``loss``, clip, update at the scheduled rate, and count the update's
+        ``env_steps``; returns the gradient norm before clipping."""
         self._set_lr()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        clip = getattr(self.cfg, "grad_clip", 0.0)
-        params = [p for p in self.model.parameters() if p.grad is not None]
-        norm = torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
+        norm = self._clip([p for p in self.model.parameters() if p.grad is not None])
         self.optimizer.step()
         self.updates += 1
+        self.env_steps += env_steps
         return float(norm)
+
+    def _clip(self, params: list[torch.Tensor]) -> torch.Tensor:
+        """Clip the gradients (their global norm to ``grad_clip``); returns the norm before."""
+        clip = getattr(self.cfg, "grad_clip", 0.0)
+        return torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -206,10 +211,9 @@ class VisualTrainer(_TorchTrainer):
         y = torch.as_tensor(np.asarray(labels), device=self.device).view(len(images), -1)
         logits = self.model(x)
         loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum") / len(x)
-        grad_norm = self._step(loss)
-        accuracy = (logits.argmax(-1) == y).all(1).float().mean().item()
         steps = len(images) * self.steps_per_example
-        self.env_steps += steps
+        grad_norm = self._step(loss, steps)
+        accuracy = (logits.argmax(-1) == y).all(1).float().mean().item()
         return {
             "charts/accuracy": accuracy,
             "losses/cross_entropy": loss.item(),
@@ -401,17 +405,12 @@ class SequenceTrainer(_TorchTrainer):
         return {"logits": logits.detach(), "saliency": grad[0].abs().cpu().numpy()}
 
     # -- Trainer ----------------------------------------------------------------------------
-    def _step(self, loss: torch.Tensor) -> float:
-        self._set_lr()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        params = [p for p in self.model.parameters() if p.grad is not None]
+    def _clip(self, params: list[torch.Tensor]) -> torch.Tensor:
+        """Clip every gradient element to ``[-grad_clip, grad_clip]`` (the NTM paper's)."""
         norm = torch.nn.utils.clip_grad_norm_(params, float("inf"))
         if self.cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_value_(params, self.cfg.grad_clip)
-        self.optimizer.step()
-        self.updates += 1
-        return float(norm)
+        return norm
 
     def train_iteration(self) -> dict[str, float]:
         self.model.train()
@@ -425,19 +424,21 @@ class SequenceTrainer(_TorchTrainer):
         loss = bce.mean()
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss {loss.item()} at update {self.updates}")
-        grad_norm = self._step(loss)
-        self.env_steps += int(x.shape[0] * x.shape[1])
+        steps = int(x.shape[0] * x.shape[1])
+        grad_norm = self._step(loss, steps)
+        ok = wrong == 0
+        solved = ok.cpu().numpy()
         extra = {}
         if self.curriculum is not None:
-            self.record_curriculum((wrong == 0).cpu().numpy())
+            self.record_curriculum(solved)
             extra = {"charts/curriculum_level": float(level)}
         return {
             "losses/bits_per_sequence": loss.item() / float(np.log(2)),
             "losses/grad_norm": grad_norm,
             "charts/bit_errors": wrong.mean().item(),
-            "charts/success": (wrong == 0).float().mean().item(),
+            "charts/success": ok.float().mean().item(),
             "charts/length": float(length),
-            "env_steps": int(x.shape[0] * x.shape[1]),
+            "env_steps": steps,
             **extra,
         }
 
