@@ -427,10 +427,9 @@ class SequenceTrainer(_TorchTrainer):
         steps = int(x.shape[0] * x.shape[1])
         grad_norm = self._step(loss, steps)
         ok = wrong == 0
-        solved = ok.cpu().numpy()
         extra = {}
         if self.curriculum is not None:
-            self.record_curriculum(solved)
+            self.record_curriculum(ok.cpu().numpy())
             extra = {"charts/curriculum_level": float(level)}
         return {
             "losses/bits_per_sequence": loss.item() / float(np.log(2)),
